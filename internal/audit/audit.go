@@ -1,0 +1,205 @@
+// Package audit performs a one-shot, read-only audit of every configured
+// tenant: one bulk read per resource type through the SFMC client, the
+// detection rules that need no history, a health score with its deductions
+// explained, and the API calls the audit itself spent. Nothing is stored.
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
+	"github.com/sfmcwatch/sfmcwatch/internal/collect"
+	"github.com/sfmcwatch/sfmcwatch/internal/config"
+	"github.com/sfmcwatch/sfmcwatch/internal/detect"
+	"github.com/sfmcwatch/sfmcwatch/internal/health"
+	"github.com/sfmcwatch/sfmcwatch/internal/resource"
+	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+)
+
+// Finding is one audit finding (the JSON contract in DESIGN.md).
+type Finding struct {
+	Rule         string           `json:"rule"`
+	Severity     catalog.Severity `json:"severity"`
+	ResourceType string           `json:"resource_type"`
+	ResourceKey  string           `json:"resource_key"`
+	ResourceName string           `json:"resource_name,omitempty"`
+	Family       catalog.Family   `json:"family,omitempty"`
+	Title        string           `json:"title"`
+	Detail       string           `json:"detail"`
+	Owner        catalog.Owner    `json:"owner"`
+	Remediation  []string         `json:"remediation"`
+	Area         health.Area      `json:"area"`
+}
+
+// Tenant is one tenant's audit result.
+type Tenant struct {
+	Name string `json:"name"`
+	// APICalls is what this audit spent on the tenant (token included).
+	APICalls int `json:"api_calls"`
+	// APICallsByEndpoint breaks APICalls down by endpoint template.
+	APICallsByEndpoint map[string]int     `json:"api_calls_by_endpoint,omitempty"`
+	Score              int                `json:"score"`
+	Grade              string             `json:"grade"`
+	Deductions         []health.Deduction `json:"deductions"`
+	// Objects counts what was read per resource type.
+	Objects  map[string]int `json:"objects"`
+	Findings []Finding      `json:"findings"`
+	// Errors lists resource types that could not be read, and why.
+	Errors   []string      `json:"errors,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// Report is the whole audit.
+type Report struct {
+	GeneratedAt time.Time `json:"generated_at"`
+	Tenants     []Tenant  `json:"tenants"`
+}
+
+// Options tune Run.
+type Options struct {
+	// HTTPClient for SFMC calls (default: the client's default).
+	HTTPClient *http.Client
+	// Now is the clock (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Rules overrides the rule set (default detect.DefaultRules()).
+	Rules []detect.Rule
+}
+
+// Run audits every tenant of cfg.
+func Run(ctx context.Context, cfg *config.Config, o Options) (*Report, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	rules := o.Rules
+	if rules == nil {
+		rules = detect.DefaultRules()
+	}
+	reg, err := detect.NewRegistry(rules...)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{GeneratedAt: o.Now().UTC()}
+	for i := range cfg.Tenants {
+		t, err := auditTenant(ctx, &cfg.Tenants[i], &cfg.Rules, reg, o)
+		if err != nil {
+			return nil, err
+		}
+		rep.Tenants = append(rep.Tenants, *t)
+	}
+	return rep, nil
+}
+
+func auditTenant(ctx context.Context, tc *config.Tenant, rules *config.Rules, reg *detect.Registry, o Options) (*Tenant, error) {
+	start := o.Now()
+	hl := collect.NewTenantHealth(rules.TenantBlocked.CircuitOpen.Std())
+	meter := sfmc.NewMemMeter(sfmc.EventSinkFunc(hl.Observe))
+	ep := tc.Endpoints()
+	cl, err := sfmc.New(sfmc.Tenant{Name: tc.Name, Subdomain: "", AuthURL: ep.Auth, RestURL: ep.REST, SOAPURL: ep.SOAP,
+		ClientID: tc.ClientID, ClientSecret: tc.ClientSecret.Reveal(), AccountID: tc.AccountID, DailyBudget: int(tc.DailyAPIBudget)},
+		sfmc.Options{HTTPClient: o.HTTPClient, Clock: o.Now, Meter: meter, Logger: o.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", tc.Name, err)
+	}
+	out := &Tenant{Name: tc.Name, Objects: map[string]int{}}
+	var all []detect.Finding
+	evaluate := func(t resource.Type, snaps []store.Snapshot) {
+		res, err := reg.Evaluate(ctx, &detect.Input{Now: o.Now(), Tenant: tc, Rules: rules, Type: t, Current: snaps})
+		if err != nil {
+			out.Errors = append(out.Errors, fmt.Sprintf("%s rules: %v", t, err))
+		}
+		for _, fs := range res {
+			all = append(all, fs...)
+		}
+	}
+	blocked := false
+	for _, t := range resource.Types {
+		if m := tc.Monitors.Get(t.Monitor()); m != nil && !m.Enabled {
+			continue
+		}
+		if blocked {
+			out.Errors = append(out.Errors, fmt.Sprintf("%s: skipped (tenant blind or blocked)", t))
+			continue
+		}
+		c, err := collect.For(t)
+		if err != nil {
+			continue
+		}
+		res, err := c.Collect(ctx, &collect.Input{Now: o.Now(), Tenant: tc, Client: cl, Previous: map[string]store.Snapshot{}, Health: hl})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			hl.RecordFailure(o.Now(), err)
+			out.Errors = append(out.Errors, fmt.Sprintf("%s: %v", t, err))
+			if sfmc.IsAuth(err) || sfmc.IsBlocked(err) || (sfmc.IsTransient(err) && len(out.Objects) == 0) {
+				// Every further call would fail the same way (credentials,
+				// block, or a tenant unreachable from the start): stop
+				// spending calls and time.
+				blocked = true
+			}
+			continue
+		}
+		out.Objects[string(t)] = len(res.Snapshots)
+		evaluate(t, res.Snapshots)
+	}
+	// Tenant health last: it reads what the calls above went through.
+	if tcol, err := collect.For(resource.Tenant); err == nil {
+		if res, err := tcol.Collect(ctx, &collect.Input{Now: o.Now(), Tenant: tc, Client: cl, Health: hl}); err == nil {
+			evaluate(resource.Tenant, res.Snapshots)
+		}
+	}
+
+	var problems []health.Problem
+	for _, f := range all {
+		problems = append(problems, health.Problem{Rule: f.Rule, Severity: f.Severity})
+		out.Findings = append(out.Findings, Finding{Rule: f.Rule, Severity: f.Severity, ResourceType: string(f.ResourceType),
+			ResourceKey: f.ResourceKey, ResourceName: f.ResourceName, Family: f.Family, Title: f.Title, Detail: f.Detail,
+			Owner: f.Owner, Remediation: f.Remediation, Area: health.AreaOf(f.Rule)})
+	}
+	sort.SliceStable(out.Findings, func(i, j int) bool {
+		a, b := out.Findings[i], out.Findings[j]
+		if a.Severity.Rank() != b.Severity.Rank() {
+			return a.Severity.Rank() > b.Severity.Rank()
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		return a.ResourceKey < b.ResourceKey
+	})
+	sc := health.Compute(problems)
+	out.Score, out.Grade, out.Deductions = sc.Value, sc.Grade, sc.Deductions
+	out.APICalls = meter.Used(tc.Name, o.Now())
+	out.APICallsByEndpoint = meter.Counts(tc.Name, o.Now())
+	out.Duration = o.Now().Sub(start)
+	if out.Findings == nil {
+		out.Findings = []Finding{}
+	}
+	return out, nil
+}
+
+// MaxSeverity returns the most severe finding severity of the report ("" if none).
+func (r *Report) MaxSeverity() catalog.Severity {
+	var worst catalog.Severity
+	for _, t := range r.Tenants {
+		for _, f := range t.Findings {
+			if f.Severity.Rank() > worst.Rank() {
+				worst = f.Severity
+			}
+		}
+	}
+	return worst
+}
+
+// ErrNoTenants is returned for a config without tenants.
+var ErrNoTenants = errors.New("audit: the config has no tenants")

@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/audit"
+	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
+	"github.com/sfmcwatch/sfmcwatch/internal/config"
+	"github.com/sfmcwatch/sfmcwatch/internal/report"
+)
+
+func auditCommand() command {
+	return command{name: "audit", summary: "one-shot read-only audit of every configured tenant, with a health score", run: runAudit}
+}
+
+const auditHelp = `
+Read every configured tenant once (one bulk read per resource type, read-only),
+apply the detection rules that need no history, and report findings grouped by
+area with owner and fix, a 0-100 health score with each deduction explained,
+and the API calls the audit spent. Nothing is stored.
+
+Exit status: 0 no finding at or above --fail-on, 1 such a finding exists,
+2 usage error or invalid config.`
+
+func runAudit(ctx context.Context, args []string, s IO) int {
+	fs := newFlagSet("audit", "--config F [--format text|json] [--fail-on SEVERITY] [--out F]", auditHelp, s)
+	cfgPath := fs.String("config", "", "configuration file (required)")
+	format := fs.String("format", "text", "output format: text or json")
+	failOn := fs.String("fail-on", "critical", "exit 1 when a finding has at least this severity (critical, error, warning, info, or none)")
+	outPath := fs.String("out", "", "write the report to this file instead of stdout")
+	if _, code, done := parseFlags(fs, args, s); done {
+		return code
+	}
+	if *cfgPath == "" {
+		fmt.Fprintln(s.Err, "audit: --config is required")
+		return ExitUsage
+	}
+	var threshold catalog.Severity
+	if *failOn != "none" {
+		sev, err := catalog.ParseSeverity(*failOn)
+		if err != nil {
+			fmt.Fprintf(s.Err, "audit: --fail-on: %v\n", err)
+			return ExitUsage
+		}
+		threshold = sev
+	}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(s.Err, "audit: unknown --format %q (want text or json)\n", *format)
+		return ExitUsage
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(s.Err, "audit: %v\n", err)
+		return ExitUsage
+	}
+	if len(cfg.Tenants) == 0 {
+		fmt.Fprintf(s.Err, "audit: %v\n", audit.ErrNoTenants)
+		return ExitUsage
+	}
+	logger := slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	rep, err := audit.Run(ctx, cfg, audit.Options{Logger: logger})
+	if err != nil {
+		fmt.Fprintf(s.Err, "audit: %v\n", err)
+		return ExitUsage
+	}
+	var w io.Writer = s.Out
+	if *outPath != "" {
+		f, err := os.Create(*outPath)
+		if err != nil {
+			fmt.Fprintf(s.Err, "audit: %v\n", err)
+			return ExitUsage
+		}
+		defer f.Close()
+		w = f
+	}
+	switch *format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(rep)
+	default:
+		err = report.WriteAuditText(w, rep)
+	}
+	if err != nil {
+		fmt.Fprintf(s.Err, "audit: %v\n", err)
+		return ExitUsage
+	}
+	if threshold != "" && rep.MaxSeverity().Rank() >= threshold.Rank() {
+		return ExitFindings
+	}
+	return ExitOK
+}

@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/config"
+	"github.com/sfmcwatch/sfmcwatch/internal/monitor"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+	"github.com/sfmcwatch/sfmcwatch/internal/web"
+)
+
+func serveCommand() command {
+	return command{name: "serve", summary: "run the monitor: poll tenants, detect, open incidents, serve the API", run: runServe}
+}
+
+const serveHelp = `
+Run sfmcwatch as a daemon: poll every configured tenant on schedule, store
+what it observes, detect problems, open and resolve incidents, and serve
+the JSON API (/api/v1/incidents), /healthz, /readyz and POST /-/reload on
+server.listen.
+
+SIGHUP or POST /-/reload re-reads the config file: a valid file replaces
+the running config (new tenants and intervals apply without losing state),
+an invalid one is reported and the running config kept. SIGINT/SIGTERM
+shut down gracefully.
+
+Exit status: 0 after a clean shutdown, 1 when the store or the listener
+cannot be opened, 2 for an invalid config or bad flags.`
+
+func runServe(ctx context.Context, args []string, s IO) int {
+	fs := newFlagSet("serve", "--config F [--listen ADDR]", serveHelp, s)
+	path := fs.String("config", "sfmcwatch.yaml", "config file")
+	listen := fs.String("listen", "", "override server.listen (host:port; port 0 picks a free one)")
+	rest, code, done := parseFlags(fs, args, s)
+	if done {
+		return code
+	}
+	if len(rest) > 0 {
+		fmt.Fprintln(s.Err, "serve: unexpected arguments (use --config F)")
+		return ExitUsage
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		printConfigError(s, "serve", err)
+		return ExitUsage
+	}
+	logger, err := newLogger(cfg.Logging, s.Err)
+	if err != nil {
+		fmt.Fprintf(s.Err, "serve: %s: logging: %v\n", *path, err)
+		return ExitUsage
+	}
+	for _, w := range cfg.Warnings {
+		logger.Warn("config warning", "problem", w.String())
+	}
+	st, err := store.Open(ctx, store.Config{Driver: cfg.Storage.Driver, Path: cfg.Storage.Path, DSN: cfg.Storage.DSN.Reveal()}, logger)
+	if err != nil {
+		logger.Error("cannot open the store", "driver", cfg.Storage.Driver, "error", err)
+		return ExitFindings
+	}
+	defer st.Close()
+
+	holder := config.NewHolder(cfg, config.Loader{})
+	eng, err := monitor.New(monitor.Options{Store: st, Config: holder, Logger: logger})
+	if err != nil {
+		logger.Error("cannot start the monitor", "error", err)
+		return ExitFindings
+	}
+	addr := cfg.Server.Listen
+	if *listen != "" {
+		addr = *listen
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		logger.Error("cannot listen", "addr", addr, "error", err)
+		eng.Close()
+		return ExitFindings
+	}
+	srv := web.New(web.Options{Store: st, Config: holder, ConfigPath: *path, Logger: logger}).HTTPServer(addr)
+	scheme := "http"
+	if cfg.Server.TLSCertFile != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(s.Out, "sfmcwatch serving on %s://%s\n", scheme, ln.Addr())
+	logger.Info("sfmcwatch serving", "addr", ln.Addr().String(), "tenants", len(cfg.Tenants), "store", st.Driver())
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go config.WatchSIGHUP(runCtx, holder, *path, logger)
+	engDone := make(chan error, 1)
+	go func() { engDone <- eng.Run(runCtx) }()
+	srvDone := make(chan error, 1)
+	go func() {
+		var err error
+		if cfg.Server.TLSCertFile != "" {
+			err = srv.ServeTLS(ln, cfg.Server.TLSCertFile, cfg.Server.TLSKeyFile)
+		} else {
+			err = srv.Serve(ln)
+		}
+		srvDone <- err
+	}()
+
+	exit := ExitOK
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case err := <-srvDone:
+		if !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("HTTP server failed", "error", err)
+			exit = ExitFindings
+		}
+	}
+	cancel()
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("HTTP shutdown", "error", err)
+	}
+	<-engDone
+	logger.Info("sfmcwatch stopped")
+	return exit
+}
+
+// newLogger builds the process logger from the logging config.
+func newLogger(l config.Logging, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	switch strings.ToLower(l.Level) {
+	case "", "info":
+		level = slog.LevelInfo
+	case "debug":
+		level = slog.LevelDebug
+	case "warn", "warning":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	default:
+		return nil, fmt.Errorf("unknown level %q", l.Level)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(l.Format) {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("unknown format %q", l.Format)
+}

@@ -1,0 +1,81 @@
+// Package collect holds the collectors: one per SFMC resource type, each
+// reading the tenant in bulk through the SFMC client (a list call or a SOAP
+// Retrieve page covers many objects) and turning what it read into
+// snapshots of observed state (internal/resource payloads). Collectors never
+// decide whether something is wrong; detection rules read their snapshots.
+package collect
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/config"
+	"github.com/sfmcwatch/sfmcwatch/internal/resource"
+	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+)
+
+// Input is one collection of one resource type for one tenant.
+type Input struct {
+	// Now is the observation time stamped on snapshots.
+	Now    time.Time
+	Tenant *config.Tenant
+	Client *sfmc.Client
+	// Previous holds the latest stored snapshot of each object of this
+	// type, by resource key (empty on the first poll and in an audit), so a
+	// collector can carry history forward (recent runs, last load time,
+	// schema hash) and spend budgeted calls where they matter most.
+	Previous map[string]store.Snapshot
+	// Cursors persist feed positions (e.g. the transactional not-sent
+	// lastEventId); nil in an audit (read the recent window instead).
+	Cursors store.Cursors
+	// Health is the tenant's health tracker, fed by the client's metering
+	// events (the tenant collector reads it; nil in an audit and where no
+	// engine runs).
+	Health *TenantHealth
+}
+
+// Output is what one collection observed.
+type Output struct {
+	// Snapshots to store: one per object observed.
+	Snapshots []store.Snapshot
+	// Events are outcomes worth storing as events (e.g. transactional
+	// not-sent messages), already classified.
+	Events []store.EventRecord
+}
+
+// Collector reads one resource type.
+type Collector interface {
+	Type() resource.Type
+	Collect(ctx context.Context, in *Input) (*Output, error)
+}
+
+// Snapshot starts a snapshot of one object observed at in.Now.
+func (in *Input) Snapshot(t resource.Type, key string) store.Snapshot {
+	return store.Snapshot{ResourceRef: resource.Ref(in.Tenant.Name, t, key), ObservedAt: in.Now}
+}
+
+// Collectors returns every collector, one per resource type.
+func Collectors() []Collector {
+	return []Collector{
+		// Each resource area adds its collector here.
+		JourneyCollector{},
+		TriggeredSendCollector{},
+		TransactionalCollector{},
+		DataExtensionCollector{},
+		AutomationCollector{},
+		ImportCollector{},
+		TenantCollector{},
+	}
+}
+
+// For returns the collector of a resource type.
+func For(t resource.Type) (Collector, error) {
+	for _, c := range Collectors() {
+		if c.Type() == t {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("collect: no collector for %q", t)
+}

@@ -1,0 +1,178 @@
+// Package collecttest wires a simulated SFMC tenant, a SQLite store and an
+// SFMC client together for collector, rule and engine tests: poll a
+// resource type, store its snapshots, evaluate its rules, move the
+// simulated clock, inject faults. Everything runs on 127.0.0.1.
+package collecttest
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/collect"
+	"github.com/sfmcwatch/sfmcwatch/internal/config"
+	"github.com/sfmcwatch/sfmcwatch/internal/detect"
+	"github.com/sfmcwatch/sfmcwatch/internal/resource"
+	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
+	"github.com/sfmcwatch/sfmcwatch/internal/sfmc/sim"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+)
+
+// Env is one test environment.
+type Env struct {
+	T      testing.TB
+	Sim    *sim.Sim
+	Server *httptest.Server
+	Store  store.Store
+	Client *sfmc.Client
+	// Tenant is the tenant's config (defaults filled, URLs at the sim).
+	Tenant *config.Tenant
+	Rules  *config.Rules
+	MID    int64
+}
+
+// Options tune New.
+type Options struct {
+	Seed int64
+	Size sim.Size // zero: sim.DefaultSize
+	// Configure edits the parsed default config before use (objects,
+	// critical lists, rule settings).
+	Configure func(cfg *config.Config)
+}
+
+// New starts a simulator (clock stopped: it moves only with Advance), a
+// SQLite store in a temp dir and a client, all cleaned up with the test.
+func New(t testing.TB, o Options) *Env {
+	t.Helper()
+	start := time.Date(2026, 11, 2, 6, 0, 0, 0, time.UTC) // a Monday morning
+	frozen := func() time.Time { return start }
+	s, err := sim.New(sim.Options{Seed: o.Seed, Size: o.Size, Start: start, Now: frozen, Speed: 1})
+	if err != nil {
+		t.Fatalf("sim: %v", err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	creds := s.Credentials()
+	mid := creds.MIDs[0]
+
+	yaml := `
+tenants:
+  - name: sim
+    auth_url: ` + srv.URL + `
+    rest_url: ` + srv.URL + `
+    soap_url: ` + srv.URL + `
+    client_id: ` + creds.ClientID + `
+    client_secret: ` + creds.ClientSecret + `
+    account_id: "` + strconv.FormatInt(mid, 10) + `"
+`
+	cfg, err := config.Parse("collecttest.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	if o.Configure != nil {
+		o.Configure(cfg)
+	}
+	tc := &cfg.Tenants[0]
+	st, err := store.Open(context.Background(), store.Config{Driver: "sqlite", Path: filepath.Join(t.TempDir(), "test.db")}, nil)
+	if err != nil {
+		t.Fatalf("store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ep := tc.Endpoints()
+	cl, err := sfmc.New(sfmc.Tenant{Name: tc.Name, AuthURL: ep.Auth, RestURL: ep.REST, SOAPURL: ep.SOAP,
+		ClientID: tc.ClientID, ClientSecret: tc.ClientSecret.Reveal(), AccountID: tc.AccountID},
+		sfmc.Options{Clock: s.Now, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond, MaxRetryAfter: 10 * time.Millisecond, CallTimeout: 10 * time.Second,
+			// The simulated clock is frozen between steps: pacing calls in
+			// real time would only slow the tests down.
+			RateLimit: rate.Inf})
+	if err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	return &Env{T: t, Sim: s, Server: srv, Store: st, Client: cl, Tenant: tc, Rules: &cfg.Rules, MID: mid}
+}
+
+// Now is the simulated time.
+func (e *Env) Now() time.Time { return e.Sim.Now() }
+
+// Advance moves the simulated clock.
+func (e *Env) Advance(d time.Duration) { e.Sim.Clock().Advance(d) }
+
+// Inject adds a fault starting now on the test tenant.
+func (e *Env) Inject(f sim.Fault) string {
+	e.T.Helper()
+	if f.MID == 0 {
+		f.MID = e.MID
+	}
+	id, err := e.Sim.InjectErr(f)
+	if err != nil {
+		e.T.Fatalf("inject %+v: %v", f, err)
+	}
+	return id
+}
+
+// Collect runs the collector of t at the simulated now and stores what it
+// observed; it returns the collector's output.
+func (e *Env) Collect(ctx context.Context, t resource.Type) *collect.Output {
+	e.T.Helper()
+	c, err := collect.For(t)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	prev := map[string]store.Snapshot{}
+	latest, err := e.Store.LatestSnapshots(ctx, e.Tenant.Name, string(t))
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	for _, s := range latest {
+		prev[s.ResourceKey] = s
+	}
+	out, err := c.Collect(ctx, &collect.Input{Now: e.Now(), Tenant: e.Tenant, Client: e.Client, Previous: prev, Cursors: e.Store})
+	if err != nil {
+		e.T.Fatalf("collect %s: %v", t, err)
+	}
+	if len(out.Snapshots) > 0 {
+		if _, err := e.Store.InsertSnapshots(ctx, out.Snapshots); err != nil {
+			e.T.Fatal(err)
+		}
+	}
+	if len(out.Events) > 0 {
+		if _, err := e.Store.InsertEvents(ctx, out.Events); err != nil {
+			e.T.Fatal(err)
+		}
+	}
+	return out
+}
+
+// Evaluate runs the rules of t (from rules) over the stored latest snapshots.
+func (e *Env) Evaluate(ctx context.Context, t resource.Type, rules ...detect.Rule) map[string][]detect.Finding {
+	e.T.Helper()
+	reg, err := detect.NewRegistry(rules...)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	cur, err := e.Store.LatestSnapshots(ctx, e.Tenant.Name, string(t))
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	res, err := reg.Evaluate(ctx, &detect.Input{Now: e.Now(), Tenant: e.Tenant, Rules: e.Rules, Type: t, Current: cur,
+		Snapshots: e.Store, Events: e.Store, Usage: e.Store})
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return res
+}
+
+// Poll is Collect then Evaluate.
+func (e *Env) Poll(ctx context.Context, t resource.Type, rules ...detect.Rule) map[string][]detect.Finding {
+	e.T.Helper()
+	e.Collect(ctx, t)
+	return e.Evaluate(ctx, t, rules...)
+}
+
+// Keys lists the simulator's object keys of a type ("automation", …).
+func (e *Env) Keys(typ string) []string { return e.Sim.ObjectKeys(e.MID, typ) }

@@ -1,0 +1,474 @@
+package collect
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/config"
+	"github.com/sfmcwatch/sfmcwatch/internal/resource"
+	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+)
+
+// Row-count budget parameters (see RowCountBudget).
+const (
+	// RowCountShare is the share of the tenant's spare daily API budget
+	// (daily_api_budget minus the monitors' estimated bulk polling) that
+	// data extension row counts may spend.
+	RowCountShare = 0.2
+	// unlimitedBudgetBasis is the daily budget the formula assumes when
+	// daily_api_budget is 0 (unlimited): the Enterprise default, so an
+	// unlimited tenant still gets economical polling.
+	unlimitedBudgetBasis = 27400
+	// deFieldsRefresh is how old a DE's field list may get before it is
+	// re-read even though ModifiedDate did not move (a few DEs per poll,
+	// inside the same batched Retrieve: no extra call).
+	deFieldsRefresh = 24 * time.Hour
+)
+
+// DataExtensionCollector reads data extensions:
+//   - one paged SOAP Retrieve of DataExtension per poll (definitions and
+//     ModifiedDate; 2,500 per page);
+//   - one batched Retrieve of DataExtensionField (IN on the DE key, 500
+//     keys a call, or unfiltered when most DEs need it) for DEs seen for
+//     the first time or whose ModifiedDate moved, plus a few whose field
+//     list is older than a day; the others carry SchemaHash forward;
+//   - REST rowset counts (one call per DE) in budgeted tiers: tier 1 —
+//     critical DEs, DEs with a declared freshness SLA, expected interval or
+//     min_rows, and DEs that feed journeys, automations or imports — every
+//     poll; tier 2 — the rest, ModifiedDate-changed and never-measured
+//     first, then the oldest count (round robin). See RowCountBudget and
+//     SelectRowCounts.
+//
+// RowCount/RowCountAt carry forward when a DE is not measured this poll.
+// LastLoadAt moves to the observation time when a measured count differs
+// from the previous one, or to the new ModifiedDate when it moved.
+type DataExtensionCollector struct {
+	// RowBudget overrides the derived per-poll row-count budget (0: derive
+	// with RowCountBudget; <0: no row counts).
+	RowBudget int
+}
+
+// Type implements Collector.
+func (DataExtensionCollector) Type() resource.Type { return resource.DataExtension }
+
+// RowCountBudget is the number of rowset count calls one data extension
+// poll may spend:
+//
+//	polls/day = 24h / data_extensions.interval
+//	spare     = daily_api_budget − Tenant.EstimatedDailyCalls()
+//	budget    = max(floor(RowCountShare × spare / polls/day), critical)
+//
+// where daily_api_budget 0 (unlimited) counts as 27,400 (Enterprise) and
+// critical is the number of critical DEs (the floor: they are counted every
+// poll even when the budget is spent). Enterprise defaults (27,400/day,
+// 15 min): (27,400 − 1,957) × 0.2 / 96 = 53 per poll, ≈ 5.1k calls a day.
+func RowCountBudget(t *config.Tenant, critical int) int {
+	interval := t.Monitors.DataExtensions.Interval.Std()
+	if interval <= 0 {
+		interval = 15 * time.Minute
+	}
+	polls := float64(24*time.Hour) / float64(interval)
+	daily := t.DailyAPIBudget
+	if daily == 0 {
+		daily = unlimitedBudgetBasis
+	}
+	spare := float64(daily - t.EstimatedDailyCalls())
+	n := 0
+	if spare > 0 {
+		n = int(RowCountShare * spare / polls)
+	}
+	return max(n, critical)
+}
+
+// RowCountCandidate is one DE competing for a row-count call.
+type RowCountCandidate struct {
+	Key string
+	// Critical DEs are always measured (the budget floor covers them).
+	Critical bool
+	// Tier1: a declared SLA / volume expectation or a feeding relation.
+	Tier1 bool
+	// Changed: ModifiedDate moved since the previous poll.
+	Changed bool
+	// LastCountAt is when the count was last measured (zero: never).
+	LastCountAt time.Time
+}
+
+// SelectRowCounts picks which DEs to count this poll, in call order, never
+// more than budget (plus the critical DEs, which are always picked):
+//  1. critical DEs;
+//  2. other tier-1 DEs, at most the budget left minus a tier-2 reserve of
+//     a quarter of it (at least 1 while tier-2 DEs exist), so tier 2 never
+//     starves;
+//  3. tier-2 DEs with what is left.
+//
+// Within tiers 1 and 2: ModifiedDate-changed first, then never measured,
+// then the oldest count (so across polls the tier is read round robin),
+// then by key.
+func SelectRowCounts(cands []RowCountCandidate, budget int) []string {
+	var crit, t1, t2 []RowCountCandidate
+	for _, c := range cands {
+		switch {
+		case c.Critical:
+			crit = append(crit, c)
+		case c.Tier1:
+			t1 = append(t1, c)
+		default:
+			t2 = append(t2, c)
+		}
+	}
+	order := func(a, b RowCountCandidate) int {
+		if a.Changed != b.Changed {
+			if a.Changed {
+				return -1
+			}
+			return 1
+		}
+		if c := a.LastCountAt.Compare(b.LastCountAt); c != 0 {
+			return c // zero (never) sorts first
+		}
+		return strings.Compare(a.Key, b.Key)
+	}
+	slices.SortFunc(crit, func(a, b RowCountCandidate) int { return strings.Compare(a.Key, b.Key) })
+	slices.SortFunc(t1, order)
+	slices.SortFunc(t2, order)
+	out := make([]string, 0, min(len(cands), max(budget, len(crit))))
+	for _, c := range crit {
+		out = append(out, c.Key)
+	}
+	left := budget - len(crit)
+	if left <= 0 {
+		return out
+	}
+	reserve := 0
+	if len(t2) > 0 {
+		reserve = min(len(t2), max(1, left/4))
+	}
+	n1 := min(len(t1), left-reserve)
+	for _, c := range t1[:n1] {
+		out = append(out, c.Key)
+	}
+	left -= n1
+	for _, c := range t2[:min(len(t2), left)] {
+		out = append(out, c.Key)
+	}
+	return out
+}
+
+// snapshotLister is implemented by the store the engine passes as
+// Input.Cursors; when present the collector reads the latest journey,
+// automation and import snapshots (no API call) to find the DEs that feed
+// them (tier 1).
+type snapshotLister interface {
+	LatestSnapshots(ctx context.Context, tenant, resourceType string) ([]store.Snapshot, error)
+}
+
+// feedingDEs returns the lower-cased keys (and ids) of DEs that are journey
+// entry sources, automation targets or import destinations.
+func feedingDEs(ctx context.Context, in *Input) map[string]bool {
+	out := map[string]bool{}
+	lister, ok := in.Cursors.(snapshotLister)
+	if !ok || in.Tenant == nil {
+		return out
+	}
+	add := func(k string) {
+		if k != "" {
+			out[strings.ToLower(k)] = true
+		}
+	}
+	for _, t := range []resource.Type{resource.Journey, resource.Automation, resource.Import} {
+		snaps, err := lister.LatestSnapshots(ctx, in.Tenant.Name, string(t))
+		if err != nil {
+			continue // best effort: the DEs fall back to tier 2
+		}
+		for _, s := range snaps {
+			switch t {
+			case resource.Journey:
+				var st resource.JourneyState
+				if resource.Decode(s, &st) == nil {
+					add(st.EntryDataExtension)
+				}
+			case resource.Automation:
+				var st resource.AutomationState
+				if resource.Decode(s, &st) == nil {
+					for _, k := range st.TargetDataExtensions {
+						add(k)
+					}
+				}
+			case resource.Import:
+				var st resource.ImportState
+				if resource.Decode(s, &st) == nil {
+					add(st.DestinationKey)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// DESchemaHash is the stable fingerprint of a DE schema: the fields sorted
+// by lower-cased name, each (name, type, max length, scale, required,
+// primary key). Column order does not count.
+func DESchemaHash(fields []resource.Field) string {
+	fs := slices.Clone(fields)
+	slices.SortFunc(fs, func(a, b resource.Field) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	h := sha256.New()
+	for _, f := range fs {
+		fmt.Fprintf(h, "%s\x1f%s\x1f%d\x1f%d\x1f%t\x1f%t\x1e", strings.ToLower(f.Name), strings.ToLower(f.Type), f.MaxLength, f.Scale, f.Required, f.PrimaryKey)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// deFields converts SFMC fields to the sorted resource form.
+func deFields(fs []sfmc.Field) []resource.Field {
+	out := make([]resource.Field, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, resource.Field{Name: f.Name, Type: f.Type, MaxLength: f.MaxLength, Scale: f.Scale,
+			Required: f.IsRequired, PrimaryKey: f.IsPrimaryKey})
+	}
+	slices.SortFunc(out, func(a, b resource.Field) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	return out
+}
+
+type deWork struct {
+	def     sfmc.DataExtension
+	prev    store.Snapshot
+	had     bool
+	st      resource.DataExtensionState // previous state, updated in place
+	changed bool                        // ModifiedDate moved
+	tier    int
+}
+
+// Collect implements Collector.
+func (c DataExtensionCollector) Collect(ctx context.Context, in *Input) (*Output, error) {
+	defs, err := in.Client.DataExtensions(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("data extensions: %w", err)
+	}
+	works := make([]*deWork, 0, len(defs))
+	seen := map[string]bool{}
+	for _, d := range defs {
+		if d.Key == "" || seen[d.Key] {
+			continue
+		}
+		seen[d.Key] = true
+		w := &deWork{def: d}
+		w.prev, w.had = in.Previous[d.Key]
+		if w.had {
+			if err := resource.Decode(w.prev, &w.st); err != nil {
+				w.had, w.st = false, resource.DataExtensionState{}
+			}
+		}
+		if w.had && w.prev.Status == resource.StatusDeleted {
+			w.had, w.st, w.prev = false, resource.DataExtensionState{}, store.Snapshot{} // re-created: start afresh
+		}
+		w.changed = w.had && !w.st.ModifiedAt.Equal(d.ModifiedDate)
+		works = append(works, w)
+	}
+
+	c.readFields(ctx, in, works)
+	c.readCounts(ctx, in, works)
+
+	out := &Output{Snapshots: make([]store.Snapshot, 0, len(works))}
+	for _, w := range works {
+		out.Snapshots = append(out.Snapshots, c.snapshot(in, w))
+	}
+	// DEs that disappeared: one "deleted" snapshot so rules stop reading
+	// their last state (and their incidents resolve).
+	gone := make([]string, 0)
+	for k, p := range in.Previous {
+		if !seen[k] && p.Status != resource.StatusDeleted {
+			gone = append(gone, k)
+		}
+	}
+	slices.Sort(gone)
+	for _, k := range gone {
+		p := in.Previous[k]
+		s := in.Snapshot(resource.DataExtension, k)
+		s.Status, s.RowCount, s.SchemaHash, s.Payload = resource.StatusDeleted, p.RowCount, p.SchemaHash, p.Payload
+		out.Snapshots = append(out.Snapshots, s)
+	}
+	return out, nil
+}
+
+// readFields reads the fields of DEs that are new, whose ModifiedDate
+// moved, or (a few per poll) whose field list is older than a day, in one
+// batched Retrieve. Failures leave the carried-forward hash in place (the
+// client meters the failed call; api.errors reports it).
+func (c DataExtensionCollector) readFields(ctx context.Context, in *Input, works []*deWork) {
+	var need, stale []*deWork
+	for _, w := range works {
+		switch {
+		case !w.had || w.changed || w.prev.SchemaHash == "" || w.st.FieldsAt.IsZero():
+			need = append(need, w)
+		case in.Now.Sub(w.st.FieldsAt) >= deFieldsRefresh:
+			stale = append(stale, w)
+		}
+	}
+	// Refresh enough old field lists that every DE is re-verified about
+	// daily, oldest first.
+	interval := in.Tenant.Monitors.DataExtensions.Interval.Std()
+	if interval <= 0 {
+		interval = 15 * time.Minute
+	}
+	perPoll := max(1, (len(works)*int(interval)+int(24*time.Hour)-1)/int(24*time.Hour))
+	slices.SortFunc(stale, func(a, b *deWork) int {
+		return cmp.Or(a.st.FieldsAt.Compare(b.st.FieldsAt), strings.Compare(a.def.Key, b.def.Key))
+	})
+	if len(need) == 0 && len(stale) == 0 {
+		return
+	}
+	need = append(need, stale[:min(len(stale), perPoll)]...)
+	var got map[string][]sfmc.Field
+	var err error
+	if 2*len(need) >= len(works) {
+		got, err = in.Client.DataExtensionFields(ctx) // unfiltered: fewer calls than many IN chunks
+	} else {
+		keys := make([]string, len(need))
+		for i, w := range need {
+			keys[i] = w.def.Key
+		}
+		got, err = in.Client.DataExtensionFields(ctx, keys...)
+	}
+	if err != nil {
+		return
+	}
+	byLower := make(map[string][]sfmc.Field, len(got))
+	for k, fs := range got {
+		byLower[strings.ToLower(k)] = fs
+	}
+	for _, w := range need {
+		fs, ok := byLower[strings.ToLower(w.def.Key)]
+		if !ok {
+			continue // no fields returned: keep what we knew
+		}
+		fields := deFields(fs)
+		hash := DESchemaHash(fields)
+		if w.had && w.prev.SchemaHash != "" && hash != w.prev.SchemaHash {
+			w.st.SchemaChangedAt = in.Now
+			w.st.PreviousSchemaHash = w.prev.SchemaHash
+			w.st.PreviousFieldsAt = w.st.FieldsAt
+		}
+		w.st.Fields, w.st.FieldsAt = fields, in.Now
+		w.prev.SchemaHash = hash // becomes the snapshot's hash
+	}
+}
+
+// readCounts spends the per-poll row-count budget by tier.
+func (c DataExtensionCollector) readCounts(ctx context.Context, in *Input, works []*deWork) {
+	feeds := feedingDEs(ctx, in)
+	cands := make([]RowCountCandidate, 0, len(works))
+	critical := 0
+	byKey := make(map[string]*deWork, len(works))
+	for _, w := range works {
+		k := w.def.Key
+		byKey[k] = w
+		obj := in.Tenant.Object(string(resource.DataExtension), k)
+		cand := RowCountCandidate{Key: k, Critical: in.Tenant.IsCritical(string(resource.DataExtension), k),
+			Changed: w.changed, LastCountAt: w.st.RowCountAt}
+		cand.Tier1 = cand.Critical || obj.Freshness.WarnAfter > 0 || obj.Freshness.ErrorAfter > 0 ||
+			obj.ExpectedInterval > 0 || obj.MinRows > 0 || feeds[strings.ToLower(k)] || feeds[strings.ToLower(w.def.ObjectID)]
+		w.tier = 2
+		if cand.Tier1 {
+			w.tier = 1
+		}
+		if cand.Critical {
+			critical++
+		}
+		cands = append(cands, cand)
+	}
+	budget := c.RowBudget
+	switch {
+	case budget < 0:
+		return
+	case budget == 0:
+		budget = RowCountBudget(in.Tenant, critical)
+	default:
+		budget = max(budget, critical)
+	}
+	picked := SelectRowCounts(cands, budget)
+	var req, opt []string
+	for _, k := range picked {
+		if k == "" {
+			continue
+		}
+		if in.Tenant.IsCritical(string(resource.DataExtension), k) {
+			req = append(req, k)
+		} else {
+			opt = append(opt, k)
+		}
+	}
+	apply := func(res sfmc.Budgeted[int64]) {
+		for k, n := range res.Values {
+			if w := byKey[k]; w != nil {
+				c.measured(in.Now, w, n)
+			}
+		}
+	}
+	if len(req) > 0 {
+		res, err := in.Client.RowCounts(sfmc.WithPriority(ctx, sfmc.Required), req, len(req))
+		apply(res)
+		if err != nil {
+			return // tenant-level failure (auth, block, budget): do not spend more
+		}
+	}
+	if len(opt) > 0 {
+		res, _ := in.Client.RowCounts(ctx, opt, len(opt))
+		apply(res)
+	}
+}
+
+// measured records a measured row count.
+func (DataExtensionCollector) measured(now time.Time, w *deWork, n int64) {
+	st := &w.st
+	var last *resource.RowSample
+	if len(st.Loads) > 0 {
+		last = &st.Loads[len(st.Loads)-1]
+	}
+	switch {
+	case last == nil:
+		st.Loads = append(st.Loads, resource.RowSample{At: now, Rows: n, First: true})
+	case last.Rows != n:
+		st.Loads = append(st.Loads, resource.RowSample{At: now, Rows: n})
+		st.LastLoadAt = now
+	}
+	if len(st.Loads) > resource.MaxDELoads {
+		st.Loads = slices.Clone(st.Loads[len(st.Loads)-resource.MaxDELoads:])
+	}
+	st.RowCountAt = now
+	w.prev.RowCount = &n
+}
+
+func (c DataExtensionCollector) snapshot(in *Input, w *deWork) store.Snapshot {
+	st := w.st
+	d := w.def
+	if w.changed && d.ModifiedDate.After(st.LastLoadAt) && !d.ModifiedDate.After(in.Now) {
+		st.LastLoadAt = d.ModifiedDate
+	}
+	st.ID, st.Name, st.ModifiedAt, st.CountTier = d.ObjectID, d.Name, d.ModifiedDate, w.tier
+	if st.ObservedSince.IsZero() {
+		st.ObservedSince = in.Now
+	}
+	if !st.FieldsAt.Equal(in.Now) {
+		st.Fields = nil // Fields only on snapshots where they were read
+	}
+	s := in.Snapshot(resource.DataExtension, d.Key)
+	s.Status = resource.StatusActive
+	s.LastRunAt = st.LastLoadAt
+	if w.had || w.prev.RowCount != nil {
+		s.RowCount = w.prev.RowCount
+	}
+	s.SchemaHash = w.prev.SchemaHash
+	s.Payload = resource.Encode(st)
+	return s
+}

@@ -1,0 +1,11 @@
+//go:build race
+
+package collect_test
+
+// raceDetector is true in -race builds. The quiet-week simulations (a week
+// of polls with zero findings expected) are skipped there: the race
+// detector makes them minutes long, and .ci/run runs them in a plain step.
+const raceDetector = true
+
+// msgQuietDays is how long TestQuietWeekNoFindings runs.
+const msgQuietDays = 7

@@ -1,0 +1,301 @@
+package collect
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
+	"github.com/sfmcwatch/sfmcwatch/internal/event"
+	"github.com/sfmcwatch/sfmcwatch/internal/resource"
+	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+)
+
+// Defaults of the transactional collector.
+const (
+	defaultTxQueueBudget = 5
+	defaultNotSentPages  = 4
+	notSentPageSize      = 500
+	// notSentCountHorizon: feed events older than this when read (backlog
+	// after a first start or an outage of sfmcwatch) are stored as events
+	// but not counted into the per-definition counters, so a catch-up
+	// does not look like a burst happening now.
+	notSentCountHorizon = time.Hour
+	// txBacklogAge: a queue whose oldest message is at least this old is
+	// "previously backlogged" and read first on the next poll.
+	txBacklogAge = 60
+)
+
+// TransactionalCollector reads the transactional e-mail definitions (one
+// list call), queue metrics for at most QueueBudget definitions a poll
+// (riskiest first: not Active, then previously backlogged, then the rest
+// rotating least recently read first; unread definitions carry their last
+// reading forward with QueueReadAt), and the not-sent feed after the
+// cursor "transactional.notsent.<tenant>" (in an audit, without cursors:
+// one page). Not-sent messages become classified events (source sfmc,
+// surface transactional, code = statusCode; recipient-family codes such as
+// ListDetectiveExclusion are list hygiene, not errors) and per-definition
+// counters: not_sent and not_sent_system (cumulative as seen by
+// sfmcwatch), queue_count and queue_age_seconds (gauges).
+type TransactionalCollector struct {
+	QueueBudget  int // queue-metric calls per poll (0: 5; <0: none)
+	NotSentPages int // feed pages per poll (0: 4)
+	// Catalog classifies not-sent status codes (nil: catalog.Default()).
+	Catalog *catalog.Catalog
+}
+
+// Type implements Collector.
+func (TransactionalCollector) Type() resource.Type { return resource.Transactional }
+
+// NotSentCursor names the not-sent feed cursor of a tenant.
+func NotSentCursor(tenant string) string { return "transactional.notsent." + tenant }
+
+// TransactionalStatus maps a definition status to the normalised status.
+func TransactionalStatus(s string) string {
+	switch s {
+	case "Active", "active":
+		return resource.StatusActive
+	case "Inactive", "inactive":
+		return resource.StatusInactive
+	case "Deleted", "deleted":
+		return resource.StatusDeleted
+	}
+	return resource.StatusUnknown
+}
+
+// SystemCausedNotSent reports whether a not-sent status code of the given
+// family counts against the send SLO: platform and integration faults
+// (auth, rate_limit, server, timeout) and build/send failures (client codes
+// ≥ 100: content, configuration), but not per-recipient data or list
+// hygiene (recipient family, client codes below 100 such as an invalid
+// address) nor intentional skips (family none, RaiseError).
+func SystemCausedNotSent(f catalog.Family, code string) bool {
+	switch f {
+	case catalog.Auth, catalog.RateLimit, catalog.Server, catalog.Timeout:
+		return true
+	case catalog.Client:
+		n, err := strconv.Atoi(code)
+		return err == nil && n >= 100
+	}
+	return false
+}
+
+type txNotSentCount struct {
+	all, system int64
+	byCode      map[string]int64
+}
+
+// Collect implements Collector.
+func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output, error) {
+	defs, err := in.Client.TransactionalDefinitions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cat := c.Catalog
+	if cat == nil {
+		cat = catalog.Default()
+	}
+	prevState := map[string]resource.TransactionalState{}
+	for k, p := range in.Previous {
+		var ps resource.TransactionalState
+		if resource.Decode(p, &ps) == nil {
+			prevState[k] = ps
+		}
+	}
+
+	// Queue metrics, budgeted.
+	budget := c.QueueBudget
+	if budget == 0 {
+		budget = defaultTxQueueBudget
+	}
+	queues := map[string]sfmc.QueueMetrics{}
+	if budget > 0 && len(defs) > 0 {
+		order := txQueueOrder(defs, in.Previous, prevState)
+		q, err := in.Client.TransactionalQueues(ctx, order, budget)
+		if err != nil && len(q.Values) == 0 {
+			return nil, err
+		}
+		queues = q.Values
+	}
+
+	// Not-sent feed.
+	out := &Output{}
+	counts := map[string]*txNotSentCount{}
+	if err := c.readNotSent(ctx, in, cat, out, counts); err != nil {
+		return nil, err
+	}
+
+	seen := map[string]bool{}
+	for _, d := range defs {
+		if d.Key == "" || seen[d.Key] {
+			continue
+		}
+		seen[d.Key] = true
+		snap := in.Snapshot(resource.Transactional, d.Key)
+		snap.Status = TransactionalStatus(d.Status)
+		st := resource.TransactionalState{Name: d.Name, ModifiedAt: d.ModifiedDate, JourneyKey: d.JourneyKey,
+			ObservedSince: in.Now, PreviousQueueCount: -1}
+		prev, hasPrev := in.Previous[d.Key]
+		ps, decoded := prevState[d.Key]
+		hasPrev = hasPrev && decoded
+		tr := msgTrack(hasPrev, prev.Status, ps.StatusSince, ps.StatusPolls, ps.PreviousStatus, snap.Status, in.Now)
+		st.StatusSince, st.StatusPolls, st.PreviousStatus = tr.since, tr.polls, tr.previous
+		counters := map[string]int64{resource.CounterNotSent: 0, resource.CounterNotSentSystem: 0}
+		if hasPrev {
+			st.ObservedSince = ps.ObservedSince
+			if st.ObservedSince.IsZero() {
+				st.ObservedSince = prev.ObservedAt
+			}
+			st.ActiveBefore = ps.ActiveBefore
+			if tr.changed {
+				st.ActiveBefore = ps.ActiveBefore || prev.Status == resource.StatusActive
+			}
+			st.SystemNotSentAt = ps.SystemNotSentAt
+			st.QueueReadAt, st.PreviousQueueCount = ps.QueueReadAt, ps.PreviousQueueCount
+			for _, n := range []string{resource.CounterNotSent, resource.CounterNotSentSystem, resource.CounterQueueCount, resource.CounterQueueAgeSeconds} {
+				if v, ok := prev.Counters[n]; ok {
+					counters[n] = v
+				}
+			}
+		}
+		if q, ok := queues[d.Key]; ok {
+			if v, had := counters[resource.CounterQueueCount]; had && !st.QueueReadAt.IsZero() {
+				st.PreviousQueueCount = v
+			} else {
+				st.PreviousQueueCount = -1
+			}
+			counters[resource.CounterQueueCount] = q.Count
+			counters[resource.CounterQueueAgeSeconds] = int64(q.Age / time.Second)
+			st.QueueReadAt = in.Now
+		}
+		if n := counts[d.Key]; n != nil {
+			counters[resource.CounterNotSent] += n.all
+			counters[resource.CounterNotSentSystem] += n.system
+			st.NotSentByCode = n.byCode
+			if n.system > 0 {
+				st.SystemNotSentAt = in.Now
+			}
+		}
+		snap.Counters = counters
+		snap.Payload = resource.Encode(st)
+		out.Snapshots = append(out.Snapshots, snap)
+	}
+	return out, nil
+}
+
+// txQueueOrder puts definitions in queue-read order: not Active first, then
+// those whose last reading showed a backlog, then the least recently read.
+func txQueueOrder(defs []sfmc.TransactionalDefinition, prev map[string]store.Snapshot, ps map[string]resource.TransactionalState) []string {
+	type cand struct {
+		key      string
+		tier     int
+		lastRead time.Time
+	}
+	cs := make([]cand, 0, len(defs))
+	for _, d := range defs {
+		if d.Key == "" {
+			continue
+		}
+		c := cand{key: d.Key, tier: 2, lastRead: ps[d.Key].QueueReadAt}
+		switch {
+		case TransactionalStatus(d.Status) != resource.StatusActive:
+			c.tier = 0
+		case prev[d.Key].Counters[resource.CounterQueueAgeSeconds] >= txBacklogAge:
+			c.tier = 1
+		}
+		cs = append(cs, c)
+	}
+	slices.SortStableFunc(cs, func(a, b cand) int {
+		if a.tier != b.tier {
+			return cmp.Compare(a.tier, b.tier)
+		}
+		if c := a.lastRead.Compare(b.lastRead); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.key, b.key)
+	})
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.key
+	}
+	return out
+}
+
+// readNotSent reads the not-sent feed after the cursor, advances the cursor
+// (compare-and-set: a conflict means another replica took these events)
+// and turns the events into classified records and per-definition counts.
+func (c TransactionalCollector) readNotSent(ctx context.Context, in *Input, cat *catalog.Catalog, out *Output, counts map[string]*txNotSentCount) error {
+	var (
+		old    string
+		cursor int64
+		pages  = c.NotSentPages
+	)
+	if pages <= 0 {
+		pages = defaultNotSentPages
+	}
+	if in.Cursors == nil {
+		pages = 1 // audit: one page, no cursor
+	} else {
+		v, err := in.Cursors.GetCursor(ctx, NotSentCursor(in.Tenant.Name))
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			old = v
+			cursor, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	page, err := in.Client.TransactionalNotSent(ctx, cursor, notSentPageSize, pages)
+	if err != nil && len(page.Events) == 0 {
+		return err
+	}
+	if in.Cursors != nil && page.LastEventID > cursor {
+		next := strconv.FormatInt(page.LastEventID, 10)
+		if err := in.Cursors.CompareAndSetCursor(ctx, NotSentCursor(in.Tenant.Name), old, next, in.Now); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return nil
+			}
+			return err
+		}
+	}
+	for _, ev := range page.Events {
+		code := strconv.Itoa(ev.StatusCode)
+		e := cat.Resolve(catalog.Transactional, code, ev.StatusMessage, 202)
+		system := SystemCausedNotSent(e.Family, code)
+		ts := ev.Time
+		if ts.IsZero() {
+			ts = in.Now
+		}
+		body, _ := json.Marshal(map[string]any{"eventCategoryType": "TransactionalSendEvents.EmailNotSent",
+			"definitionKey": ev.DefinitionKey, "statusCode": ev.StatusCode, "statusMessage": ev.StatusMessage,
+			"eventID": ev.EventID, "info": map[string]string{"messageKey": ev.MessageKey}})
+		out.Events = append(out.Events, store.EventRecord{
+			Event: event.Event{TS: ts.UTC(), Tenant: in.Tenant.Name, Source: "sfmc", Method: "GET",
+				URL: "/messaging/v1/email/messages/?type=notSent", Endpoint: "/messaging/v1/email/messages",
+				ObjectKey: ev.DefinitionKey, Status: 202, Body: body,
+				RequestID: "transactional-notsent:" + in.Tenant.Name + ":" + strconv.FormatInt(ev.EventID, 10)},
+			Family: string(e.Family), Code: code, Surface: string(catalog.Transactional), IsError: e.Family.IsError(),
+			Severity: string(e.Severity), Count: 1,
+		})
+		if ts.Before(in.Now.Add(-notSentCountHorizon)) || ev.DefinitionKey == "" {
+			continue
+		}
+		n := counts[ev.DefinitionKey]
+		if n == nil {
+			n = &txNotSentCount{byCode: map[string]int64{}}
+			counts[ev.DefinitionKey] = n
+		}
+		n.all++
+		n.byCode[code]++
+		if system {
+			n.system++
+		}
+	}
+	return nil
+}

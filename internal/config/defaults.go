@@ -1,0 +1,126 @@
+package config
+
+import (
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
+)
+
+// Default returns the configuration used for every key the file leaves out.
+// Rule defaults follow research/detection.md (§2 failure patterns, §3
+// detection methods).
+func Default() *Config {
+	return &Config{
+		Storage: Storage{
+			Driver: "sqlite",
+			Path:   "sfmcwatch.db",
+			Retention: Retention{
+				Events:    Duration(30 * day),
+				Snapshots: Duration(90 * day),
+				Incidents: Duration(365 * day),
+			},
+		},
+		Server:   Server{Listen: "127.0.0.1:8080"},
+		Logging:  Logging{Level: "info", Format: "text"},
+		Monitors: DefaultMonitors(),
+		Rules:    DefaultRules(),
+		Ingest:   Ingest{MaxBodySize: 10 << 20},
+	}
+}
+
+// DefaultMonitors polls every resource type every 5 minutes, except data
+// extensions (15 min, the Tier-A freshness cadence) and the audit trail
+// (hourly).
+func DefaultMonitors() Monitors {
+	m := Monitor{Enabled: true, Interval: Duration(5 * time.Minute)}
+	de, audit := m, m
+	de.Interval = Duration(15 * time.Minute)
+	audit.Interval = Duration(time.Hour)
+	return Monitors{
+		Automations: m, Journeys: m, TriggeredSends: m, Transactional: m,
+		DataExtensions: de, Imports: m, Audit: audit,
+	}
+}
+
+func defaultTenant(monitors Monitors) Tenant {
+	return Tenant{Edition: "enterprise", Timezone: "UTC", Monitors: cloneMonitors(monitors)}
+}
+
+func cloneMonitors(m Monitors) Monitors {
+	m.Each(func(_ string, mon *Monitor) {
+		if mon.Critical != nil {
+			c := make([]string, len(mon.Critical))
+			copy(c, mon.Critical)
+			mon.Critical = c
+		}
+	})
+	return m
+}
+
+func defaultIngestSource() IngestSource { return IngestSource{Format: "auto"} }
+
+// DefaultRules returns every rule enabled with the defaults of
+// research/detection.md.
+func DefaultRules() Rules {
+	on := func(s catalog.Severity) RuleBase { return RuleBase{Enabled: true, Severity: s} }
+	return Rules{
+		APIErrors: APIErrorsRule{
+			RuleBase: on(catalog.Warning), Window: Duration(15 * time.Minute), Consecutive: 5,
+			ErrorRatio: 0.05, MinCalls: 20, EscalateAfter: Duration(30 * time.Minute),
+		},
+		AutomationError: AutomationErrorRule{
+			RuleBase: on(catalog.Error), Consecutive: 2, Ratio: 0.5, LastRuns: 6,
+			CriticalFirstError: true, EscalateConsecutive: 5,
+		},
+		AutomationStalled: AutomationStalledRule{
+			RuleBase: on(catalog.Warning), P95Factor: 1.5, HistoryRuns: 20,
+			Floor: Duration(20 * time.Minute), ErrorAfter: Duration(25 * time.Minute),
+		},
+		AutomationMissedRun: AutomationMissedRunRule{
+			RuleBase: on(catalog.Error), Grace: Duration(5 * time.Minute), GraceRatio: 0.1,
+			LearnRuns: 10, FileDropFactor: 1.5,
+		},
+		AutomationPaused: AutomationPausedRule{
+			RuleBase: on(catalog.Warning), ConfirmPolls: 1, DeactivatedSeverity: catalog.Critical,
+		},
+		AutomationPartial: AutomationPartialRule{
+			RuleBase: on(catalog.Warning), OutputRatio: 0.5, MinSamples: 4, ZeroOutputSeverity: catalog.Error,
+		},
+		JourneyStopped: JourneyStoppedRule{
+			RuleBase: on(catalog.Warning), KeepFiringFor: Duration(15 * time.Minute), PauseWarning: Duration(day),
+		},
+		JourneyEnrollmentDrop: JourneyEnrollmentRule{
+			RuleBase: on(catalog.Error), MinBaselinePerHour: 5, SilenceMin: Duration(30 * time.Minute),
+			SilenceFactor: 3, DropRatio: 0.2, Window: Duration(6 * time.Hour), TrainingWindow: Duration(28 * day),
+		},
+		TriggeredSendInactive: ConfirmRule{RuleBase: on(catalog.Error), ConfirmPolls: 1},
+		TriggeredSendErrors: TriggeredSendErrorsRule{
+			RuleBase: on(catalog.Warning), Ratio: 0.02, Window: Duration(time.Hour),
+		},
+		TriggeredSendBacklog: WindowRule{RuleBase: on(catalog.Error), Window: Duration(15 * time.Minute)},
+		TriggeredSendSilentFailure: SilentFailureRule{
+			RuleBase: on(catalog.Error), SLO: 0.995, BurnRate: 14.4,
+			LongWindow: Duration(time.Hour), ShortWindow: Duration(5 * time.Minute),
+			AbsenceAfter: Duration(15 * time.Minute), MinBaselinePerHour: 10,
+		},
+		DataExtensionRowDrop: RowDropRule{
+			RuleBase: on(catalog.Error), WarnDrop: 0.3, ErrorDrop: 0.5, MinPreviousRows: 5,
+		},
+		DataExtensionEmpty:       EmptyRule{RuleBase: on(catalog.Error), MinPreviousRows: 1},
+		DataExtensionSchemaDrift: on(catalog.Warning),
+		DataExtensionStale: StaleRule{
+			RuleBase: on(catalog.Error), WarnFactor: 1.5, ErrorFactor: 2,
+			WarnFloor: Duration(15 * time.Minute), ErrorFloor: Duration(30 * time.Minute),
+			LearnIntervals: 20, MinLearnIntervals: 7,
+		},
+		ImportFailed:  on(catalog.Error),
+		ImportPartial: ImportPartialRule{RuleBase: on(catalog.Error), WarnRatio: 0.01, ErrorRatio: 0.05},
+		TenantBlind: TenantBlindRule{
+			RuleBase: on(catalog.Critical), TokenFailures: 2, TokenRetry: Duration(time.Minute),
+			API401Count: 3, API401Window: Duration(5 * time.Minute),
+			SecretWarnAge: Duration(166 * day), SecretErrorAge: Duration(177 * day),
+		},
+		TenantBlocked: TenantBlockedRule{RuleBase: on(catalog.Critical), CircuitOpen: Duration(15 * time.Minute)},
+		TenantBudget:  TenantBudgetRule{RuleBase: on(catalog.Warning), Threshold: 0.8},
+	}
+}

@@ -1,0 +1,339 @@
+// Package demo runs the whole product against the simulator: a simulated
+// SFMC tenant with a scripted story of failures, the engine on SQLite in a
+// temporary directory on the simulator's fast clock, and the HTTP API. It
+// prints each incident as it opens and resolves, with its time to
+// detection, so a newcomer sees sfmcwatch work in a couple of minutes
+// without an SFMC account.
+package demo
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/config"
+	"github.com/sfmcwatch/sfmcwatch/internal/incident"
+	"github.com/sfmcwatch/sfmcwatch/internal/monitor"
+	"github.com/sfmcwatch/sfmcwatch/internal/resource"
+	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
+	"github.com/sfmcwatch/sfmcwatch/internal/sfmc/sim"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+	"github.com/sfmcwatch/sfmcwatch/internal/web"
+)
+
+//go:embed story.yaml
+var storyYAML []byte
+
+// Options tune Run.
+type Options struct {
+	// Addr is the API listen address (default 127.0.0.1:8080; a busy port
+	// falls back to a free one).
+	Addr string
+	// Speed is simulated seconds per real second (default 120: the story's
+	// simulated hours play in about two real minutes).
+	Speed float64
+	// Seed of the simulated tenant (default 1).
+	Seed int64
+	// Size of the simulated tenant (default: a mid-size business unit).
+	Size sim.Size
+	// Duration is how long (simulated) to run; 0 = until the story is over
+	// and its incidents had time to resolve, then keep serving until ctx
+	// ends when Serve is set.
+	Duration time.Duration
+	// Serve keeps the API up after the story until ctx ends.
+	Serve bool
+	// Dir holds the SQLite database (default: a new temporary directory,
+	// removed at the end).
+	Dir string
+	// Out receives the narrative; Logger the engine's logs.
+	Out    io.Writer
+	Logger *slog.Logger
+}
+
+// Result summarises a demo run.
+type Result struct {
+	Opened   int
+	Resolved int
+	// ByArea counts opened incidents per resource type.
+	ByArea map[string]int
+	// Rules lists the rule ids that opened incidents.
+	Rules []string
+	// TTD is the time to detection per rule (first incident of the rule).
+	TTD map[string]time.Duration
+	// Calls is the API calls the engine spent, and SimDuration the
+	// simulated time covered.
+	Calls       int64
+	SimDuration time.Duration
+}
+
+// Story returns the demo's scripted scenario.
+func Story() (*sim.Scenario, error) { return sim.ParseScenario(bytes.NewReader(storyYAML)) }
+
+// Run plays the demo until the story ends (or ctx ends) and returns what
+// happened.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:8080"
+	}
+	if o.Speed <= 0 {
+		o.Speed = 120
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Size == (sim.Size{}) {
+		o.Size = sim.Size{Automations: 60, Journeys: 20, DataExtensions: 120, TriggeredSends: 30, Transactional: 8, Imports: 20}
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	dir := o.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "sfmcwatch-demo-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+
+	// The simulated tenant and its story.
+	start := time.Now().UTC().Truncate(time.Minute)
+	s, err := sim.New(sim.Options{Seed: o.Seed, Speed: o.Speed, Size: o.Size, Start: start})
+	if err != nil {
+		return nil, fmt.Errorf("demo: simulator: %w", err)
+	}
+	story, err := Story()
+	if err != nil {
+		return nil, fmt.Errorf("demo: story: %w", err)
+	}
+	simLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("demo: simulator listener: %w", err)
+	}
+	simSrv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go simSrv.Serve(simLn)
+	defer simSrv.Close()
+	simURL := "http://" + simLn.Addr().String()
+	if _, err := s.Apply(story); err != nil {
+		return nil, fmt.Errorf("demo: story: %w", err)
+	}
+
+	// The engine's config: one tenant at the simulator, on SQLite.
+	cfg, err := config.Parse("demo.yaml", []byte(demoConfig(simURL, s.Credentials(), filepath.Join(dir, "sfmcwatch.db"))), func(string) (string, bool) { return "", false })
+	if err != nil {
+		return nil, fmt.Errorf("demo: config: %w", err)
+	}
+	st, err := store.Open(ctx, store.Config{Driver: "sqlite", Path: cfg.Storage.Path}, o.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("demo: store: %w", err)
+	}
+	defer st.Close()
+	holder := config.NewHolder(cfg, config.Loader{})
+
+	res := &Result{ByArea: map[string]int{}, TTD: map[string]time.Duration{}}
+	var mu sync.Mutex
+	storyStart := s.Now()
+	stamp := func() string {
+		d := s.Now().Sub(storyStart).Round(time.Minute)
+		return fmt.Sprintf("T+%02d:%02d", int(d.Hours()), int(d.Minutes())%60)
+	}
+	onChanges := func(tenant string, t resource.Type, ch incident.Changes) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, in := range ch.Opened {
+			res.Opened++
+			res.ByArea[in.ResourceType]++
+			if _, ok := res.TTD[in.Rule]; !ok {
+				res.TTD[in.Rule] = in.TTD
+				res.Rules = append(res.Rules, in.Rule)
+			}
+			fmt.Fprintf(o.Out, "%s  OPENED   #%-3d %-8s %-30s %s (owner %s, detected %s after first evidence)\n",
+				stamp(), in.ID, in.Severity, in.Rule, in.Title, in.Owner, in.TTD.Round(time.Second))
+		}
+		for _, in := range ch.Resolved {
+			res.Resolved++
+			fmt.Fprintf(o.Out, "%s  RESOLVED #%-3d %-8s %-30s %s (open %s)\n",
+				stamp(), in.ID, in.Severity, in.Rule, in.Title, in.ResolvedAt.Sub(in.OpenedAt).Round(time.Minute))
+		}
+	}
+	eng, err := monitor.New(monitor.Options{
+		Store: st, Config: holder, Clock: s.Now, Logger: o.Logger, OnChanges: onChanges,
+		PollEvery: 50 * time.Millisecond,
+		// Leases and back-offs are on the simulated clock: keep a lease
+		// longer than any real collection at this speed.
+		Lease:          3 * time.Hour,
+		TenantInterval: time.Minute,
+		// The client's own waits (backoff, Retry-After) and its request
+		// rate are in tenant time too: scale them by the speed.
+		ClientOptions: func(co *sfmc.Options) {
+			speed := o.Speed
+			co.Sleep = func(ctx context.Context, d time.Duration) error {
+				t := time.NewTimer(time.Duration(float64(d) / speed))
+				defer t.Stop()
+				select {
+				case <-t.C:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			co.RateLimit = rate.Limit(10 * speed)
+			co.Burst = 50
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("demo: engine: %w", err)
+	}
+	defer eng.Close()
+
+	// The API.
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("demo: API listener: %w", err)
+		}
+	}
+	api := web.New(web.Options{Store: st, Logger: o.Logger, Clock: s.Now})
+	apiSrv := api.HTTPServer(ln.Addr().String())
+	go apiSrv.Serve(ln)
+	defer apiSrv.Close()
+	apiURL := "http://" + ln.Addr().String()
+
+	length := storyLength(story)
+	if o.Duration <= 0 {
+		o.Duration = length + 45*time.Minute // time for the last incidents to resolve
+	}
+	fmt.Fprintf(o.Out, `sfmcwatch demo — a simulated SFMC tenant has a bad morning; sfmcwatch watches it.
+
+  incidents (JSON)   %[1]s/api/v1/incidents        one incident: %[1]s/api/v1/incidents/{id}
+  health             %[1]s/healthz
+  simulated tenant   %[2]s  (admin: %[2]s/_sim/state)
+  data               %[3]s (SQLite)
+
+The story covers %[4]s of simulated time at %[5]gx speed (about %[6]s real):
+credentials rotated, throttling, failing and stuck automations, stalled and
+stopped journeys, a paused triggered send, failing order confirmations,
+transactional messages not sent, a truncated data extension, imports
+rejecting rows, a short platform outage. Polls every 5 simulated minutes.
+
+`, apiURL, simURL, dir, length, o.Speed, (time.Duration(float64(o.Duration) / o.Speed)).Round(time.Second))
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(runCtx) }()
+	end := storyStart.Add(o.Duration)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return res, fmt.Errorf("demo: engine: %w", err)
+			}
+			break wait
+		case <-tick.C:
+			if s.Now().After(end) {
+				break wait
+			}
+		}
+	}
+	if o.Serve && ctx.Err() == nil {
+		fmt.Fprintf(o.Out, "\nStory over; the API stays up at %s until you press Ctrl-C.\n", apiURL)
+		<-ctx.Done()
+	}
+	cancel()
+	<-done
+	res.SimDuration = s.Now().Sub(storyStart)
+	if rows, err := st.Usage(context.Background(), store.UsageQuery{}); err == nil {
+		for _, r := range rows {
+			res.Calls += r.Calls
+		}
+	}
+	sort.Strings(res.Rules)
+	printSummary(o.Out, res)
+	return res, nil
+}
+
+func printSummary(w io.Writer, r *Result) {
+	fmt.Fprintf(w, "\nSummary: %d incidents opened, %d resolved over %s simulated; %d SFMC API calls (%.0f per simulated hour).\n",
+		r.Opened, r.Resolved, r.SimDuration.Round(time.Minute), r.Calls, float64(r.Calls)/r.SimDuration.Hours())
+	var areas []string
+	for a, n := range r.ByArea {
+		areas = append(areas, a+" "+strconv.Itoa(n))
+	}
+	sort.Strings(areas)
+	fmt.Fprintf(w, "By area: %s\n", strings.Join(areas, ", "))
+	fmt.Fprintln(w, "Time to detection (first incident of each rule, from first evidence to incident opened):")
+	for _, rule := range r.Rules {
+		fmt.Fprintf(w, "  %-32s %s\n", rule, r.TTD[rule].Round(time.Second))
+	}
+}
+
+// storyLength is when the story's last fault ends (open-ended faults count
+// 30 minutes).
+func storyLength(sc *sim.Scenario) time.Duration {
+	var end time.Duration
+	for _, e := range sc.Entries {
+		at, _ := time.ParseDuration(e.At)
+		d, _ := time.ParseDuration(e.For)
+		if d == 0 {
+			d = 30 * time.Minute
+		}
+		if at+d > end {
+			end = at + d
+		}
+	}
+	return end
+}
+
+func demoConfig(simURL string, c sim.Credentials, dbPath string) string {
+	mid := ""
+	if len(c.MIDs) > 0 {
+		mid = strconv.FormatInt(c.MIDs[0], 10)
+	}
+	return `storage:
+  driver: sqlite
+  path: ` + strconv.Quote(dbPath) + `
+monitors:
+  automations:     { enabled: true, interval: 5m }
+  journeys:        { enabled: true, interval: 5m }
+  triggered_sends: { enabled: true, interval: 5m }
+  transactional:   { enabled: true, interval: 5m }
+  data_extensions: { enabled: true, interval: 5m }
+  imports:         { enabled: true, interval: 5m }
+  audit:           { enabled: false, interval: 1h }
+tenants:
+  - name: demo-bu
+    auth_url: ` + simURL + `
+    rest_url: ` + simURL + `
+    soap_url: ` + simURL + `
+    client_id: ` + c.ClientID + `
+    client_secret: ` + c.ClientSecret + `
+    account_id: "` + mid + `"
+    edition: enterprise
+`
+}

@@ -1,0 +1,18 @@
+package detect
+
+// DefaultRules returns every detection rule sfmcwatch ships, for the engine
+// and the audit. Each area adds its rules here, one line each.
+func DefaultRules() []Rule {
+	return []Rule{
+		// Tenant health and the monitor's own API calls.
+		TenantBlind{}, TenantBlocked{}, TenantBudget{}, APIErrors{},
+		// Automations and imports.
+		AutomationErrorRule{}, AutomationStalledRule{}, AutomationMissedRunRule{}, AutomationPausedRule{}, AutomationPartialRule{},
+		ImportFailedRule{}, ImportPartialRule{},
+		// Journeys, triggered sends and transactional messaging.
+		JourneyStoppedRule{}, JourneyEnrollmentDropRule{},
+		TriggeredSendInactiveRule{}, TriggeredSendErrorsRule{}, TriggeredSendBacklogRule{}, SilentFailureRule{},
+		// Data extensions.
+		DERowDrop{}, DEEmpty{}, DESchemaDrift{}, DEStale{},
+	}
+}

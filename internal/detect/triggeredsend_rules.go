@@ -1,0 +1,242 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
+	"github.com/sfmcwatch/sfmcwatch/internal/resource"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+)
+
+// tsErrorsMinAttempts: triggered_send.errors needs at least this many
+// attempts (Sent + NotSentDueToError deltas) in its window, and at least
+// tsErrorsMinErrors errors, so a single error on a quiet definition does
+// not cross a 2% ratio.
+const (
+	tsErrorsMinAttempts = 20
+	tsErrorsMinErrors   = 3
+)
+
+// tsHistoryLimit bounds the snapshots one triggered send rule reads.
+const tsHistoryLimit = 2000
+
+// TriggeredSendInactiveRule is triggered_send.inactive: a triggered send
+// definition sfmcwatch saw Active (or a critical one) is not Active for
+// 1 + confirm_polls consecutive polls (a Paused — API Inactive — TSD still
+// accepts sends and queues them silently). TTD ≤ (1 + confirm_polls) ×
+// poll (default 2 polls, §4.1). In an audit it reports critical TSDs that
+// are not Active and any TSD that is not Active with a non-zero Queued.
+type TriggeredSendInactiveRule struct{}
+
+// ID implements Rule.
+func (TriggeredSendInactiveRule) ID() string { return "triggered_send.inactive" }
+
+// Type implements Rule.
+func (TriggeredSendInactiveRule) Type() resource.Type { return resource.TriggeredSend }
+
+// NeedsHistory implements Rule.
+func (TriggeredSendInactiveRule) NeedsHistory() bool { return false }
+
+// Evaluate implements Rule.
+func (TriggeredSendInactiveRule) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
+	confirm := max(in.Rules.TriggeredSendInactive.ConfirmPolls, 0)
+	var out []Finding
+	for _, s := range in.Current {
+		if s.Status == resource.StatusActive || s.Status == resource.StatusDeleted {
+			continue
+		}
+		var st resource.TriggeredSendState
+		if err := resource.Decode(s, &st); err != nil {
+			return nil, err
+		}
+		crit := in.Critical(s.ResourceKey)
+		queued := s.Counters[resource.CounterQueued]
+		if in.Audit() {
+			if !crit && queued <= 0 {
+				continue
+			}
+		} else if !(st.ActiveBefore || crit) || st.StatusPolls < 1+confirm {
+			continue
+		}
+		name := msgName(st.Name, s.ResourceKey)
+		f := Finding{ResourceType: resource.TriggeredSend, ResourceKey: s.ResourceKey, ResourceName: st.Name,
+			Title: fmt.Sprintf("Triggered send '%s' is %s", name, s.Status),
+			Owner: catalog.MarketingOps, FirstSeen: msgFirst(st.StatusSince, s.ObservedAt), Evidence: msgEvidence(s),
+			Remediation: []string{
+				"Email Studio > Interactions > Triggered Emails: check who paused or changed the definition (ModifiedDate) and why.",
+				"If it should send, publish/start it again: queued messages are released on restart (check that they are still wanted).",
+				"If it was retired on purpose, make sure no integration still calls it, then mark it ignored.",
+			}}
+		switch s.Status {
+		case resource.StatusInactive:
+			f.Detail = "TriggeredSendStatus is Inactive (Paused in the UI): SFMC still accepts sends for it and queues them without sending; callers get no error."
+		default:
+			f.Detail = fmt.Sprintf("TriggeredSendStatus is %s: sends to it fail or are not processed.", s.Status)
+		}
+		if queued > 0 {
+			f.Detail += fmt.Sprintf(" %d messages are queued.", queued)
+		}
+		if !in.Audit() && !st.StatusSince.IsZero() {
+			f.Detail += fmt.Sprintf(" Not active since %s (%d polls).", st.StatusSince.UTC().Format(time.RFC3339), st.StatusPolls)
+		}
+		if crit {
+			f.Severity = catalog.Critical
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// TriggeredSendErrorsRule is triggered_send.errors: NotSentDueToError delta
+// / (Sent delta + NotSentDueToError delta) over window ≥ ratio (defaults
+// 2% over 1 h, warning), with at least 20 attempts and 3 errors in the
+// window. TTD: the first poll at which the window's ratio crosses (1 poll
+// for a burst well above the ratio); it resolves once the errors have left
+// the window (≤ window + 1 poll after they stop).
+type TriggeredSendErrorsRule struct{}
+
+// ID implements Rule.
+func (TriggeredSendErrorsRule) ID() string { return "triggered_send.errors" }
+
+// Type implements Rule.
+func (TriggeredSendErrorsRule) Type() resource.Type { return resource.TriggeredSend }
+
+// NeedsHistory implements Rule.
+func (TriggeredSendErrorsRule) NeedsHistory() bool { return true }
+
+// Evaluate implements Rule.
+func (TriggeredSendErrorsRule) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
+	cfg := in.Rules.TriggeredSendErrors
+	window := cfg.Window.Std()
+	var out []Finding
+	for _, s := range in.Current {
+		var st resource.TriggeredSendState
+		if err := resource.Decode(s, &st); err != nil {
+			return nil, err
+		}
+		// Cheap pre-check: errors must have grown within the window.
+		if st.ErrorAt.IsZero() || in.Now.Sub(st.ErrorAt) > window {
+			continue
+		}
+		hist, err := in.Snapshots.SnapshotHistory(ctx, s.ResourceRef, in.Now.Add(-window), time.Time{}, tsHistoryLimit)
+		if err != nil {
+			return nil, err
+		}
+		if len(hist) < 2 {
+			continue
+		}
+		a, cur := hist[0], hist[len(hist)-1]
+		sent, errs, ok := tsDeltas(a, cur)
+		if !ok || errs < tsErrorsMinErrors || sent+errs < tsErrorsMinAttempts {
+			continue
+		}
+		ratio := float64(errs) / float64(sent+errs)
+		if ratio < float64(cfg.Ratio) {
+			continue
+		}
+		first := cur.ObservedAt
+		for i := 1; i < len(hist); i++ {
+			if hist[i].Counters[resource.CounterNotSentDueToError] > hist[i-1].Counters[resource.CounterNotSentDueToError] {
+				first = hist[i].ObservedAt
+				break
+			}
+		}
+		name := msgName(st.Name, s.ResourceKey)
+		f := Finding{ResourceType: resource.TriggeredSend, ResourceKey: s.ResourceKey, ResourceName: st.Name,
+			Title: fmt.Sprintf("Triggered send '%s': %.1f%% not sent due to error", name, ratio*100),
+			Detail: fmt.Sprintf("%d of %d attempts in the last %s were NotSentDueToError (threshold %.1f%%).",
+				errs, sent+errs, cur.ObservedAt.Sub(a.ObservedAt).Round(time.Minute), float64(cfg.Ratio)*100),
+			Owner: catalog.MarketingOps, FirstSeen: first, Evidence: msgEvidence(a, cur),
+			Remediation: []string{
+				"Open the send's Tracking > Not Sent details (or the _Sent/_NotSent data views) for the error reasons.",
+				"Typical causes: content errors (AMPscript RaiseError, missing attributes), a changed sender profile or send classification, a broken publication list.",
+			}}
+		if in.Critical(s.ResourceKey) {
+			f.Severity = msgEscalate(cfg.Severity)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// tsDeltas returns the Sent and NotSentDueToError deltas between two
+// snapshots (ok false when a counter is missing or went backwards: a
+// recreated definition).
+func tsDeltas(a, b store.Snapshot) (sent, errs int64, ok bool) {
+	s0, ok1 := a.Counters[resource.CounterSent]
+	s1, ok2 := b.Counters[resource.CounterSent]
+	e0, ok3 := a.Counters[resource.CounterNotSentDueToError]
+	e1, ok4 := b.Counters[resource.CounterNotSentDueToError]
+	if !ok1 || !ok2 || !ok3 || !ok4 || s1 < s0 || e1 < e0 {
+		return 0, 0, false
+	}
+	return s1 - s0, e1 - e0, true
+}
+
+// TriggeredSendBacklogRule is triggered_send.backlog: Queued grew over the
+// whole window while Sent stayed flat (default 15 min, error). It compares
+// the current snapshot with the last one observed at or before now −
+// window, so TTD ≤ window + 1 poll and it resolves on the first poll where
+// Sent moves or the queue stops growing.
+type TriggeredSendBacklogRule struct{}
+
+// ID implements Rule.
+func (TriggeredSendBacklogRule) ID() string { return "triggered_send.backlog" }
+
+// Type implements Rule.
+func (TriggeredSendBacklogRule) Type() resource.Type { return resource.TriggeredSend }
+
+// NeedsHistory implements Rule.
+func (TriggeredSendBacklogRule) NeedsHistory() bool { return true }
+
+// Evaluate implements Rule.
+func (TriggeredSendBacklogRule) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
+	cfg := in.Rules.TriggeredSendBacklog
+	window := cfg.Window.Std()
+	var out []Finding
+	for _, s := range in.Current {
+		q, ok := s.Counters[resource.CounterQueued]
+		if !ok || q <= 0 {
+			continue
+		}
+		// The window's start: the last snapshot at or before now − window
+		// (read from 2 windows back).
+		hist, err := in.Snapshots.SnapshotHistory(ctx, s.ResourceRef, in.Now.Add(-2*window), time.Time{}, tsHistoryLimit)
+		if err != nil {
+			return nil, err
+		}
+		ref, ok := msgAtOrBefore(hist, in.Now.Add(-window))
+		if !ok || ref.ObservedAt.After(in.Now.Add(-window)) {
+			continue
+		}
+		q0, ok1 := ref.Counters[resource.CounterQueued]
+		s0, ok2 := ref.Counters[resource.CounterSent]
+		s1, ok3 := s.Counters[resource.CounterSent]
+		// Flat: Sent moved by at most 1 + 1% of the queue growth (SFMC
+		// counters are not perfectly synchronous).
+		if !ok1 || !ok2 || !ok3 || q <= q0 || s1 < s0 || s1-s0 > 1+(q-q0)/100 {
+			continue
+		}
+		var st resource.TriggeredSendState
+		if err := resource.Decode(s, &st); err != nil {
+			return nil, err
+		}
+		name := msgName(st.Name, s.ResourceKey)
+		f := Finding{ResourceType: resource.TriggeredSend, ResourceKey: s.ResourceKey, ResourceName: st.Name,
+			Title: fmt.Sprintf("Triggered send '%s': %d messages queued, none sent for %s", name, q, s.ObservedAt.Sub(ref.ObservedAt).Round(time.Minute)),
+			Detail: fmt.Sprintf("Queued grew from %d to %d while Sent stayed at %d (status %s): accepted messages are not going out.",
+				q0, q, s0, s.Status),
+			Owner: catalog.MarketingOps, FirstSeen: ref.ObservedAt, Evidence: msgEvidence(ref, s),
+			Remediation: []string{
+				"Check the definition's status (a Paused/Inactive TSD queues silently) and restart it if it should send.",
+				"If it is Active, check Salesforce Trust for send delays on the stack and the account's send throttling settings.",
+			}}
+		if in.Critical(s.ResourceKey) {
+			f.Severity = catalog.Critical
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}

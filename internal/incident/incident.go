@@ -1,0 +1,344 @@
+// Package incident turns detection findings into incidents: it opens an
+// incident the first time a fingerprint (detect.Finding.Fingerprint) is
+// found, updates it while the finding holds, and resolves it once the
+// condition has stayed clear long enough (flap damping). A fingerprint
+// found again after its incident was resolved opens a new incident (the
+// store keeps at most one open incident per fingerprint).
+//
+// All state lives in the store — incidents, evidence links, time to
+// detection (opened_at − first evidence) and the damping counters (a small
+// cursor per fingerprint) — so a restarted process, or another replica
+// sharing the database, carries on without duplicate incidents.
+//
+// # Flap damping
+//
+// An open incident whose rule ran without finding it is resolved only when
+// both hold ("whichever is later"):
+//
+//   - the condition was clear for ClearEvaluations consecutive evaluations
+//     of its rule (default 2), and
+//   - at least ClearFor passed since the incident was last seen (default
+//     10 minutes).
+//
+// One good poll therefore never resolves a persistent failure, and a
+// condition that comes back within the damping period just keeps its
+// incident open (the clear count restarts). Damping is configurable per
+// manager and per rule id (Options.PerRule).
+package incident
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
+	"github.com/sfmcwatch/sfmcwatch/internal/detect"
+	"github.com/sfmcwatch/sfmcwatch/internal/resource"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+)
+
+// Store is what the manager needs from the store.
+type Store interface {
+	store.IncidentStore
+	store.Cursors
+}
+
+// Damping says how long a cleared condition must stay clear before its
+// incident resolves. Zero fields take the defaults.
+type Damping struct {
+	// ClearEvaluations is the number of consecutive evaluations of the
+	// rule without the finding (default 2).
+	ClearEvaluations int
+	// ClearFor is the minimum time since the incident was last seen
+	// (default 10 minutes).
+	ClearFor time.Duration
+}
+
+// Default damping.
+const (
+	DefaultClearEvaluations = 2
+	DefaultClearFor         = 10 * time.Minute
+)
+
+func (d Damping) withDefaults() Damping {
+	if d.ClearEvaluations <= 0 {
+		d.ClearEvaluations = DefaultClearEvaluations
+	}
+	if d.ClearFor <= 0 {
+		d.ClearFor = DefaultClearFor
+	}
+	return d
+}
+
+// Options tune a Manager.
+type Options struct {
+	// Damping applies to every rule without an entry in PerRule.
+	Damping Damping
+	// PerRule overrides Damping by rule id.
+	PerRule map[string]Damping
+	// Logger receives open/resolve lines (default: discard).
+	Logger *slog.Logger
+}
+
+// Changes is what one Apply did, for alert routing.
+type Changes struct {
+	// Opened incidents (new fingerprints, or found again after a resolve).
+	Opened []store.Incident `json:"opened,omitempty"`
+	// Reopened is the subset of Opened whose fingerprint had a resolved
+	// incident before (a regression).
+	Reopened []store.Incident `json:"reopened,omitempty"`
+	// Updated incidents: still found (last_seen, occurrences, evidence).
+	Updated []store.Incident `json:"updated,omitempty"`
+	// Escalated is the subset of Updated whose severity rose.
+	Escalated []store.Incident `json:"escalated,omitempty"`
+	// Resolved incidents: clear for the damping period.
+	Resolved []store.Incident `json:"resolved,omitempty"`
+}
+
+// Empty reports whether nothing changed.
+func (c Changes) Empty() bool {
+	return len(c.Opened) == 0 && len(c.Updated) == 0 && len(c.Resolved) == 0
+}
+
+// Merge appends o's changes to c.
+func (c *Changes) Merge(o Changes) {
+	c.Opened = append(c.Opened, o.Opened...)
+	c.Reopened = append(c.Reopened, o.Reopened...)
+	c.Updated = append(c.Updated, o.Updated...)
+	c.Escalated = append(c.Escalated, o.Escalated...)
+	c.Resolved = append(c.Resolved, o.Resolved...)
+}
+
+// Manager applies findings to incidents. It keeps no state of its own and
+// is safe for concurrent use.
+type Manager struct {
+	st  Store
+	opt Options
+	log *slog.Logger
+}
+
+// New returns a manager over st.
+func New(st Store, o Options) *Manager {
+	o.Damping = o.Damping.withDefaults()
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Manager{st: st, opt: o, log: log}
+}
+
+// DampingFor returns the damping of a rule id.
+func (m *Manager) DampingFor(rule string) Damping {
+	if d, ok := m.opt.PerRule[rule]; ok {
+		return d.withDefaults()
+	}
+	return m.opt.Damping
+}
+
+// Apply records one evaluation of the rules in results (findings per rule
+// id, with an entry for every rule that ran, as detect.Registry.Evaluate
+// returns them) for one tenant and resource type at now: every finding
+// opens or updates its incident; every open incident of that tenant, rule
+// and resource type whose rule ran without finding it moves towards
+// resolution (see Damping). Rules absent from results are left alone. An
+// error on one rule does not stop the others; the errors are joined.
+func (m *Manager) Apply(ctx context.Context, now time.Time, tenant string, resourceType resource.Type, results map[string][]detect.Finding) (Changes, error) {
+	var (
+		ch   Changes
+		errs []error
+	)
+	rules := make([]string, 0, len(results))
+	for id := range results {
+		rules = append(rules, id)
+	}
+	slices.Sort(rules)
+	for _, rule := range rules {
+		c, err := m.applyRule(ctx, now, tenant, resourceType, rule, results[rule])
+		ch.Merge(c)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("incident: %s %s %s: %w", tenant, resourceType, rule, err))
+		}
+	}
+	return ch, errors.Join(errs...)
+}
+
+func (m *Manager) applyRule(ctx context.Context, now time.Time, tenant string, rt resource.Type, rule string, findings []detect.Finding) (Changes, error) {
+	var ch Changes
+	open, err := m.st.ListIncidents(ctx, store.IncidentFilter{Status: store.IncidentOpen, Tenant: tenant, Rule: rule,
+		ResourceType: string(rt), Limit: 10000})
+	if err != nil {
+		return ch, err
+	}
+	prev := make(map[string]store.Incident, len(open))
+	for _, in := range open {
+		prev[in.Fingerprint] = in
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for _, f := range mergeFindings(findings) {
+		if f.Rule == "" {
+			f.Rule = rule
+		}
+		if f.Tenant == "" {
+			f.Tenant = tenant
+		}
+		if f.ResourceType == "" {
+			f.ResourceType = rt
+		}
+		fp := f.Fingerprint()
+		seen[fp] = true
+		inc, created, err := m.st.OpenOrUpdateIncident(ctx, upsert(f, fp, now))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if created {
+			ch.Opened = append(ch.Opened, inc)
+			if m.wasResolvedBefore(ctx, inc) {
+				ch.Reopened = append(ch.Reopened, inc)
+			}
+			m.log.Info("incident opened", "id", inc.ID, "rule", inc.Rule, "tenant", inc.Tenant,
+				"resource", inc.ResourceType+":"+inc.ResourceKey, "severity", inc.Severity, "ttd", inc.TTD, "title", inc.Title)
+			continue
+		}
+		ch.Updated = append(ch.Updated, inc)
+		if p, ok := prev[fp]; ok && catalog.Severity(inc.Severity).Rank() > catalog.Severity(p.Severity).Rank() {
+			ch.Escalated = append(ch.Escalated, inc)
+		}
+	}
+	d := m.DampingFor(rule)
+	for _, inc := range open {
+		if seen[inc.Fingerprint] {
+			continue
+		}
+		clear, err := m.countClear(ctx, inc, now)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if clear < d.ClearEvaluations || now.Sub(inc.LastSeen) < d.ClearFor {
+			continue
+		}
+		res, err := m.st.ResolveFingerprint(ctx, inc.Fingerprint, now)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // resolved concurrently
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ch.Resolved = append(ch.Resolved, res)
+		m.log.Info("incident resolved", "id", res.ID, "rule", res.Rule, "tenant", res.Tenant,
+			"resource", res.ResourceType+":"+res.ResourceKey, "open_for", now.Sub(res.OpenedAt))
+	}
+	return ch, errors.Join(errs...)
+}
+
+// mergeFindings folds findings with the same fingerprint (a rule should not
+// emit two, but if it does they are one problem): earliest FirstSeen,
+// highest severity, evidence of both.
+func mergeFindings(fs []detect.Finding) []detect.Finding {
+	idx := map[string]int{}
+	var out []detect.Finding
+	for _, f := range fs {
+		fp := f.Fingerprint()
+		i, ok := idx[fp]
+		if !ok {
+			idx[fp] = len(out)
+			out = append(out, f)
+			continue
+		}
+		g := &out[i]
+		if !f.FirstSeen.IsZero() && (g.FirstSeen.IsZero() || f.FirstSeen.Before(g.FirstSeen)) {
+			g.FirstSeen = f.FirstSeen
+		}
+		if f.Severity.Rank() > g.Severity.Rank() {
+			g.Severity = f.Severity
+		}
+		g.Evidence = append(g.Evidence, f.Evidence...)
+	}
+	return out
+}
+
+func upsert(f detect.Finding, fp string, now time.Time) store.IncidentUpsert {
+	sev := f.Severity
+	if sev == "" {
+		sev = catalog.Warning
+	}
+	ev := make([]store.Evidence, 0, len(f.Evidence))
+	for _, e := range f.Evidence {
+		if e.RefID == 0 {
+			continue
+		}
+		if e.AddedAt.IsZero() {
+			e.AddedAt = now
+		}
+		ev = append(ev, e)
+	}
+	return store.IncidentUpsert{
+		Fingerprint: fp, Rule: f.Rule, Severity: string(sev), Family: string(f.Family), Tenant: f.Tenant,
+		ResourceType: string(f.ResourceType), ResourceKey: f.ResourceKey, Title: f.Title, Owner: string(f.Owner),
+		Remediation: f.Remediation, FirstSeen: f.FirstSeen, Now: now, Evidence: ev,
+	}
+}
+
+// wasResolvedBefore reports whether inc's fingerprint had a resolved
+// incident before (best effort: errors count as no).
+func (m *Manager) wasResolvedBefore(ctx context.Context, inc store.Incident) bool {
+	old, err := m.st.ListIncidents(ctx, store.IncidentFilter{Status: store.IncidentResolved, Tenant: inc.Tenant, Rule: inc.Rule,
+		ResourceType: inc.ResourceType, ResourceKey: inc.ResourceKey, Limit: 50})
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(old, func(o store.Incident) bool { return o.Fingerprint == inc.Fingerprint })
+}
+
+// clearCursor names the damping cursor of a fingerprint.
+func clearCursor(fp string) string { return "incident/clear/" + fp }
+
+// countClear records one clear evaluation of an open incident and returns
+// how many consecutive clear evaluations it has had. The count lives in a
+// cursor "incident/clear/<fingerprint>" = "<incident id>:<last_seen µs>:<n>";
+// a value for another incident or an older last_seen (the finding came
+// back in between) counts as zero. Compare-and-set keeps two replicas from
+// double counting one evaluation round.
+func (m *Manager) countClear(ctx context.Context, inc store.Incident, now time.Time) (int, error) {
+	name := clearCursor(inc.Fingerprint)
+	old, err := m.st.GetCursor(ctx, name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return 0, err
+	}
+	n := parseClear(old, inc) + 1
+	next := fmt.Sprintf("%d:%d:%d", inc.ID, inc.LastSeen.UnixMicro(), n)
+	if err := m.st.CompareAndSetCursor(ctx, name, old, next, now); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			cur, gerr := m.st.GetCursor(ctx, name)
+			if gerr != nil {
+				return 0, gerr
+			}
+			return parseClear(cur, inc), nil
+		}
+		return 0, err
+	}
+	return n, nil
+}
+
+func parseClear(v string, inc store.Incident) int {
+	parts := strings.Split(v, ":")
+	if len(parts) != 3 {
+		return 0
+	}
+	id, err1 := strconv.ParseInt(parts[0], 10, 64)
+	seen, err2 := strconv.ParseInt(parts[1], 10, 64)
+	n, err3 := strconv.Atoi(parts[2])
+	if err := cmp.Or(err1, err2, err3); err != nil || id != inc.ID || seen != inc.LastSeen.UnixMicro() {
+		return 0
+	}
+	return n
+}

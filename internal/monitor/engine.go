@@ -1,0 +1,536 @@
+// Package monitor is the engine of `sfmcwatch serve`: it runs the
+// collectors of every configured tenant on schedule and feeds what they
+// observe to detection and to the incident manager.
+//
+// # Scheduling
+//
+// The schedule lives in the store's work queue (store.WorkQueue), one item
+// per (tenant, resource type) plus one for the tenant's health (type
+// tenant), so several replicas can share it and a crashed worker's items
+// come back when its lease expires (Miniflux's next_check_at, River's
+// leases). A loop claims due items (owner = hostname/pid/random, lease
+// Options.Lease, default 2 × the client's call timeout; a job's context
+// ends a little before its lease) and hands them to a small worker pool.
+// Each job:
+//
+//  1. reads the previous snapshots of its type,
+//  2. runs the collector,
+//  3. stores snapshots and events in batches (the client's own call events,
+//     source "client", are buffered and written with their usage after
+//     every job),
+//  4. evaluates the rules of that type (detect.Registry.Evaluate),
+//  5. applies the findings to incidents (incident.Manager.Apply),
+//  6. completes the item, due again after the monitor's interval (read from
+//     the running config, so a reload applies at the next completion).
+//
+// Failures defer the item instead: SFMC's Retry-After when it gave one; the
+// end of the circuit when the tenant is blocked (REST 50200: no call to the
+// tenant until circuit_open passes, tenant.blocked fires); tenant.blind's
+// token_retry after an authentication failure; the next UTC midnight when
+// the daily budget refused a required call; otherwise a capped exponential
+// backoff on the item's attempts. A tenant-level failure is logged once as
+// a warning (then at debug until the tenant answers again) and triggers an
+// immediate tenant health evaluation, so tenant.blind / tenant.blocked open
+// without waiting for the next health tick.
+//
+// The tenant health item costs no API call: the tenant collector reads a
+// collect.TenantHealth tracker fed by every metered call of the tenant's
+// client.
+package monitor
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/collect"
+	"github.com/sfmcwatch/sfmcwatch/internal/config"
+	"github.com/sfmcwatch/sfmcwatch/internal/detect"
+	"github.com/sfmcwatch/sfmcwatch/internal/incident"
+	"github.com/sfmcwatch/sfmcwatch/internal/resource"
+	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+)
+
+// WorkKind is the work-queue kind of collection items (Key = resource type).
+const WorkKind = "collect"
+
+// Options configure an Engine. Zero values select the defaults noted.
+type Options struct {
+	// Store is required.
+	Store store.Store
+	// Config is required: the running config (reloads take effect).
+	Config *config.Holder
+	// Clock is the engine's time (default time.Now): schedules, leases,
+	// snapshots, incidents and the SFMC clients' token expiry use it.
+	Clock func() time.Time
+	// Logger (default: discard).
+	Logger *slog.Logger
+	// HTTPClient sends SFMC requests (default: a new http.Client).
+	HTTPClient *http.Client
+	// Collectors (default collect.Collectors()).
+	Collectors []collect.Collector
+	// Rules (default detect.DefaultRules()).
+	Rules []detect.Rule
+	// Incident tunes the incident manager (damping).
+	Incident incident.Options
+	// Workers is the worker pool size (default 3).
+	Workers int
+	// CallTimeout bounds one SFMC HTTP attempt (default 60s).
+	CallTimeout time.Duration
+	// Lease is how long a claimed item stays leased (default 2 × CallTimeout).
+	Lease time.Duration
+	// TenantInterval is how often tenant health is evaluated (default 1m;
+	// it costs no API call).
+	TenantInterval time.Duration
+	// BackoffBase and BackoffMax shape the retry backoff of failed items
+	// (default 30s doubling per attempt, capped at 15m).
+	BackoffBase, BackoffMax time.Duration
+	// PollEvery is how often (real time) the loop looks for due work when
+	// idle (default 1s).
+	PollEvery time.Duration
+	// PruneEvery is how often (engine clock) retention runs (default 1h).
+	PruneEvery time.Duration
+	// ShutdownGrace is how long (real time) Run waits for running jobs after
+	// its context ends before cancelling them (default 10s).
+	ShutdownGrace time.Duration
+	// Owner names this process in leases (default host/pid/random).
+	Owner string
+	// ClientOptions, when set, adjusts each tenant's SFMC client options
+	// (tests shorten retries).
+	ClientOptions func(*sfmc.Options)
+	// OnChanges receives the incident changes of every job (alerting).
+	OnChanges func(tenant string, t resource.Type, ch incident.Changes)
+}
+
+// Engine runs the collectors on schedule. Create it with New; run it with
+// Run (or step it with RunDue in tests).
+type Engine struct {
+	opt        Options
+	st         store.Store
+	holder     *config.Holder
+	now        func() time.Time
+	log        *slog.Logger
+	reg        *detect.Registry
+	collectors map[resource.Type]collect.Collector
+	incidents  *incident.Manager
+	tokens     *sfmc.TokenCache
+	buf        eventBuffer
+	owner      string
+
+	resync    atomic.Bool
+	unsub     func()
+	wake      chan struct{}
+	lastPrune time.Time
+
+	mu      sync.Mutex
+	tenants map[string]*tenantRuntime
+}
+
+// tenantRuntime is one tenant's client and health, kept across reloads.
+type tenantRuntime struct {
+	name   string
+	key    string // credentials/URLs/budget the client was built with
+	client *sfmc.Client
+	meter  *sfmc.MemMeter
+	health *collect.TenantHealth
+
+	healthMu sync.Mutex // serialises tenant health evaluations
+	reported atomic.Bool
+}
+
+// New builds an engine.
+func New(o Options) (*Engine, error) {
+	if o.Store == nil || o.Config == nil {
+		return nil, errors.New("monitor: Store and Config are required")
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{}
+	}
+	if o.Collectors == nil {
+		o.Collectors = collect.Collectors()
+	}
+	if o.Rules == nil {
+		o.Rules = detect.DefaultRules()
+	}
+	if o.Workers <= 0 {
+		o.Workers = 3
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = 60 * time.Second
+	}
+	if o.Lease <= 0 {
+		o.Lease = 2 * o.CallTimeout
+	}
+	if o.TenantInterval <= 0 {
+		o.TenantInterval = time.Minute
+	}
+	if o.BackoffBase <= 0 {
+		o.BackoffBase = 30 * time.Second
+	}
+	if o.BackoffMax <= 0 {
+		o.BackoffMax = 15 * time.Minute
+	}
+	if o.PollEvery <= 0 {
+		o.PollEvery = time.Second
+	}
+	if o.PruneEvery <= 0 {
+		o.PruneEvery = time.Hour
+	}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = 10 * time.Second
+	}
+	if o.Owner == "" {
+		o.Owner = defaultOwner()
+	}
+	reg, err := detect.NewRegistry(o.Rules...)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: %w", err)
+	}
+	if o.Incident.Logger == nil {
+		o.Incident.Logger = o.Logger
+	}
+	e := &Engine{
+		opt: o, st: o.Store, holder: o.Config, now: o.Clock, log: o.Logger, reg: reg,
+		collectors: map[resource.Type]collect.Collector{},
+		incidents:  incident.New(o.Store, o.Incident),
+		tokens:     sfmc.NewTokenCache(),
+		owner:      o.Owner,
+		wake:       make(chan struct{}, 1),
+		tenants:    map[string]*tenantRuntime{},
+	}
+	for _, c := range o.Collectors {
+		e.collectors[c.Type()] = c
+	}
+	e.resync.Store(true)
+	e.unsub = o.Config.Subscribe(func(_, _ *config.Config) {
+		e.resync.Store(true)
+		e.poke()
+	})
+	return e, nil
+}
+
+func defaultOwner() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// Owner is the lease owner name of this engine.
+func (e *Engine) Owner() string { return e.owner }
+
+// Incidents returns the engine's incident manager.
+func (e *Engine) Incidents() *incident.Manager { return e.incidents }
+
+// Close unsubscribes from config reloads.
+func (e *Engine) Close() {
+	if e.unsub != nil {
+		e.unsub()
+	}
+}
+
+func (e *Engine) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Sync builds tenant runtimes for the running config and ensures a work
+// item for every (tenant, enabled resource type with a collector) and for
+// every tenant's health. Existing items keep their schedule; items of
+// removed tenants or disabled types are dropped when next claimed.
+func (e *Engine) Sync(ctx context.Context) error {
+	e.resync.Store(false)
+	cfg := e.holder.Current()
+	now := e.now()
+	var specs []store.WorkSpec
+	var errs []error
+	for i := range cfg.Tenants {
+		t := &cfg.Tenants[i]
+		rt, err := e.runtime(ctx, t, cfg)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rt.health.SetCircuitOpen(cfg.Rules.TenantBlocked.CircuitOpen.Std())
+		for _, typ := range e.enabledTypes(t) {
+			specs = append(specs, store.WorkSpec{Tenant: t.Name, Kind: WorkKind, Key: string(typ), NextDueAt: now})
+		}
+	}
+	if err := e.st.EnsureWork(ctx, now, specs...); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// enabledTypes lists the resource types polled for a tenant (tenant health
+// first), limited to types that have a collector.
+func (e *Engine) enabledTypes(t *config.Tenant) []resource.Type {
+	var out []resource.Type
+	if _, ok := e.collectors[resource.Tenant]; ok {
+		out = append(out, resource.Tenant)
+	}
+	for _, typ := range resource.Types {
+		if _, ok := e.collectors[typ]; !ok {
+			continue
+		}
+		if m := t.Monitors.Get(typ.Monitor()); m != nil && m.Enabled {
+			out = append(out, typ)
+		}
+	}
+	return out
+}
+
+// interval is the poll interval of a type for a tenant (0 when disabled).
+func (e *Engine) interval(t *config.Tenant, typ resource.Type) time.Duration {
+	if typ == resource.Tenant {
+		return e.opt.TenantInterval
+	}
+	m := t.Monitors.Get(typ.Monitor())
+	if m == nil || !m.Enabled {
+		return 0
+	}
+	return max(m.Interval.Std(), time.Second)
+}
+
+func clientKey(t *config.Tenant) string {
+	ep := t.Endpoints()
+	return fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%d", ep.Auth, ep.REST, ep.SOAP, t.ClientID,
+		t.ClientSecret.Reveal(), t.AccountID, t.DailyAPIBudget)
+}
+
+// runtime returns (creating or rebuilding) a tenant's client and tracker.
+func (e *Engine) runtime(ctx context.Context, t *config.Tenant, cfg *config.Config) (*tenantRuntime, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	key := clientKey(t)
+	rt := e.tenants[t.Name]
+	if rt != nil && rt.key == key {
+		return rt, nil
+	}
+	if rt == nil {
+		rt = &tenantRuntime{name: t.Name, health: collect.NewTenantHealth(cfg.Rules.TenantBlocked.CircuitOpen.Std())}
+	}
+	health, buf := rt.health, &e.buf
+	meter := sfmc.NewMemMeter(sfmc.EventSinkFunc(func(ev sfmc.CallEvent) {
+		health.Observe(ev)
+		buf.add(ev)
+	}))
+	ep := t.Endpoints()
+	so := sfmc.Options{Clock: e.now, Meter: meter, Logger: e.log, Tokens: e.tokens, HTTPClient: e.opt.HTTPClient,
+		CallTimeout: e.opt.CallTimeout}
+	if e.opt.ClientOptions != nil {
+		e.opt.ClientOptions(&so)
+	}
+	cl, err := sfmc.New(sfmc.Tenant{Name: t.Name, Subdomain: t.Subdomain, AuthURL: ep.Auth, RestURL: ep.REST, SOAPURL: ep.SOAP,
+		ClientID: t.ClientID, ClientSecret: t.ClientSecret.Reveal(), AccountID: t.AccountID, DailyBudget: int(t.DailyAPIBudget)}, so)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: tenant %s: %w", t.Name, err)
+	}
+	// Carry today's spend over from an earlier process or client.
+	now := e.now()
+	used := int64(0)
+	if rt.meter != nil {
+		used = int64(rt.meter.Used(t.Name, now))
+	}
+	if rows, err := e.st.Usage(ctx, store.UsageQuery{Tenant: t.Name, From: now, To: now}); err == nil {
+		var n int64
+		for _, r := range rows {
+			n += r.Calls
+		}
+		used = max(used, n)
+	}
+	meter.Seed(t.Name, now, int(used))
+	rt.health.SeedCalls(now, used)
+	rt.key, rt.client, rt.meter = key, cl, meter
+	e.tenants[t.Name] = rt
+	return rt, nil
+}
+
+// Health returns a tenant's health tracker (nil for an unknown tenant).
+func (e *Engine) Health(tenant string) *collect.TenantHealth {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if rt := e.tenants[tenant]; rt != nil {
+		return rt.health
+	}
+	return nil
+}
+
+// RunDue claims and runs every item due at the engine clock's now, in
+// rounds of up to 2 × Workers items run concurrently, until none is due
+// (an item is run at most once per call). It returns how many items ran.
+// Tests and the demo step the engine with it under a simulated clock.
+func (e *Engine) RunDue(ctx context.Context) (int, error) {
+	if err := e.maintain(ctx); err != nil {
+		return 0, err
+	}
+	seen := map[int64]bool{}
+	total := 0
+	for {
+		items, err := e.st.ClaimDue(ctx, e.owner, e.now(), e.opt.Lease, 2*e.opt.Workers)
+		if err != nil {
+			return total, err
+		}
+		var run []store.WorkItem
+		for _, it := range items {
+			if seen[it.ID] {
+				// Due again within one step (a zero interval): leave it
+				// for the next step.
+				e.release(ctx, it, e.now(), "")
+				continue
+			}
+			seen[it.ID] = true
+			run = append(run, it)
+		}
+		if len(run) == 0 {
+			return total, nil
+		}
+		sem := make(chan struct{}, e.opt.Workers)
+		var wg sync.WaitGroup
+		for _, it := range run {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				e.runItem(ctx, it)
+			}()
+		}
+		wg.Wait()
+		total += len(run)
+	}
+}
+
+// Run runs the engine until ctx ends: it claims due items whenever a
+// worker is free and checks for due work every PollEvery. On shutdown it
+// stops claiming, lets running jobs finish for ShutdownGrace, then cancels
+// them; their items are released for the next process.
+func (e *Engine) Run(ctx context.Context) error {
+	defer e.Close()
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+	sem := make(chan struct{}, e.opt.Workers)
+	var wg sync.WaitGroup
+	e.log.Info("monitor started", "owner", e.owner, "workers", e.opt.Workers, "tenants", len(e.holder.Current().Tenants))
+	for ctx.Err() == nil {
+		if err := e.maintain(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("monitor maintenance failed", "error", err)
+		}
+		if free := e.opt.Workers - len(sem); free > 0 && ctx.Err() == nil {
+			items, err := e.st.ClaimDue(ctx, e.owner, e.now(), e.opt.Lease, free)
+			if err != nil && ctx.Err() == nil {
+				e.log.Error("claiming due work failed", "error", err)
+			}
+			for _, it := range items {
+				sem <- struct{}{}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer func() { <-sem; e.poke() }()
+					e.runItem(jobCtx, it)
+				}()
+			}
+			if len(items) == free {
+				continue // more may be due
+			}
+		}
+		t := time.NewTimer(e.opt.PollEvery)
+		select {
+		case <-ctx.Done():
+		case <-e.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(e.opt.ShutdownGrace):
+		e.log.Warn("monitor shutdown: cancelling running jobs")
+		cancelJobs()
+		<-done
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := e.buf.flush(fctx, e.st); err != nil {
+		e.log.Error("flushing call events at shutdown failed", "error", err)
+	}
+	e.log.Info("monitor stopped")
+	return nil
+}
+
+// maintain applies a pending config reload and runs retention when due.
+func (e *Engine) maintain(ctx context.Context) error {
+	var errs []error
+	if e.resync.Load() {
+		if err := e.Sync(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	now := e.now()
+	if e.lastPrune.IsZero() {
+		e.lastPrune = now // first prune one period after start
+	} else if now.Sub(e.lastPrune) >= e.opt.PruneEvery {
+		e.lastPrune = now
+		if err := e.Prune(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// usageRetention keeps daily usage rows a little over a year (edition
+// entitlements are yearly).
+const usageRetention = 400 * 24 * time.Hour
+
+// Prune applies the configured retention now.
+func (e *Engine) Prune(ctx context.Context) error {
+	r := e.holder.Current().Storage.Retention
+	res, err := e.st.Prune(ctx, e.now(), store.Retention{Events: r.Events.Std(), Snapshots: r.Snapshots.Std(),
+		Incidents: r.Incidents.Std(), Usage: usageRetention})
+	if err != nil {
+		return fmt.Errorf("monitor: prune: %w", err)
+	}
+	if res != (store.PruneResult{}) {
+		e.log.Info("retention pruned old data", "events", res.Events, "snapshots", res.Snapshots,
+			"incidents", res.Incidents, "usage", res.Usage)
+	}
+	return nil
+}
+
+// release gives an item back (due at until) without counting a failure.
+func (e *Engine) release(ctx context.Context, it store.WorkItem, until time.Time, reason string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := e.st.Defer(ctx, it.ID, e.owner, until, reason, e.now()); err != nil && !errors.Is(err, store.ErrConflict) {
+		e.log.Error("releasing work item failed", "tenant", it.Tenant, "type", it.Key, "error", err)
+	}
+}
+
+func (e *Engine) tenantConfig(name string) (*config.Tenant, *config.Config) {
+	cfg := e.holder.Current()
+	for i := range cfg.Tenants {
+		if cfg.Tenants[i].Name == name {
+			return &cfg.Tenants[i], cfg
+		}
+	}
+	return nil, cfg
+}

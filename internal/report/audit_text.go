@@ -1,0 +1,78 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/audit"
+	"github.com/sfmcwatch/sfmcwatch/internal/health"
+)
+
+// WriteAuditText writes the audit as a terminal report: per tenant the
+// score with its deductions, findings grouped by area with owner and the
+// first fix, the API calls the audit spent, and what could not be read.
+func WriteAuditText(w io.Writer, r *audit.Report) error {
+	bw := bufio.NewWriter(w)
+	for i, t := range r.Tenants {
+		if i > 0 {
+			fmt.Fprintln(bw)
+		}
+		fmt.Fprintf(bw, "Tenant %s — health %d/100 (%s); %d findings; audit spent %d API calls in %s\n",
+			t.Name, t.Score, t.Grade, len(t.Findings), t.APICalls, t.Duration.Round(1e6))
+		if len(t.Objects) > 0 {
+			var parts []string
+			for _, typ := range []string{"automation", "journey", "triggered_send", "transactional", "data_extension", "import"} {
+				if n, ok := t.Objects[typ]; ok {
+					parts = append(parts, fmt.Sprintf("%d %s", n, typ))
+				}
+			}
+			fmt.Fprintf(bw, "Read: %s\n", strings.Join(parts, ", "))
+		}
+		if len(t.Deductions) > 0 {
+			fmt.Fprintln(bw, "Score deductions:")
+			for _, d := range t.Deductions {
+				fmt.Fprintf(bw, "  −%-5g %s\n", d.Points, d.Reason)
+			}
+		}
+		for _, area := range health.Areas {
+			var fs []audit.Finding
+			for _, f := range t.Findings {
+				if f.Area == area {
+					fs = append(fs, f)
+				}
+			}
+			if len(fs) == 0 {
+				continue
+			}
+			fmt.Fprintf(bw, "\n%s (%d)\n", strings.ToUpper(strings.ReplaceAll(string(area), "_", " ")), len(fs))
+			for j, f := range fs {
+				if j == 15 {
+					fmt.Fprintf(bw, "  … and %d more (see --format json)\n", len(fs)-15)
+					break
+				}
+				name := f.ResourceName
+				if name == "" {
+					name = f.ResourceKey
+				}
+				fmt.Fprintf(bw, "  %-8s %s — %s\n", strings.ToUpper(string(f.Severity)), f.Rule, f.Title)
+				if f.Detail != "" {
+					fmt.Fprintf(bw, "           %s\n", f.Detail)
+				}
+				fix := ""
+				if len(f.Remediation) > 0 {
+					fix = " — fix: " + f.Remediation[0]
+				}
+				fmt.Fprintf(bw, "           owner %s%s\n", f.Owner, fix)
+			}
+		}
+		if len(t.Errors) > 0 {
+			fmt.Fprintln(bw, "\nCould not read:")
+			for _, e := range t.Errors {
+				fmt.Fprintf(bw, "  %s\n", e)
+			}
+		}
+	}
+	return bw.Flush()
+}

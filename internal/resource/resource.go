@@ -1,0 +1,356 @@
+// Package resource names the SFMC objects sfmcwatch monitors and defines the
+// observed state a collector records for each one. The state is stored as a
+// snapshot (store.Snapshot: Status, LastRunAt, RowCount, SchemaHash,
+// Counters, and the typed JSON Payload below) and read back by detection
+// rules; this package is the contract between the two.
+package resource
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+)
+
+// Type is a monitored resource type (singular, as in rule ids and config
+// object keys).
+type Type string
+
+// Resource types.
+const (
+	Automation    Type = "automation"
+	Journey       Type = "journey"
+	TriggeredSend Type = "triggered_send"
+	Transactional Type = "transactional"
+	DataExtension Type = "data_extension"
+	Import        Type = "import"
+	// Tenant is the tenant itself (authentication, blocking, budget): one
+	// snapshot per poll with ResourceKey = tenant name.
+	Tenant Type = "tenant"
+)
+
+// Types lists the SFMC object types in display order (Tenant excluded).
+var Types = []Type{Automation, Journey, TriggeredSend, Transactional, DataExtension, Import}
+
+// Monitor returns the config monitor name of a type ("automations", …).
+func (t Type) Monitor() string {
+	switch t {
+	case Transactional:
+		return "transactional"
+	case Tenant:
+		return ""
+	}
+	return string(t) + "s"
+}
+
+// Normalised statuses stored in Snapshot.Status (lower case, stable).
+const (
+	// Automation (SFMC statusId -1..8).
+	StatusError           = "error"
+	StatusBuildingError   = "building_error"
+	StatusBuilding        = "building"
+	StatusReady           = "ready"
+	StatusRunning         = "running"
+	StatusPaused          = "paused"
+	StatusStopped         = "stopped"
+	StatusScheduled       = "scheduled"
+	StatusAwaitingTrigger = "awaiting_trigger"
+	StatusInactiveTrigger = "inactive_trigger"
+	// Journeys.
+	StatusDraft       = "draft"
+	StatusPublished   = "published"
+	StatusUnpublished = "unpublished"
+	// Triggered sends and transactional definitions.
+	StatusActive   = "active"
+	StatusInactive = "inactive"
+	StatusNew      = "new"
+	StatusCanceled = "canceled"
+	StatusDeleted  = "deleted"
+	// Imports (last run) and runs.
+	StatusComplete   = "complete"
+	StatusProcessing = "processing"
+	// Automation runs that did not run their activities.
+	StatusSkipped = "skipped"
+	// Tenant.
+	StatusOK      = "ok"
+	StatusBlind   = "blind"   // cannot authenticate or reach the tenant
+	StatusBlocked = "blocked" // REST 50200
+	// Unknown is used when SFMC reports a status this version does not know.
+	StatusUnknown = "unknown"
+)
+
+// Counter names used in Snapshot.Counters. Cumulative counters only grow
+// (SFMC totals); rules take deltas between snapshots.
+const (
+	// Triggered sends (TriggeredSendSummary, cumulative).
+	CounterSent              = "sent"
+	CounterNotSentDueToError = "not_sent_due_to_error"
+	CounterNotSentOptOut     = "not_sent_due_to_opt_out"
+	CounterNotSentUndeliv    = "not_sent_due_to_undeliverable"
+	CounterQueued            = "queued"     // gauge
+	CounterInProcess         = "in_process" // gauge
+	CounterBounces           = "bounces"
+	// Journeys (stats, cumulative population / current population gauge).
+	CounterCumulativePopulation = "cumulative_population"
+	CounterCurrentPopulation    = "current_population"
+	// Transactional (gauges from queue metrics; not-sent cumulative as seen
+	// by sfmcwatch from the not-sent feed).
+	CounterQueueCount      = "queue_count"
+	CounterQueueAgeSeconds = "queue_age_seconds"
+	CounterNotSent         = "not_sent"
+	// CounterNotSentSystem is the part of not_sent whose status code is a
+	// system or integration fault (catalog family auth, client with a
+	// build/send code ≥ 100, rate_limit, server, timeout), not list hygiene.
+	CounterNotSentSystem = "not_sent_system"
+	// Imports (last run).
+	CounterRowsImported = "rows_imported"
+	CounterRowsErrored  = "rows_errored"
+	CounterRowsTotal    = "rows_total"
+	// Tenant.
+	CounterAPICallsToday = "api_calls_today"
+	CounterDailyBudget   = "daily_budget"
+)
+
+// Run is one execution of an automation or import.
+type Run struct {
+	ID          string    `json:"id,omitempty"`
+	Status      string    `json:"status"` // normalised: complete, error, running, stopped, skipped, …
+	StartedAt   time.Time `json:"started_at"`
+	CompletedAt time.Time `json:"completed_at"` // zero while running
+	// Message is SFMC's StatusMessage (masked) for errored runs.
+	Message string `json:"message,omitempty"`
+	// Rows is the output volume when known (target DE rows, import rows); -1 unknown.
+	Rows int64 `json:"rows"`
+	// Errored and Total are an import run's rejected and file rows (0 for
+	// automation runs).
+	Errored int64 `json:"errored,omitempty"`
+	Total   int64 `json:"total,omitempty"`
+}
+
+// Duration returns the run time (to now when still running).
+func (r Run) Duration(now time.Time) time.Duration {
+	if r.CompletedAt.IsZero() {
+		return now.Sub(r.StartedAt)
+	}
+	return r.CompletedAt.Sub(r.StartedAt)
+}
+
+// AutomationState is the payload of an automation snapshot.
+type AutomationState struct {
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name"`
+	// ScheduleStatus: active, paused, none (SFMC schedule.scheduleStatus).
+	ScheduleStatus string `json:"schedule_status,omitempty"`
+	// Interval is the schedule's repeat interval when known (0 = unknown).
+	Interval time.Duration `json:"interval_ns,omitempty"`
+	// NextRunAt is the next scheduled start when known.
+	NextRunAt time.Time `json:"next_run_at"`
+	// Runs holds the recent runs known to sfmcwatch, oldest first (the
+	// collector carries history forward from the previous snapshot).
+	Runs []Run `json:"runs,omitempty"`
+	// ErrorNotifications are the addresses SFMC e-mails on error (masked);
+	// nil when unknown, empty when none configured.
+	ErrorNotifications []string `json:"error_notifications"`
+	// TargetDataExtensions are external keys written by the automation.
+	TargetDataExtensions []string `json:"target_data_extensions,omitempty"`
+	// FileDrop is true for file-drop (triggered) automations.
+	FileDrop bool `json:"file_drop,omitempty"`
+	// LegacyID is the legacy API id (notifications endpoint).
+	LegacyID string `json:"legacy_id,omitempty"`
+	// TargetsKnown is true once the definition (steps, target DEs) was read.
+	TargetsKnown bool `json:"targets_known,omitempty"`
+	// StatusSince is when the current Snapshot.Status was first observed,
+	// StatusPolls how many consecutive polls observed it, PreviousStatus
+	// the status observed before it ("" when sfmcwatch never saw another).
+	StatusSince    time.Time `json:"status_since"`
+	StatusPolls    int       `json:"status_polls,omitempty"`
+	PreviousStatus string    `json:"previous_status,omitempty"`
+}
+
+// JourneyState is the payload of a journey snapshot.
+type JourneyState struct {
+	ID      string `json:"id,omitempty"`
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+	// EntryDataExtension is the entry source DE key when known.
+	EntryDataExtension string    `json:"entry_data_extension,omitempty"`
+	ModifiedAt         time.Time `json:"modified_at"`
+	// Transactional marks transactional send journeys.
+	Transactional bool `json:"transactional,omitempty"`
+	// DefinitionType is SFMC's definitionType (Multistep, Transactional, …).
+	DefinitionType  string    `json:"definition_type,omitempty"`
+	LastPublishedAt time.Time `json:"last_published_at"`
+	// StatusSince, StatusPolls, PreviousStatus: as in AutomationState.
+	StatusSince    time.Time `json:"status_since"`
+	StatusPolls    int       `json:"status_polls,omitempty"`
+	PreviousStatus string    `json:"previous_status,omitempty"`
+	// PublishedBefore is true when sfmcwatch had observed the journey
+	// published before its current status began.
+	PublishedBefore bool `json:"published_before,omitempty"`
+	// PauseEndsAt is when a pause expires, when known (zero: unknown).
+	PauseEndsAt time.Time `json:"pause_ends_at"`
+	// ObservedSince is sfmcwatch's first observation (carried).
+	ObservedSince time.Time `json:"observed_since"`
+	// EntryAt is the last poll at which cumulative_population grew (zero:
+	// never seen growing); EntryGaps the last gaps between such polls in
+	// seconds, oldest first, at most MaxEntryGaps.
+	EntryAt   time.Time `json:"entry_at"`
+	EntryGaps []int64   `json:"entry_gaps,omitempty"`
+}
+
+// MaxEntryGaps bounds JourneyState.EntryGaps.
+const MaxEntryGaps = 20
+
+// TriggeredSendState is the payload of a triggered send snapshot.
+type TriggeredSendState struct {
+	ID         string    `json:"id,omitempty"`
+	Name       string    `json:"name"`
+	ModifiedAt time.Time `json:"modified_at"`
+	// StatusSince, StatusPolls, PreviousStatus: as in AutomationState.
+	StatusSince    time.Time `json:"status_since"`
+	StatusPolls    int       `json:"status_polls,omitempty"`
+	PreviousStatus string    `json:"previous_status,omitempty"`
+	// ActiveBefore is true when sfmcwatch had observed the definition
+	// active before its current status began.
+	ActiveBefore  bool      `json:"active_before,omitempty"`
+	ObservedSince time.Time `json:"observed_since"`
+	// SentAt and ErrorAt are the last polls at which sent and
+	// not_sent_due_to_error grew (zero: never seen growing).
+	SentAt  time.Time `json:"sent_at"`
+	ErrorAt time.Time `json:"error_at"`
+}
+
+// TransactionalState is the payload of a transactional definition snapshot.
+type TransactionalState struct {
+	Name       string    `json:"name"`
+	ModifiedAt time.Time `json:"modified_at"`
+	// NotSentByCode counts not-sent events seen in the feed since the last
+	// snapshot, by statusCode.
+	NotSentByCode map[string]int64 `json:"not_sent_by_code,omitempty"`
+	// JourneyKey is the definition's transactional journey.
+	JourneyKey string `json:"journey_key,omitempty"`
+	// StatusSince, StatusPolls, PreviousStatus: as in AutomationState.
+	StatusSince    time.Time `json:"status_since"`
+	StatusPolls    int       `json:"status_polls,omitempty"`
+	PreviousStatus string    `json:"previous_status,omitempty"`
+	ActiveBefore   bool      `json:"active_before,omitempty"`
+	ObservedSince  time.Time `json:"observed_since"`
+	// QueueReadAt is when queue_count/queue_age_seconds were read (queue
+	// reads are budgeted: other polls carry them forward);
+	// PreviousQueueCount is the count of the read before (-1: none).
+	QueueReadAt        time.Time `json:"queue_read_at"`
+	PreviousQueueCount int64     `json:"previous_queue_count"`
+	// SystemNotSentAt is the last poll that saw system-caused not-sent
+	// events (not_sent_system grew).
+	SystemNotSentAt time.Time `json:"system_not_sent_at"`
+}
+
+// Field is one data extension column.
+type Field struct {
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	MaxLength  int    `json:"max_length,omitempty"`
+	Required   bool   `json:"required,omitempty"`
+	PrimaryKey bool   `json:"primary_key,omitempty"`
+	Scale      int    `json:"scale,omitempty"`
+}
+
+// RowSample is one measured data extension row count.
+type RowSample struct {
+	At   time.Time `json:"at"`
+	Rows int64     `json:"rows"`
+	// First marks sfmcwatch's first measurement (a level, not a load).
+	First bool `json:"first,omitempty"`
+}
+
+// MaxDELoads bounds DataExtensionState.Loads.
+const MaxDELoads = 32
+
+// DataExtensionState is the payload of a data extension snapshot.
+type DataExtensionState struct {
+	ID         string    `json:"id,omitempty"`
+	Name       string    `json:"name"`
+	ModifiedAt time.Time `json:"modified_at"`
+	// Fields is the schema (sorted by name) when it was read this poll; nil
+	// when not read (SchemaHash then carries over).
+	Fields []Field `json:"fields,omitempty"`
+	// RowCountAt is when RowCount was last measured (row counts are read in
+	// budgeted tiers, not every poll).
+	RowCountAt time.Time `json:"row_count_at"`
+	// LastLoadAt is the last time sfmcwatch saw the content change (row
+	// count change, or an import/automation writing it completed).
+	LastLoadAt time.Time `json:"last_load_at"`
+	// ObservedSince is sfmcwatch's first observation of the DE (carried).
+	ObservedSince time.Time `json:"observed_since"`
+	// Loads are the measured row counts that differed from the measurement
+	// before them (the first measurement is kept, marked First), oldest
+	// first, at most MaxDELoads: load intervals and pre-drop levels.
+	Loads []RowSample `json:"loads,omitempty"`
+	// FieldsAt is when the fields were last read: the snapshot observed
+	// then carries them in Fields.
+	FieldsAt time.Time `json:"fields_at"`
+	// SchemaChangedAt is when SchemaHash last differed from the previous
+	// snapshot's (zero: never seen changing); PreviousSchemaHash and
+	// PreviousFieldsAt describe the schema before that change.
+	SchemaChangedAt    time.Time `json:"schema_changed_at"`
+	PreviousSchemaHash string    `json:"previous_schema_hash,omitempty"`
+	PreviousFieldsAt   time.Time `json:"previous_fields_at"`
+	// CountTier is the row-count tier the DE was in this poll (1: every
+	// poll, 2: rotation).
+	CountTier int `json:"count_tier,omitempty"`
+}
+
+// ImportState is the payload of an import definition snapshot.
+type ImportState struct {
+	ID             string `json:"id,omitempty"`
+	Name           string `json:"name"`
+	DestinationKey string `json:"destination_key,omitempty"`
+	AllowErrors    bool   `json:"allow_errors,omitempty"`
+	Runs           []Run  `json:"runs,omitempty"` // oldest first
+	LastRunMessage string `json:"last_run_message,omitempty"`
+}
+
+// TenantState is the payload of the tenant snapshot written every poll.
+type TenantState struct {
+	// TokenOK is false when the last token request failed.
+	TokenOK bool `json:"token_ok"`
+	// TokenFailures counts consecutive failed token requests.
+	TokenFailures int `json:"token_failures"`
+	// LastError is the classified error of the last failed call (masked).
+	LastError string `json:"last_error,omitempty"`
+	LastCode  string `json:"last_code,omitempty"`
+	// FailingSince is when the current run of failures started.
+	FailingSince time.Time `json:"failing_since"`
+	// BlockedUntil is set while SFMC blocks the tenant (50200).
+	BlockedUntil time.Time `json:"blocked_until"`
+	// MissingScopes lists scopes the monitor needs but the token lacks.
+	MissingScopes []string `json:"missing_scopes,omitempty"`
+}
+
+// Encode marshals a payload for Snapshot.Payload.
+func Encode(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Payload types are plain structs; failure is a programming error.
+		panic(fmt.Sprintf("resource: encode %T: %v", v, err))
+	}
+	return b
+}
+
+// Decode unmarshals a snapshot's payload into v (a pointer to one of the
+// state types); an empty payload leaves v zero.
+func Decode(s store.Snapshot, v any) error {
+	if len(s.Payload) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(s.Payload, v); err != nil {
+		return fmt.Errorf("snapshot %d (%s %s): payload: %w", s.ID, s.ResourceType, s.ResourceKey, err)
+	}
+	return nil
+}
+
+// Ref builds a store.ResourceRef.
+func Ref(tenant string, t Type, key string) store.ResourceRef {
+	return store.ResourceRef{Tenant: tenant, ResourceType: string(t), ResourceKey: key}
+}

@@ -1,0 +1,275 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+const incidentCols = "id, fingerprint, rule, severity, family, tenant, resource_type, resource_key, title, status, owner, remediation, first_seen, last_seen, opened_at, updated_at, resolved_at, ttd_seconds, occurrences, acknowledged_at, acknowledged_by"
+
+func scanIncident(sc scanner) (Incident, error) {
+	var (
+		in                                       Incident
+		status, remediation                      string
+		firstSeen, lastSeen, openedAt, updatedAt int64
+		resolvedAt, acknowledgedAt               sql.NullInt64
+		ttdSeconds                               int64
+	)
+	if err := sc.Scan(&in.ID, &in.Fingerprint, &in.Rule, &in.Severity, &in.Family, &in.Tenant,
+		&in.ResourceType, &in.ResourceKey, &in.Title, &status, &in.Owner, &remediation,
+		&firstSeen, &lastSeen, &openedAt, &updatedAt, &resolvedAt, &ttdSeconds, &in.Occurrences,
+		&acknowledgedAt, &in.AcknowledgedBy); err != nil {
+		return in, err
+	}
+	in.Status = IncidentStatus(status)
+	if remediation != "" && remediation != "[]" {
+		if err := json.Unmarshal([]byte(remediation), &in.Remediation); err != nil {
+			return in, fmt.Errorf("remediation of incident %d: %w", in.ID, err)
+		}
+	}
+	in.FirstSeen = fromUS(firstSeen)
+	in.LastSeen = fromUS(lastSeen)
+	in.OpenedAt = fromUS(openedAt)
+	in.UpdatedAt = fromUS(updatedAt)
+	in.ResolvedAt = fromNullUS(resolvedAt)
+	in.AcknowledgedAt = fromNullUS(acknowledgedAt)
+	in.TTD = time.Duration(ttdSeconds) * time.Second
+	return in, nil
+}
+
+// OpenOrUpdateIncident relies on the partial unique index on open
+// fingerprints: INSERT … ON CONFLICT DO NOTHING either creates the open
+// incident or (waiting for a concurrent inserter to commit) does nothing,
+// then UPDATE … WHERE status = 'open' updates the winner's row. If that row
+// was resolved in between, the loop inserts again. On SQLite the single
+// writer serialises the transaction; on PostgreSQL each READ COMMITTED
+// statement sees the rows committed before it started.
+func (s *sqlStore) OpenOrUpdateIncident(ctx context.Context, u IncidentUpsert) (Incident, bool, error) {
+	if u.Fingerprint == "" || u.Rule == "" || u.Now.IsZero() {
+		return Incident{}, false, errors.New("store: open incident: fingerprint, rule and now are required")
+	}
+	first := u.FirstSeen
+	if first.IsZero() || first.After(u.Now) {
+		first = u.Now
+	}
+	rem := "[]"
+	if len(u.Remediation) > 0 {
+		b, err := json.Marshal(u.Remediation)
+		if err != nil {
+			return Incident{}, false, fmt.Errorf("store: open incident: %w", err)
+		}
+		rem = string(b)
+	}
+	now := us(u.Now)
+	var (
+		id      int64
+		created bool
+		inc     Incident
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for attempt := 0; ; attempt++ {
+			if attempt == 5 {
+				return fmt.Errorf("fingerprint %q keeps changing state: %w", u.Fingerprint, ErrConflict)
+			}
+			err := tx.QueryRowContext(ctx, s.q(`INSERT INTO incidents
+				(fingerprint, rule, severity, family, tenant, resource_type, resource_key, title, status,
+				 owner, remediation, first_seen, last_seen, opened_at, updated_at, ttd_seconds, occurrences)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, 1)
+				ON CONFLICT DO NOTHING RETURNING id`),
+				u.Fingerprint, u.Rule, u.Severity, u.Family, u.Tenant, u.ResourceType, u.ResourceKey, u.Title,
+				u.Owner, rem, us(first), now, now, now, int64(u.Now.Sub(first)/time.Second)).Scan(&id)
+			if err == nil {
+				created = true
+				break
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("insert: %w", err)
+			}
+			err = tx.QueryRowContext(ctx, s.q(`UPDATE incidents SET
+				rule = ?, severity = ?, family = ?, title = ?, owner = ?, remediation = ?,
+				last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END,
+				updated_at = ?, occurrences = occurrences + 1
+				WHERE fingerprint = ? AND status = 'open' RETURNING id`),
+				u.Rule, u.Severity, u.Family, u.Title, u.Owner, rem, now, now, now, u.Fingerprint).Scan(&id)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("update: %w", err)
+			}
+		}
+		if err := s.addEvidence(ctx, tx, id, u.Evidence, now); err != nil {
+			return err
+		}
+		var err error
+		inc, err = scanIncident(tx.QueryRowContext(ctx, s.q(`SELECT `+incidentCols+` FROM incidents WHERE id = ?`), id))
+		return err
+	})
+	if err != nil {
+		return Incident{}, false, fmt.Errorf("store: open or update incident %q: %w", u.Fingerprint, err)
+	}
+	return inc, created, nil
+}
+
+func (s *sqlStore) addEvidence(ctx context.Context, tx *sql.Tx, id int64, ev []Evidence, now int64) error {
+	if len(ev) == 0 {
+		return nil
+	}
+	for _, e := range ev {
+		if e.Kind != EvidenceEvent && e.Kind != EvidenceSnapshot {
+			return fmt.Errorf("evidence kind %q", e.Kind)
+		}
+	}
+	var have int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM incident_evidence WHERE incident_id = ?`), id).Scan(&have); err != nil {
+		return fmt.Errorf("count evidence: %w", err)
+	}
+	for _, e := range ev {
+		if have >= MaxEvidence {
+			break
+		}
+		r, err := tx.ExecContext(ctx, s.q(`INSERT INTO incident_evidence (incident_id, kind, ref_id, added_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), id, string(e.Kind), e.RefID, now)
+		if err != nil {
+			return fmt.Errorf("add evidence: %w", err)
+		}
+		if n, _ := r.RowsAffected(); n > 0 {
+			have++
+		}
+	}
+	return nil
+}
+
+// resolveWhere resolves the open incident selected by cond.
+func (s *sqlStore) resolveWhere(ctx context.Context, now time.Time, cond string, arg any) (Incident, error) {
+	var inc Incident
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		inc, err = scanIncident(tx.QueryRowContext(ctx, s.q(`UPDATE incidents
+			SET status = 'resolved', resolved_at = ?, updated_at = ?
+			WHERE `+cond+` AND status = 'open' RETURNING `+incidentCols), us(now), us(now), arg))
+		return err
+	})
+	return inc, err
+}
+
+func (s *sqlStore) ResolveIncident(ctx context.Context, id int64, now time.Time) (Incident, error) {
+	inc, err := s.resolveWhere(ctx, now, "id = ?", id)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, gerr := s.getIncident(ctx, id); gerr != nil {
+			return Incident{}, fmt.Errorf("store: resolve incident %d: %w", id, gerr)
+		}
+		return Incident{}, fmt.Errorf("store: resolve incident %d: already resolved: %w", id, ErrConflict)
+	}
+	if err != nil {
+		return Incident{}, fmt.Errorf("store: resolve incident %d: %w", id, err)
+	}
+	return inc, nil
+}
+
+func (s *sqlStore) ResolveFingerprint(ctx context.Context, fingerprint string, now time.Time) (Incident, error) {
+	inc, err := s.resolveWhere(ctx, now, "fingerprint = ?", fingerprint)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Incident{}, fmt.Errorf("store: resolve fingerprint %q: no open incident: %w", fingerprint, ErrNotFound)
+	}
+	if err != nil {
+		return Incident{}, fmt.Errorf("store: resolve fingerprint %q: %w", fingerprint, err)
+	}
+	return inc, nil
+}
+
+func (s *sqlStore) AcknowledgeIncident(ctx context.Context, id int64, by string, now time.Time) (Incident, error) {
+	var inc Incident
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		inc, err = scanIncident(tx.QueryRowContext(ctx, s.q(`UPDATE incidents
+			SET acknowledged_at = ?, acknowledged_by = ?, updated_at = ?
+			WHERE id = ? RETURNING `+incidentCols), us(now), by, us(now), id))
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return Incident{}, fmt.Errorf("store: acknowledge incident %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Incident{}, fmt.Errorf("store: acknowledge incident %d: %w", id, err)
+	}
+	return inc, nil
+}
+
+func (s *sqlStore) getIncident(ctx context.Context, id int64) (Incident, error) {
+	inc, err := scanIncident(s.r.QueryRowContext(ctx, s.q(`SELECT `+incidentCols+` FROM incidents WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Incident{}, ErrNotFound
+	}
+	return inc, err
+}
+
+func (s *sqlStore) GetIncident(ctx context.Context, id int64) (Incident, error) {
+	inc, err := s.getIncident(ctx, id)
+	if err != nil {
+		return Incident{}, fmt.Errorf("store: get incident %d: %w", id, err)
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT kind, ref_id, added_at FROM incident_evidence
+		WHERE incident_id = ? ORDER BY added_at, kind, ref_id`), id)
+	if err != nil {
+		return Incident{}, fmt.Errorf("store: get incident %d evidence: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			e     Evidence
+			kind  string
+			added int64
+		)
+		if err := rows.Scan(&kind, &e.RefID, &added); err != nil {
+			return Incident{}, fmt.Errorf("store: get incident %d evidence: %w", id, err)
+		}
+		e.Kind = EvidenceKind(kind)
+		e.AddedAt = fromUS(added)
+		inc.Evidence = append(inc.Evidence, e)
+	}
+	if err := rows.Err(); err != nil {
+		return Incident{}, fmt.Errorf("store: get incident %d evidence: %w", id, err)
+	}
+	return inc, nil
+}
+
+func (s *sqlStore) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incident, error) {
+	var w where
+	w.eq("status", string(f.Status))
+	w.eq("tenant", f.Tenant)
+	w.eq("rule", f.Rule)
+	w.eq("family", f.Family)
+	w.eq("severity", f.Severity)
+	w.eq("resource_type", f.ResourceType)
+	w.eq("resource_key", f.ResourceKey)
+	if !f.OpenedFrom.IsZero() {
+		w.add("opened_at >= ?", us(f.OpenedFrom))
+	}
+	if !f.OpenedTo.IsZero() {
+		w.add("opened_at < ?", us(f.OpenedTo))
+	}
+	limit := clampLimit(f.Limit, 500, 10000)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+incidentCols+` FROM incidents`+w.String()+
+		fmt.Sprintf(" ORDER BY opened_at DESC, id DESC LIMIT %d", limit)), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []Incident
+	for rows.Next() {
+		in, err := scanIncident(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list incidents: %w", err)
+		}
+		out = append(out, in)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list incidents: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,143 @@
+package store
+
+import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// postgresEnv names the DSN of a PostgreSQL database the tests may create
+// schemas in, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
+const postgresEnv = "SFMCWATCH_TEST_POSTGRES"
+
+func sqliteHarness() harness {
+	return harness{
+		driver: DriverSQLite,
+		fresh: func(t *testing.T) Config {
+			return Config{Driver: DriverSQLite, Path: filepath.Join(t.TempDir(), "sfmcwatch.db")}
+		},
+		raw: func(t *testing.T, cfg Config) *sql.DB {
+			dsn, err := sqliteDSN(cfg.Path, cfg, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db, err := sql.Open("sqlite", dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = db.Close() })
+			return db
+		},
+	}
+}
+
+func TestSQLiteContract(t *testing.T) {
+	t.Parallel()
+	runContract(t, sqliteHarness())
+}
+
+func TestPostgresContract(t *testing.T) {
+	dsn := os.Getenv(postgresEnv)
+	if dsn == "" {
+		t.Skipf("%s is not set: skipping the PostgreSQL contract tests (set it to a DSN, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", postgresEnv)
+	}
+	t.Parallel()
+	raw := func(t *testing.T, cfg Config) *sql.DB {
+		db, err := sql.Open("pgx", cfg.DSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		return db
+	}
+	runContract(t, harness{
+		driver:         DriverPostgres,
+		concurrentOpen: true,
+		raw:            raw,
+		fresh: func(t *testing.T) Config {
+			return Config{Driver: DriverPostgres, DSN: freshSchema(t, dsn), MigrationLockWait: 60e9}
+		},
+	})
+}
+
+// freshSchema creates a uniquely named schema, drops it when t ends, and
+// returns dsn with search_path set to it, so parallel tests and re-runs
+// never see each other's tables.
+func freshSchema(t testing.TB, dsn string) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "sfmcwatch_test_" + hex.EncodeToString(b)
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		_ = admin.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		// Runs after the stores registered later by the test are closed.
+		defer admin.Close()
+		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return withSearchPath(t, dsn, schema)
+}
+
+func withSearchPath(t testing.TB, dsn, schema string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return fmt.Sprintf("%s search_path=%s", dsn, schema)
+}
+
+func TestOpenErrors(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	for _, cfg := range []Config{
+		{Driver: "mysql"},
+		{Driver: DriverSQLite},
+		{Driver: DriverPostgres},
+		{Driver: DriverSQLite, Path: filepath.Join(t.TempDir(), "x.db"), Synchronous: "off"},
+		{Driver: DriverPostgres, DSN: "postgres://nobody@127.0.0.1:1/none?connect_timeout=1"},
+	} {
+		if s, err := Open(ctx, cfg, nil); err == nil {
+			_ = s.Close()
+			t.Errorf("Open(%+v) succeeded", cfg)
+		}
+	}
+}
+
+func TestSQLitePragmas(t *testing.T) {
+	t.Parallel()
+	s := openT(t, Config{Path: filepath.Join(t.TempDir(), "p.db")})
+	ss := s.(*sqlStore)
+	for _, c := range []struct {
+		pragma string
+		want   string
+	}{{"cache_size", "-32768"}, {"journal_mode", "wal"}, {"synchronous", "1"}, {"foreign_keys", "1"}, {"busy_timeout", "5000"}} {
+		var got string
+		if err := ss.w.QueryRowContext(t.Context(), "PRAGMA "+c.pragma).Scan(&got); err != nil || got != c.want {
+			t.Errorf("PRAGMA %s = %q, %v; want %q", c.pragma, got, err, c.want)
+		}
+	}
+	var qo string
+	if err := ss.r.QueryRowContext(t.Context(), "PRAGMA query_only").Scan(&qo); err != nil || qo != "1" {
+		t.Errorf("reader query_only = %q, %v", qo, err)
+	}
+}
