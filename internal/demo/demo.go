@@ -10,29 +10,20 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
-	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/incident"
-	"github.com/sfmcwatch/sfmcwatch/internal/monitor"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
-	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc/sim"
-	"github.com/sfmcwatch/sfmcwatch/internal/store"
 	"github.com/sfmcwatch/sfmcwatch/internal/web"
 )
 
@@ -116,44 +107,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	// The simulated tenant and its story.
-	start := time.Now().UTC().Truncate(time.Minute)
-	s, err := sim.New(sim.Options{Seed: o.Seed, Speed: o.Speed, Size: o.Size, Start: start})
-	if err != nil {
-		return nil, fmt.Errorf("demo: simulator: %w", err)
-	}
 	story, err := Story()
 	if err != nil {
 		return nil, fmt.Errorf("demo: story: %w", err)
 	}
-	simLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("demo: simulator listener: %w", err)
-	}
-	simSrv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go simSrv.Serve(simLn)
-	defer simSrv.Close()
-	simURL := "http://" + simLn.Addr().String()
-	if _, err := s.Apply(story); err != nil {
-		return nil, fmt.Errorf("demo: story: %w", err)
-	}
-
-	// The engine's config: one tenant at the simulator, on SQLite.
-	cfg, err := config.Parse("demo.yaml", []byte(demoConfig(simURL, s.Credentials(), filepath.Join(dir, "sfmcwatch.db"))), func(string) (string, bool) { return "", false })
-	if err != nil {
-		return nil, fmt.Errorf("demo: config: %w", err)
-	}
-	st, err := store.Open(ctx, store.Config{Driver: "sqlite", Path: cfg.Storage.Path}, o.Logger)
-	if err != nil {
-		return nil, fmt.Errorf("demo: store: %w", err)
-	}
-	defer st.Close()
-	holder := config.NewHolder(cfg, config.Loader{})
-
 	res := &Result{ByArea: map[string]int{}, TTD: map[string]time.Duration{}}
 	var mu sync.Mutex
-	storyStart := s.Now()
+	var storyStart time.Time
+	var r *rig
 	stamp := func() string {
-		d := s.Now().Sub(storyStart).Round(time.Minute)
+		d := r.sim.Now().Sub(storyStart).Round(time.Minute)
 		return fmt.Sprintf("T+%02d:%02d", int(d.Hours()), int(d.Minutes())%60)
 	}
 	onChanges := func(tenant string, t resource.Type, ch incident.Changes) {
@@ -175,35 +138,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				stamp(), in.ID, in.Severity, in.Rule, in.Title, in.ResolvedAt.Sub(in.OpenedAt).Round(time.Minute))
 		}
 	}
-	eng, err := monitor.New(monitor.Options{
-		Store: st, Config: holder, Clock: s.Now, Logger: o.Logger, OnChanges: onChanges,
-		PollEvery: 50 * time.Millisecond,
-		// Leases and back-offs are on the simulated clock: keep a lease
-		// longer than any real collection at this speed.
-		Lease:          3 * time.Hour,
-		TenantInterval: time.Minute,
-		// The client's own waits (backoff, Retry-After) and its request
-		// rate are in tenant time too: scale them by the speed.
-		ClientOptions: func(co *sfmc.Options) {
-			speed := o.Speed
-			co.Sleep = func(ctx context.Context, d time.Duration) error {
-				t := time.NewTimer(time.Duration(float64(d) / speed))
-				defer t.Stop()
-				select {
-				case <-t.C:
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
-			co.RateLimit = rate.Limit(10 * speed)
-			co.Burst = 50
-		},
-	})
+	// The simulated clock only moves when the demo steps it (see play), so
+	// what the story shows does not depend on how fast this machine is: a
+	// slow or busy machine plays the same story, just more slowly.
+	r, err = newRig(ctx, rigOptions{Seed: o.Seed, Size: o.Size, Dir: dir, Speed: o.Speed, Extra: demoObjects, Logger: o.Logger, OnChanges: onChanges})
 	if err != nil {
-		return nil, fmt.Errorf("demo: engine: %w", err)
+		return nil, fmt.Errorf("demo: %w", err)
 	}
-	defer eng.Close()
+	defer r.close()
+	s, st, simURL := r.sim, r.st, r.simURL
+	storyStart = s.Now()
+	if _, err := s.Apply(story); err != nil {
+		return nil, fmt.Errorf("demo: story: %w", err)
+	}
 
 	// The API.
 	ln, err := net.Listen("tcp", o.Addr)
@@ -238,41 +185,15 @@ rejecting rows, a short platform outage. Polls every 5 simulated minutes.
 
 `, apiURL, simURL, dir, length, o.Speed, (time.Duration(float64(o.Duration) / o.Speed)).Round(time.Second))
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- eng.Run(runCtx) }()
-	end := storyStart.Add(o.Duration)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-wait:
-	for {
-		select {
-		case <-ctx.Done():
-			break wait
-		case err := <-done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				return res, fmt.Errorf("demo: engine: %w", err)
-			}
-			break wait
-		case <-tick.C:
-			if s.Now().After(end) {
-				break wait
-			}
-		}
+	if err := r.play(ctx, storyStart.Add(o.Duration), o.Speed, nil); err != nil && ctx.Err() == nil {
+		return res, fmt.Errorf("demo: engine: %w", err)
 	}
 	if o.Serve && ctx.Err() == nil {
 		fmt.Fprintf(o.Out, "\nStory over; the API stays up at %s until you press Ctrl-C.\n", apiURL)
 		<-ctx.Done()
 	}
-	cancel()
-	<-done
 	res.SimDuration = s.Now().Sub(storyStart)
-	if rows, err := st.Usage(context.Background(), store.UsageQuery{}); err == nil {
-		for _, r := range rows {
-			res.Calls += r.Calls
-		}
-	}
+	res.Calls = r.calls(context.Background())
 	sort.Strings(res.Rules)
 	printSummary(o.Out, res)
 	return res, nil
@@ -337,3 +258,9 @@ tenants:
     edition: enterprise
 `
 }
+
+// demoObjects marks the hourly export critical: its first errored run is an
+// incident (other automations need two errored runs in a row).
+const demoObjects = `    objects:
+      "automation:Hourly_ERP_Export": { critical: true }
+`

@@ -1,6 +1,8 @@
 package sfmc
 
 import (
+	"golang.org/x/time/rate"
+
 	"context"
 	"errors"
 	"io"
@@ -176,6 +178,18 @@ func TestLimiterRestoresSlowly(t *testing.T) {
 			t.Fatalf("fully restored: %v %d", r, n)
 		}
 	})
+}
+
+func TestLimiterFloorFollowsConfiguredRate(t *testing.T) {
+	for _, base := range []rate.Limit{10, 2400} {
+		l := newAdaptiveLimiter(base, 5, 4, nil)
+		for range 20 {
+			l.throttle()
+		}
+		if r, n := l.current(); r != base/minRateShare || n != 1 {
+			t.Errorf("base %v: after 20 throttles rate %v in-flight %d, want %v and 1", base, r, n, base/minRateShare)
+		}
+	}
 }
 
 func TestForbiddenScopeIsClear(t *testing.T) {

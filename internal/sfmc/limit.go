@@ -31,7 +31,11 @@ type adaptiveLimiter struct {
 const (
 	restoreQuiet = 30 * time.Second
 	restoreStep  = 10 * time.Second
-	minRate      = rate.Limit(0.2)
+	// minRateShare is the floor of the throttled rate as a share of the
+	// configured rate (1/50: 0.2 calls/s for the default 10/s). A floor
+	// relative to the configured rate keeps a scaled client (the demo's
+	// fast clock) from crawling for simulated hours after a 429 storm.
+	minRateShare = 50
 )
 
 func newAdaptiveLimiter(r rate.Limit, burst, inFlight int, now func() time.Time) *adaptiveLimiter {
@@ -63,8 +67,8 @@ func (l *adaptiveLimiter) throttle() {
 	defer l.mu.Unlock()
 	l.lastThrottle = l.now()
 	r := l.bucket.Limit() / 2
-	if r < minRate {
-		r = minRate
+	if floor := l.baseRate / minRateShare; r < floor {
+		r = floor
 	}
 	l.bucket.SetLimit(r)
 	l.gate.setLimit(max(l.gate.limitNow()/2, 1))

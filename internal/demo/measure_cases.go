@@ -1,0 +1,262 @@
+package demo
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/resource"
+	"github.com/sfmcwatch/sfmcwatch/internal/sfmc/sim"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+)
+
+// candidate is an object a fault may target, with the figure it is ranked
+// by (lower first).
+type candidate struct {
+	key  string
+	rank float64
+	// match is the key of the incident to wait for, when it differs from
+	// the fault's target (automation.partial empties the targets of an
+	// automation).
+	target string
+}
+
+// snapshots decodes the latest snapshot of every object of typ.
+func snapshotsOf[T any](m *measurer, typ resource.Type) map[string]struct {
+	snap  store.Snapshot
+	state T
+} {
+	out := map[string]struct {
+		snap  store.Snapshot
+		state T
+	}{}
+	snaps, err := m.r.st.LatestSnapshots(m.ctx, "demo-bu", string(typ))
+	if err != nil {
+		return out
+	}
+	for _, s := range snaps {
+		var st T
+		if resource.Decode(s, &st) == nil {
+			out[s.ResourceKey] = struct {
+				snap  store.Snapshot
+				state T
+			}{s, st}
+		}
+	}
+	return out
+}
+
+// best returns the first unused candidate by rank, then key.
+func best(typ resource.Type, used map[string]bool, cands []candidate) (candidate, bool) {
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].rank != cands[j].rank {
+			return cands[i].rank < cands[j].rank
+		}
+		return cands[i].key < cands[j].key
+	})
+	for _, c := range cands {
+		if !used[string(typ)+":"+c.key] {
+			return c, true
+		}
+	}
+	return candidate{}, false
+}
+
+// hourlyAutomations are healthy scheduled automations running at most
+// hourly, ranked by interval; ok filters further.
+func hourlyAutomations(m *measurer, ok func(resource.AutomationState) bool) []candidate {
+	var out []candidate
+	for k, v := range snapshotsOf[resource.AutomationState](m, resource.Automation) {
+		st := v.state
+		if st.FileDrop || st.ScheduleStatus != "active" || st.Interval <= 0 || st.Interval > time.Hour || len(st.Runs) == 0 {
+			continue
+		}
+		if v.snap.Status != resource.StatusScheduled && v.snap.Status != resource.StatusRunning {
+			continue
+		}
+		clean := true
+		for _, r := range st.Runs {
+			clean = clean && r.Status != resource.StatusError
+		}
+		if clean && (ok == nil || ok(st)) {
+			out = append(out, candidate{key: k, rank: st.Interval.Seconds()})
+		}
+	}
+	return out
+}
+
+func pickAutomation(why string) func(*measurer, map[string]bool) (string, string, string) {
+	return func(m *measurer, used map[string]bool) (string, string, string) {
+		c, ok := best(resource.Automation, used, hourlyAutomations(m, nil))
+		if !ok {
+			return "", "", ""
+		}
+		return c.key, c.key, why
+	}
+}
+
+func pickPartial(m *measurer, used map[string]bool) (string, string, string) {
+	cands := hourlyAutomations(m, func(st resource.AutomationState) bool {
+		measured := 0
+		for _, r := range st.Runs {
+			if r.Rows > 0 {
+				measured++
+			}
+		}
+		return len(st.TargetDataExtensions) > 0 && measured >= 5
+	})
+	autos := snapshotsOf[resource.AutomationState](m, resource.Automation)
+	for i := range cands {
+		cands[i].target = strings.Join(autos[cands[i].key].state.TargetDataExtensions, ",")
+	}
+	c, ok := best(resource.Automation, used, cands)
+	if !ok {
+		return "", "", ""
+	}
+	for _, de := range strings.Split(c.target, ",") {
+		used[string(resource.DataExtension)+":"+de] = true
+	}
+	return c.target, c.key, "its target data extensions are emptied: the next completed run writes no rows"
+}
+
+func pickJourney(highVolume bool, why string) func(*measurer, map[string]bool) (string, string, string) {
+	return func(m *measurer, used map[string]bool) (string, string, string) {
+		var cands []candidate
+		for k, v := range snapshotsOf[resource.JourneyState](m, resource.Journey) {
+			if v.snap.Status != resource.StatusPublished || v.state.Transactional {
+				continue
+			}
+			rank := 0.0
+			if highVolume {
+				if len(v.state.EntryGaps) < 3 {
+					continue
+				}
+				// Rank by the median gap between polls with entries.
+				g := append([]int64(nil), v.state.EntryGaps...)
+				sort.Slice(g, func(i, j int) bool { return g[i] < g[j] })
+				rank = float64(g[len(g)/2])
+			}
+			cands = append(cands, candidate{key: k, rank: rank})
+		}
+		c, ok := best(resource.Journey, used, cands)
+		if !ok {
+			return "", "", ""
+		}
+		return c.key, c.key, why
+	}
+}
+
+func pickTriggeredSend(why string) func(*measurer, map[string]bool) (string, string, string) {
+	return func(m *measurer, used map[string]bool) (string, string, string) {
+		var cands []candidate
+		for k, v := range snapshotsOf[resource.TriggeredSendState](m, resource.TriggeredSend) {
+			if v.snap.Status != resource.StatusActive || v.state.SentAt.IsZero() {
+				continue
+			}
+			cands = append(cands, candidate{key: k, rank: -float64(v.snap.Counters["sent"])})
+		}
+		c, ok := best(resource.TriggeredSend, used, cands)
+		if !ok {
+			return "", "", ""
+		}
+		return c.key, c.key, why
+	}
+}
+
+func pickTransactional(m *measurer, used map[string]bool) (string, string, string) {
+	var cands []candidate
+	for k, v := range snapshotsOf[resource.TransactionalState](m, resource.Transactional) {
+		if v.snap.Status != resource.StatusActive {
+			continue
+		}
+		cands = append(cands, candidate{key: k})
+	}
+	c, ok := best(resource.Transactional, used, cands)
+	if !ok {
+		return "", "", ""
+	}
+	return c.key, c.key, "accepted sends not sent (code 126) until the error budget burns over both windows"
+}
+
+// pickDE ranks loaded data extensions by their median load interval.
+func pickDE(minRows int64, minLoads int, why string) func(*measurer, map[string]bool) (string, string, string) {
+	return func(m *measurer, used map[string]bool) (string, string, string) {
+		var cands []candidate
+		for k, v := range snapshotsOf[resource.DataExtensionState](m, resource.DataExtension) {
+			if v.snap.RowCount == nil || *v.snap.RowCount < minRows || len(v.state.Loads) < minLoads {
+				continue
+			}
+			var gaps []float64
+			for i := 1; i < len(v.state.Loads); i++ {
+				gaps = append(gaps, v.state.Loads[i].At.Sub(v.state.Loads[i-1].At).Seconds())
+			}
+			sort.Float64s(gaps)
+			cands = append(cands, candidate{key: k, rank: gaps[len(gaps)/2]})
+		}
+		c, ok := best(resource.DataExtension, used, cands)
+		if !ok {
+			return "", "", ""
+		}
+		return c.key, c.key, why
+	}
+}
+
+func pickImport(why string) func(*measurer, map[string]bool) (string, string, string) {
+	return func(m *measurer, used map[string]bool) (string, string, string) {
+		var cands []candidate
+		for k, v := range snapshotsOf[resource.ImportState](m, resource.Import) {
+			runs := v.state.Runs
+			if len(runs) < 2 {
+				continue
+			}
+			cands = append(cands, candidate{key: k, rank: runs[len(runs)-1].StartedAt.Sub(runs[len(runs)-2].StartedAt).Seconds()})
+		}
+		c, ok := best(resource.Import, used, cands)
+		if !ok {
+			return "", "", ""
+		}
+		return c.key, c.key, why
+	}
+}
+
+var measureCases = []measureCase{
+	{rule: "automation.error", fault: sim.FaultAutomationError, typ: resource.Automation,
+		params: map[string]string{"message": "Query failed: Invalid column name 'EmailAddress'."},
+		pick:   pickAutomation("two errored runs in a row (a critical automation: the first); waits for the schedule")},
+	{rule: "automation.stalled", fault: sim.FaultAutomationStuck, typ: resource.Automation,
+		pick: pickAutomation("the next run must start and exceed max(1.5 × p95 runtime, floor)")},
+	{rule: "automation.missed_run", fault: sim.FaultAutomationMissed, typ: resource.Automation,
+		pick: pickAutomation("the scheduled start must pass, plus a grace of max(5 min, interval/10)")},
+	{rule: "automation.paused", fault: sim.FaultAutomationPaused, typ: resource.Automation,
+		pick: pickAutomation("next poll of the automation definitions")},
+	{rule: "automation.partial", fault: sim.FaultDEEmptied, typ: resource.Automation,
+		pick: pickPartial},
+	{rule: "journey.stopped", fault: sim.FaultJourneyStopped, typ: resource.Journey,
+		pick: pickJourney(false, "next poll of the journeys")},
+	{rule: "journey.enrollment_drop", fault: sim.FaultJourneyStalled, typ: resource.Journey,
+		pick: pickJourney(true, "no entries for max(silence_min, silence_factor × median gap)")},
+	{rule: "triggered_send.inactive", fault: sim.FaultTriggeredSendInactive, typ: resource.TriggeredSend,
+		pick: pickTriggeredSend("inactive for 2 polls (confirmation against UI pauses)")},
+	{rule: "triggered_send.errors", fault: sim.FaultTriggeredSendErrors, typ: resource.TriggeredSend,
+		params: map[string]string{"per_hour": "300"},
+		pick:   pickTriggeredSend("NotSentDueToError ratio over the window")},
+	{rule: "triggered_send.backlog", fault: sim.FaultTriggeredSendBacklog, typ: resource.TriggeredSend,
+		pick: pickTriggeredSend("Queued grows while Sent stays flat for the window (15 min)")},
+	{rule: "triggered_send.silent_failure", fault: sim.FaultTransactionalNotSent, typ: resource.Transactional,
+		params: map[string]string{"per_hour": "240", "status_code": "126"},
+		pick:   pickTransactional},
+	{rule: "data_extension.row_drop", fault: sim.FaultDERowDrop, typ: resource.DataExtension,
+		params: map[string]string{"fraction": "0.05"},
+		pick:   pickDE(1000, 3, "next row count of the data extension (budgeted tiers)")},
+	{rule: "data_extension.empty", fault: sim.FaultDEEmptied, typ: resource.DataExtension,
+		pick: pickDE(1000, 3, "next row count of the data extension (budgeted tiers)")},
+	{rule: "data_extension.schema_drift", fault: sim.FaultDESchemaChange, typ: resource.DataExtension,
+		pick: pickDE(1, 3, "next schema read (ModifiedDate moved)")},
+	{rule: "data_extension.stale", fault: sim.FaultDERefreshStopped, typ: resource.DataExtension,
+		pick: pickDE(1, 8, "learned from ≥ 7 load intervals; warn_after = warn_factor × learned load interval must pass")},
+	{rule: "import.failed", fault: sim.FaultImportFailed, typ: resource.Import,
+		pick: pickImport("the next scheduled import run must fail")},
+	{rule: "import.partial", fault: sim.FaultImportErrors, typ: resource.Import,
+		params: map[string]string{"error_rate": "0.4"},
+		pick:   pickImport("the next scheduled import run must reject rows")},
+}

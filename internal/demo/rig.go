@@ -1,0 +1,194 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/config"
+	"github.com/sfmcwatch/sfmcwatch/internal/incident"
+	"github.com/sfmcwatch/sfmcwatch/internal/monitor"
+	"github.com/sfmcwatch/sfmcwatch/internal/resource"
+	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
+	"github.com/sfmcwatch/sfmcwatch/internal/sfmc/sim"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+)
+
+// rig is a simulated tenant served on loopback, a SQLite store and the
+// engine watching the tenant, on a simulated clock that moves only when
+// stepped (see play).
+type rig struct {
+	sim        *sim.Sim
+	simURL     string
+	st         store.Store
+	holder     *config.Holder
+	eng        *monitor.Engine
+	configPath string
+	closers    []func()
+}
+
+type rigOptions struct {
+	Seed int64
+	Size sim.Size
+	// Dir holds the database and the generated config file.
+	Dir string
+	// Speed scales the client's own waits (backoff, Retry-After) to real
+	// time; 0 means the waits are skipped almost entirely.
+	Speed float64
+	// Extra is appended to the generated config (e.g. an objects block
+	// under the tenant, indented for it).
+	Extra     string
+	Logger    *slog.Logger
+	OnChanges func(tenant string, t resource.Type, ch incident.Changes)
+}
+
+func newRig(ctx context.Context, o rigOptions) (_ *rig, err error) {
+	r := &rig{}
+	defer func() {
+		if err != nil {
+			r.close()
+		}
+	}()
+	start := time.Now().UTC().Truncate(time.Minute)
+	frozen := time.Now()
+	s, err := sim.New(sim.Options{Seed: o.Seed, Speed: 1, Size: o.Size, Start: start, Now: func() time.Time { return frozen }})
+	if err != nil {
+		return nil, fmt.Errorf("simulator: %w", err)
+	}
+	r.sim = s
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("simulator listener: %w", err)
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	r.closers = append(r.closers, func() { srv.Close() })
+	r.simURL = "http://" + ln.Addr().String()
+
+	r.configPath = filepath.Join(o.Dir, "sfmcwatch.yaml")
+	if err := r.writeConfig(o.Extra, 0); err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(r.configPath)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	st, err := store.Open(ctx, store.Config{Driver: "sqlite", Path: cfg.Storage.Path}, o.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	r.st = st
+	r.closers = append(r.closers, func() { st.Close() })
+	r.holder = config.NewHolder(cfg, config.Loader{})
+	speed := o.Speed
+	eng, err := monitor.New(monitor.Options{
+		Store: st, Config: r.holder, Clock: s.Now, Logger: o.Logger, OnChanges: o.OnChanges,
+		// Leases are on the simulated clock: longer than any collection.
+		Lease:          3 * time.Hour,
+		TenantInterval: time.Minute,
+		ClientOptions: func(co *sfmc.Options) {
+			// The client's own waits (backoff, Retry-After) happen while
+			// the simulated clock stands still: scale them to real time.
+			co.Sleep = func(ctx context.Context, d time.Duration) error {
+				if speed <= 0 {
+					d = 0
+				} else {
+					d = time.Duration(float64(d) / speed)
+				}
+				t := time.NewTimer(d)
+				defer t.Stop()
+				select {
+				case <-t.C:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			// The limiter paces in real time; the demo's pacing is the
+			// stepping, so it must not throttle the engine.
+			co.RateLimit = rate.Limit(10000)
+			co.Burst = 1000
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	r.eng = eng
+	r.closers = append(r.closers, eng.Close)
+	return r, nil
+}
+
+// writeConfig writes the rig's config file; budget > 0 sets the tenant's
+// daily_api_budget.
+func (r *rig) writeConfig(extra string, budget int64) error {
+	c := demoConfig(r.simURL, r.sim.Credentials(), filepath.Join(filepath.Dir(r.configPath), "sfmcwatch.db"))
+	if budget > 0 {
+		c += fmt.Sprintf("    daily_api_budget: %d\n", budget)
+	}
+	c += extra
+	if err := os.WriteFile(r.configPath, []byte(c), 0o600); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}
+
+func (r *rig) close() {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i]()
+	}
+}
+
+// calls is the number of SFMC API calls the engine has spent so far.
+func (r *rig) calls(ctx context.Context) int64 {
+	var n int64
+	if rows, err := r.st.Usage(ctx, store.UsageQuery{}); err == nil {
+		for _, u := range rows {
+			n += u.Calls
+		}
+	}
+	return n
+}
+
+// demoStep is the simulated time the demo advances per step: the engine's
+// due work runs after each step, so detection is resolved to 10 seconds.
+const demoStep = 10 * time.Second
+
+// play steps the simulated clock to end, running the engine's due work
+// after each step, and paces the steps so that simulated time runs speed
+// times faster than real time (as fast as the machine allows when the work
+// of a step takes longer, or when speed is 0). after, when set, runs after
+// each step and may stop the play by returning true.
+func (r *rig) play(ctx context.Context, end time.Time, speed float64, after func() bool) error {
+	clock := r.sim.Clock()
+	simStart := clock.Now()
+	realStart := time.Now()
+	for ctx.Err() == nil && clock.Now().Before(end) {
+		clock.Advance(demoStep)
+		if _, err := r.eng.RunDue(ctx); err != nil {
+			return err
+		}
+		if after != nil && after() {
+			return nil
+		}
+		if speed <= 0 {
+			continue
+		}
+		target := realStart.Add(time.Duration(float64(clock.Now().Sub(simStart)) / speed))
+		if wait := time.Until(target); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+		}
+	}
+	return ctx.Err()
+}
