@@ -7,6 +7,7 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -43,6 +44,17 @@ type Output struct {
 	// Events are outcomes worth storing as events (e.g. transactional
 	// not-sent messages), already classified.
 	Events []store.EventRecord
+	// Cursors are feed positions to advance once Events are stored: the
+	// caller stores the events (idempotent on their request ids) first and
+	// then compare-and-sets each cursor, so a crash in between re-reads the
+	// feed instead of losing it. On a conflict (another replica advanced
+	// the cursor) the caller drops the output.
+	Cursors []CursorAdvance
+}
+
+// CursorAdvance moves a named cursor from Old to Next.
+type CursorAdvance struct {
+	Name, Old, Next string
 }
 
 // Collector reads one resource type.
@@ -78,4 +90,45 @@ func For(t resource.Type) (Collector, error) {
 		}
 	}
 	return nil, fmt.Errorf("collect: no collector for %q", t)
+}
+
+// OutputStore is what Persist needs from the store.
+type OutputStore interface {
+	InsertEvents(ctx context.Context, recs []store.EventRecord) (store.InsertResult, error)
+	InsertSnapshots(ctx context.Context, snaps []store.Snapshot) ([]int64, error)
+	CompareAndSetCursor(ctx context.Context, name, old, next string, now time.Time) error
+}
+
+// ErrCursorMoved is returned by Persist when another replica advanced a
+// feed cursor first: the output was dropped (its events are stored, and
+// idempotent; its snapshots would count them twice).
+var ErrCursorMoved = errors.New("feed cursor advanced concurrently")
+
+// Persist stores a collector's output in the order that loses nothing on a
+// crash: events (idempotent on request id), then feed cursors
+// (compare-and-set), then snapshots.
+func Persist(ctx context.Context, st OutputStore, out *Output, now time.Time) error {
+	if out == nil {
+		return nil
+	}
+	if len(out.Events) > 0 {
+		if _, err := st.InsertEvents(ctx, out.Events); err != nil {
+			return fmt.Errorf("storing events: %w", err)
+		}
+	}
+	for _, c := range out.Cursors {
+		err := st.CompareAndSetCursor(ctx, c.Name, c.Old, c.Next, now)
+		if errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("%s: %w", c.Name, ErrCursorMoved)
+		}
+		if err != nil {
+			return fmt.Errorf("advancing cursor %s: %w", c.Name, err)
+		}
+	}
+	if len(out.Snapshots) > 0 {
+		if _, err := st.InsertSnapshots(ctx, out.Snapshots); err != nil {
+			return fmt.Errorf("storing snapshots: %w", err)
+		}
+	}
+	return nil
 }

@@ -226,7 +226,7 @@ func txQueueOrder(defs []sfmc.TransactionalDefinition, prev map[string]store.Sna
 	return out
 }
 
-// readNotSent reads the not-sent feed after the cursor, advances the cursor
+// readNotSent reads the not-sent feed after the cursor, asks the caller to advance the cursor
 // (compare-and-set: a conflict means another replica took these events)
 // and turns the events into classified records and per-definition counts.
 func (c TransactionalCollector) readNotSent(ctx context.Context, in *Input, cat *catalog.Catalog, out *Output, counts map[string]*txNotSentCount) error {
@@ -256,13 +256,8 @@ func (c TransactionalCollector) readNotSent(ctx context.Context, in *Input, cat 
 		return err
 	}
 	if in.Cursors != nil && page.LastEventID > cursor {
-		next := strconv.FormatInt(page.LastEventID, 10)
-		if err := in.Cursors.CompareAndSetCursor(ctx, NotSentCursor(in.Tenant.Name), old, next, in.Now); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return nil
-			}
-			return err
-		}
+		// Advanced by the caller after the events are stored.
+		out.Cursors = append(out.Cursors, CursorAdvance{Name: NotSentCursor(in.Tenant.Name), Old: old, Next: strconv.FormatInt(page.LastEventID, 10)})
 	}
 	for _, ev := range page.Events {
 		code := strconv.Itoa(ev.StatusCode)

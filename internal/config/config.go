@@ -14,14 +14,17 @@ import (
 // `config` marks special strings: "url" (parsed as a URL, ${ENV} expanded)
 // and "path" (resolved against the config file's directory).
 type Config struct {
-	Storage  Storage  `yaml:"storage" doc:"Where events, snapshots and incidents are kept."`
-	Server   Server   `yaml:"server" doc:"HTTP server for the dashboard, JSON API, /metrics, ingest and ENS callbacks."`
-	Logging  Logging  `yaml:"logging" doc:"Log output of the daemon."`
-	Monitors Monitors `yaml:"monitors" doc:"Default monitors for every tenant; a tenant's own monitors block overrides these key by key."`
-	Tenants  []Tenant `yaml:"tenants" doc:"SFMC business units to watch, each with its own credentials and API budget."`
-	Rules    Rules    `yaml:"rules" doc:"Detection rules, one block per rule id."`
-	Ingest   Ingest   `yaml:"ingest" doc:"Log and event inputs pushed to sfmcwatch."`
-	Alerting Alerting `yaml:"alerting" doc:"Routes and receivers (not configurable yet)."`
+	Storage   Storage   `yaml:"storage" doc:"Where events, snapshots and incidents are kept."`
+	Server    Server    `yaml:"server" doc:"HTTP server for the dashboard, JSON API, /metrics, ingest and ENS callbacks."`
+	Logging   Logging   `yaml:"logging" doc:"Log output of the daemon."`
+	Monitors  Monitors  `yaml:"monitors" doc:"Default monitors for every tenant; a tenant's own monitors block overrides these key by key."`
+	Tenants   []Tenant  `yaml:"tenants" doc:"SFMC business units to watch, each with its own credentials and API budget."`
+	Rules     Rules     `yaml:"rules" doc:"Detection rules, one block per rule id."`
+	Incidents Incidents `yaml:"incidents" doc:"Incident lifecycle: flap damping before an incident resolves."`
+	Ingest    Ingest    `yaml:"ingest" doc:"Log and event inputs pushed to sfmcwatch."`
+	Proxy     Proxy     `yaml:"proxy" doc:"Recording proxy between the integrations and SFMC (sfmcwatch proxy, or inside serve)."`
+	Alerting  Alerting  `yaml:"alerting" doc:"Notification routing, grouping, inhibition, maintenance windows and receivers (docs/ALERTING.md)."`
+	Digest    Digest    `yaml:"digest" doc:"The weekly post-mortem digest: schedule, period and where it goes."`
 
 	// File is the path the config was read from.
 	File string `yaml:"-"`
@@ -225,12 +228,6 @@ type IngestSource struct {
 	SignatureKey Secret `yaml:"signature_key,omitempty" doc:"ens: HMAC key of the callback (x-sfmc-ens-signature); secret, or signature_key_file."`
 }
 
-// Alerting will hold notification routes and receivers.
-//
-// TODO(alerting): routes, receivers, grouping, silences and inhibition are
-// specified by the alerting issue; until then the block accepts no keys.
-type Alerting struct{}
-
 // Rules holds one block per detection rule id (DESIGN.md).
 type Rules struct {
 	APIErrors                  APIErrorsRule           `yaml:"api.errors" doc:"The monitor's own API calls fail (429/5xx/timeouts)."`
@@ -293,6 +290,9 @@ func (r *Rules) Rule(id string) *RuleBase {
 type RuleBase struct {
 	Enabled  bool             `yaml:"enabled" doc:"Evaluate this rule."`
 	Severity catalog.Severity `yaml:"severity" doc:"critical, error, warning or info."`
+	// Flap damping per rule; zero takes the incidents block's value.
+	ResolveAfter     Duration `yaml:"resolve_after,omitempty" doc:"Flap damping: how long since the condition was last seen before its incident resolves (default: incidents.resolve_after)."`
+	ClearEvaluations int      `yaml:"clear_evaluations,omitempty" doc:"Flap damping: consecutive evaluations without the condition needed to resolve (default: incidents.clear_evaluations)."`
 }
 
 // APIErrorsRule: the monitor's own call errors.
@@ -394,6 +394,9 @@ type SilentFailureRule struct {
 	ShortWindow        Duration `yaml:"short_window" doc:"Short burn-rate window (confirms the burn is ongoing)."`
 	AbsenceAfter       Duration `yaml:"absence_after" doc:"No sends for this long on a definition with traffic fires."`
 	MinBaselinePerHour float64  `yaml:"min_baseline_per_hour" doc:"Definitions with fewer sends/hour are not checked for absence."`
+	XrefWindow         Duration `yaml:"xref_window" doc:"Cross-reference: window over which sends the integrations made (proxy, ingest, ENS) are compared with SFMC's Sent delta."`
+	XrefMinAccepted    int      `yaml:"xref_min_accepted" doc:"Cross-reference: fewest accepted sends in the window before it judges."`
+	XrefNotSentRatio   Ratio    `yaml:"xref_not_sent_ratio" doc:"Cross-reference: share of accepted sends SFMC did not send that fires."`
 }
 
 // RowDropRule: row-count drop thresholds (overridable per object).

@@ -472,3 +472,24 @@ func TestExampleConfigIsValid(t *testing.T) {
 		t.Errorf("example endpoints: %+v", e)
 	}
 }
+
+func TestDampingPrecedence(t *testing.T) {
+	cfg, err := Parse("d.yaml", []byte("incidents: {resolve_after: 20m, clear_evaluations: 3}\nrules:\n  api.errors: {resolve_after: 1m}\n"), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after, n := cfg.Damping("api.errors"); after != time.Minute || n != 3 {
+		t.Errorf("api.errors: %v %d, want 1m 3", after, n)
+	}
+	if after, n := cfg.Damping("tenant.blind"); after != 20*time.Minute || n != 3 {
+		t.Errorf("tenant.blind: %v %d, want 20m 3", after, n)
+	}
+	def := Default()
+	if after, n := def.Damping("tenant.blind"); after != DefaultResolveAfter || n != DefaultClearEvaluations {
+		t.Errorf("defaults: %v %d", after, n)
+	}
+	_, err = Parse("d.yaml", []byte("incidents: {resolve_after: -1m}\n"), func(string) (string, bool) { return "", false })
+	if err == nil || !strings.Contains(err.Error(), "incidents.resolve_after") {
+		t.Errorf("negative resolve_after: %v", err)
+	}
+}

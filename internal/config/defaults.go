@@ -20,11 +20,15 @@ func Default() *Config {
 				Incidents: Duration(365 * day),
 			},
 		},
-		Server:   Server{Listen: "127.0.0.1:8080"},
-		Logging:  Logging{Level: "info", Format: "text"},
-		Monitors: DefaultMonitors(),
-		Rules:    DefaultRules(),
-		Ingest:   Ingest{MaxBodySize: 10 << 20},
+		Server:    Server{Listen: "127.0.0.1:8080"},
+		Logging:   Logging{Level: "info", Format: "text"},
+		Monitors:  DefaultMonitors(),
+		Rules:     DefaultRules(),
+		Incidents: Incidents{ResolveAfter: Duration(DefaultResolveAfter), ClearEvaluations: DefaultClearEvaluations},
+		Ingest:    Ingest{MaxBodySize: 10 << 20},
+		Digest:    DefaultDigest(),
+		Proxy:     DefaultProxy(),
+		Alerting:  DefaultAlerting(),
 	}
 }
 
@@ -102,6 +106,7 @@ func DefaultRules() Rules {
 			RuleBase: on(catalog.Error), SLO: 0.995, BurnRate: 14.4,
 			LongWindow: Duration(time.Hour), ShortWindow: Duration(5 * time.Minute),
 			AbsenceAfter: Duration(15 * time.Minute), MinBaselinePerHour: 10,
+			XrefWindow: Duration(30 * time.Minute), XrefMinAccepted: 10, XrefNotSentRatio: 0.5,
 		},
 		DataExtensionRowDrop: RowDropRule{
 			RuleBase: on(catalog.Error), WarnDrop: 0.3, ErrorDrop: 0.5, MinPreviousRows: 5,

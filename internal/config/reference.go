@@ -112,7 +112,7 @@ func refDefault(v reflect.Value) string {
 func refValue(b *strings.Builder, path string, v reflect.Value) {
 	t := v.Type()
 	switch {
-	case t.Kind() == reflect.Struct && t != reflect.TypeFor[Alerting]():
+	case t.Kind() == reflect.Struct:
 		for i := range t.NumField() {
 			f := t.Field(i)
 			if !f.IsExported() {
@@ -131,8 +131,13 @@ func refValue(b *strings.Builder, path string, v reflect.Value) {
 			doc := f.Tag.Get("doc")
 			fmt.Fprintf(b, "| `%s` | %s | %s | %s |\n", p, refType(fv.Type()), refDefault(fv), doc)
 			switch {
-			case fv.Kind() == reflect.Struct && fv.Type() != reflect.TypeFor[Alerting]():
+			case fv.Kind() == reflect.Struct:
 				refValue(b, p, fv)
+			case fv.Kind() == reflect.Pointer && fv.Type().Elem().Kind() == reflect.Struct:
+				refValue(b, p, reflect.New(fv.Type().Elem()).Elem())
+			case fv.Kind() == reflect.Slice && fv.Type().Elem() == t:
+				// Recursive (alerting.route.routes): the element has the
+				// keys of its parent, listed once above.
 			case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.Struct:
 				refValue(b, p+"[]", elemDefault(fv.Type().Elem()))
 			case fv.Kind() == reflect.Map && fv.Type().Elem().Kind() == reflect.Struct:

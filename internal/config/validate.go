@@ -35,7 +35,11 @@ func (d *decoder) validate(c *Config) {
 	d.validateMonitors(&c.Monitors, "monitors", false)
 	d.validateTenants(c)
 	d.validateRules(&c.Rules)
+	d.validateDamping(c)
 	d.validateIngest(c)
+	d.validateAlerting(c)
+	d.validateProxy(c)
+	d.validateDigest(c)
 }
 
 func (d *decoder) oneOf(path, value string, allowed ...string) bool {
@@ -374,6 +378,7 @@ func (d *decoder) validateRules(r *Rules) {
 	zeroOK := map[string]bool{
 		"keep_firing_for": true, "pause_warning": true, "escalate_after": true,
 		"confirm_polls": true, "min_calls": true, "min_previous_rows": true, "min_baseline_per_hour": true,
+		"resolve_after": true, "clear_evaluations": true, // 0: the incidents block's damping
 	}
 	v := reflect.ValueOf(r).Elem()
 	for i := range v.NumField() {

@@ -159,7 +159,8 @@ func (r *Registry) ForType(t resource.Type) []Rule {
 // Evaluate runs every enabled rule for in.Type (skipping rules that need
 // history in an audit) and returns the findings per rule id — including an
 // empty entry for every rule that ran, so callers know which incidents to
-// resolve. Disabled rules, and findings on ignored objects, are dropped;
+// resolve. Disabled rules get an empty entry (their incidents resolve),
+// findings on ignored objects are dropped;
 // each finding's severity defaults to the rule's configured severity.
 func (r *Registry) Evaluate(ctx context.Context, in *Input) (map[string][]Finding, error) {
 	out := map[string][]Finding{}
@@ -167,6 +168,9 @@ func (r *Registry) Evaluate(ctx context.Context, in *Input) (map[string][]Findin
 	for _, rule := range r.ForType(in.Type) {
 		base := in.Rules.Rule(rule.ID())
 		if base != nil && !base.Enabled {
+			// A disabled rule finds nothing: its open incidents resolve
+			// (after flap damping) instead of staying open forever.
+			out[rule.ID()] = nil
 			continue
 		}
 		if in.Audit() && rule.NeedsHistory() {

@@ -82,6 +82,10 @@ type Options struct {
 	Damping Damping
 	// PerRule overrides Damping by rule id.
 	PerRule map[string]Damping
+	// DampingFor, when set, decides the damping of a rule id at each
+	// evaluation (the engine reads it from the live config, so a reload
+	// applies at once); it overrides Damping and PerRule.
+	DampingFor func(rule string) Damping
 	// Logger receives open/resolve lines (default: discard).
 	Logger *slog.Logger
 }
@@ -135,6 +139,9 @@ func New(st Store, o Options) *Manager {
 
 // DampingFor returns the damping of a rule id.
 func (m *Manager) DampingFor(rule string) Damping {
+	if m.opt.DampingFor != nil {
+		return m.opt.DampingFor(rule).withDefaults()
+	}
 	if d, ok := m.opt.PerRule[rule]; ok {
 		return d.withDefaults()
 	}

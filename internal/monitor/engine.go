@@ -204,6 +204,13 @@ func New(o Options) (*Engine, error) {
 	if o.Incident.Logger == nil {
 		o.Incident.Logger = o.Logger
 	}
+	if o.Incident.DampingFor == nil && o.Incident.PerRule == nil && o.Incident.Damping == (incident.Damping{}) {
+		holder := o.Config
+		o.Incident.DampingFor = func(rule string) incident.Damping {
+			after, n := holder.Current().Damping(rule)
+			return incident.Damping{ClearEvaluations: n, ClearFor: after}
+		}
+	}
 	e := &Engine{
 		opt: o, st: o.Store, holder: o.Config, now: o.Clock, log: o.Logger, reg: reg,
 		collectors: map[resource.Type]collect.Collector{},

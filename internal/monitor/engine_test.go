@@ -428,3 +428,40 @@ func TestCrashAndRestart(t *testing.T) {
 		t.Fatalf("tenant item not run since the restart: %+v", w)
 	}
 }
+
+// TestDisabledRuleResolvesWithConfiguredDamping: disabling a rule resolves
+// its open incidents (they do not stay open forever), after the flap
+// damping configured in the incidents block, read from the live config.
+func TestDisabledRuleResolvesWithConfiguredDamping(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.start(t)
+	s := e.stepper(e.eng)
+	e.Inject(sim.Fault{Kind: sim.FaultCredentialsRotated}) // never cleared
+	if _, err := s.Until(ctx, 40*time.Minute, monitor.IncidentOpen(e.st, "sim", "tenant.blind")); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.incidents(t, store.IncidentFilter{Rule: "tenant.blind", Status: store.IncidentOpen})) != 1 {
+		t.Fatal("tenant.blind not open")
+	}
+	// The engine reads the holder's config at each evaluation: RunDue is
+	// synchronous here, so editing it between steps is safe.
+	e.cfg.Rules.TenantBlind.Enabled = false
+	e.cfg.Incidents.ResolveAfter = config.Duration(2 * time.Minute)
+	e.cfg.Incidents.ClearEvaluations = 1
+	disabled := e.Now()
+	if _, err := s.Until(ctx, 30*time.Minute, func(ctx context.Context) (bool, error) {
+		l, err := e.st.ListIncidents(ctx, store.IncidentFilter{Rule: "tenant.blind", Status: store.IncidentResolved})
+		return len(l) > 0, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res := e.incidents(t, store.IncidentFilter{Rule: "tenant.blind", Status: store.IncidentResolved})
+	if len(res) != 1 {
+		t.Fatalf("disabled rule's incident not resolved: %+v", res)
+	}
+	// Damping is 2 minutes since last seen (not the default 10).
+	if d := res[0].ResolvedAt.Sub(disabled); d > 4*time.Minute {
+		t.Fatalf("resolved %s after the rule was disabled; configured damping is 2m", d)
+	}
+}

@@ -87,15 +87,12 @@ func (e *Engine) collectAndEvaluate(ctx context.Context, rt *tenantRuntime, t *c
 	if cerr != nil {
 		return incident.Changes{}, cerr
 	}
-	if out != nil && len(out.Snapshots) > 0 {
-		if _, err := e.st.InsertSnapshots(ctx, out.Snapshots); err != nil {
-			return incident.Changes{}, fmt.Errorf("storing snapshots: %w", err)
+	if err := collect.Persist(ctx, e.st, out, now); err != nil {
+		if errors.Is(err, collect.ErrCursorMoved) {
+			e.log.Warn("another replica read the same feed page; dropping this collection", "tenant", t.Name, "type", typ, "error", err)
+			return incident.Changes{}, nil
 		}
-	}
-	if out != nil && len(out.Events) > 0 {
-		if _, err := e.st.InsertEvents(ctx, out.Events); err != nil {
-			return incident.Changes{}, fmt.Errorf("storing events: %w", err)
-		}
+		return incident.Changes{}, err
 	}
 	return e.evaluate(ctx, t, cfg, typ, now)
 }

@@ -135,15 +135,8 @@ func (e *Env) Collect(ctx context.Context, t resource.Type) *collect.Output {
 	if err != nil {
 		e.T.Fatalf("collect %s: %v", t, err)
 	}
-	if len(out.Snapshots) > 0 {
-		if _, err := e.Store.InsertSnapshots(ctx, out.Snapshots); err != nil {
-			e.T.Fatal(err)
-		}
-	}
-	if len(out.Events) > 0 {
-		if _, err := e.Store.InsertEvents(ctx, out.Events); err != nil {
-			e.T.Fatal(err)
-		}
+	if err := collect.Persist(ctx, e.Store, out, e.Now()); err != nil {
+		e.T.Fatal(err)
 	}
 	return out
 }
