@@ -169,14 +169,16 @@ func (r AutomationErrorRule) Evaluate(_ context.Context, in *Input) ([]Finding, 
 			}
 		}
 		if byStreak {
-			f.FirstSeen = runs[len(runs)-streak].StartedAt
+			// The error exists from the moment the run ended in error.
+			first := runs[len(runs)-streak]
+			f.FirstSeen = cmp.Or(first.CompletedAt, first.StartedAt)
 			if streak == 1 {
 				f.Title = fmt.Sprintf("Critical automation '%s' errored", a.name())
 			} else {
 				f.Title = fmt.Sprintf("Automation '%s' errored %d runs in a row", a.name(), streak)
 			}
 		} else {
-			f.FirstSeen = firstErr.StartedAt
+			f.FirstSeen = cmp.Or(firstErr.CompletedAt, firstErr.StartedAt)
 			f.Title = fmt.Sprintf("Automation '%s' errored %d of its last %d runs", a.name(), errs, len(window))
 		}
 		if cfg.EscalateConsecutive > 0 && streak >= cfg.EscalateConsecutive {
