@@ -36,6 +36,8 @@ type Finding struct {
 	Owner        catalog.Owner    `json:"owner"`
 	Remediation  []string         `json:"remediation"`
 	Area         health.Area      `json:"area"`
+	// Gap marks a coverage gap (a monitoring blind spot, not a failure).
+	Gap bool `json:"coverage_gap,omitempty"`
 }
 
 // Tenant is one tenant's audit result.
@@ -51,6 +53,8 @@ type Tenant struct {
 	// Objects counts what was read per resource type.
 	Objects  map[string]int `json:"objects"`
 	Findings []Finding      `json:"findings"`
+	// Coverage summarises the coverage checks (findings marked Gap).
+	Coverage Coverage `json:"coverage"`
 	// Errors lists resource types that could not be read, and why.
 	Errors   []string      `json:"errors,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
@@ -71,6 +75,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Rules overrides the rule set (default detect.DefaultRules()).
 	Rules []detect.Rule
+	// ClientOptions, when set, adjusts each tenant's SFMC client options
+	// (tests raise the request rate).
+	ClientOptions func(*sfmc.Options)
 }
 
 // Run audits every tenant of cfg.
@@ -105,13 +112,17 @@ func auditTenant(ctx context.Context, tc *config.Tenant, rules *config.Rules, re
 	hl := collect.NewTenantHealth(rules.TenantBlocked.CircuitOpen.Std())
 	meter := sfmc.NewMemMeter(sfmc.EventSinkFunc(hl.Observe))
 	ep := tc.Endpoints()
+	so := sfmc.Options{HTTPClient: o.HTTPClient, Clock: o.Now, Meter: meter, Logger: o.Logger}
+	if o.ClientOptions != nil {
+		o.ClientOptions(&so)
+	}
 	cl, err := sfmc.New(sfmc.Tenant{Name: tc.Name, Subdomain: "", AuthURL: ep.Auth, RestURL: ep.REST, SOAPURL: ep.SOAP,
-		ClientID: tc.ClientID, ClientSecret: tc.ClientSecret.Reveal(), AccountID: tc.AccountID, DailyBudget: int(tc.DailyAPIBudget)},
-		sfmc.Options{HTTPClient: o.HTTPClient, Clock: o.Now, Meter: meter, Logger: o.Logger})
+		ClientID: tc.ClientID, ClientSecret: tc.ClientSecret.Reveal(), AccountID: tc.AccountID, DailyBudget: int(tc.DailyAPIBudget)}, so)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", tc.Name, err)
 	}
 	out := &Tenant{Name: tc.Name, Objects: map[string]int{}}
+	snaps := map[resource.Type][]store.Snapshot{}
 	var all []detect.Finding
 	evaluate := func(t resource.Type, snaps []store.Snapshot) {
 		res, err := reg.Evaluate(ctx, &detect.Input{Now: o.Now(), Tenant: tc, Rules: rules, Type: t, Current: snaps})
@@ -135,6 +146,9 @@ func auditTenant(ctx context.Context, tc *config.Tenant, rules *config.Rules, re
 		if err != nil {
 			continue
 		}
+		if t == resource.Automation {
+			c = collect.AutomationCollector{NotificationBudget: notificationBudget(tc)}
+		}
 		res, err := c.Collect(ctx, &collect.Input{Now: o.Now(), Tenant: tc, Client: cl, Previous: map[string]store.Snapshot{}, Health: hl})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -151,6 +165,7 @@ func auditTenant(ctx context.Context, tc *config.Tenant, rules *config.Rules, re
 			continue
 		}
 		out.Objects[string(t)] = len(res.Snapshots)
+		snaps[t] = res.Snapshots
 		evaluate(t, res.Snapshots)
 	}
 	// Tenant health last: it reads what the calls above went through.
@@ -160,12 +175,20 @@ func auditTenant(ctx context.Context, tc *config.Tenant, rules *config.Rules, re
 		}
 	}
 
+	gapCl := cl
+	if blocked {
+		gapCl = nil // no token: scopes unknown
+	}
+	gaps := coverageGaps(ctx, tc, gapCl, snaps, all, &out.Coverage)
+	nRuled := len(all)
+	all = append(all, gaps...)
+
 	var problems []health.Problem
-	for _, f := range all {
+	for i, f := range all {
 		problems = append(problems, health.Problem{Rule: f.Rule, Severity: f.Severity})
 		out.Findings = append(out.Findings, Finding{Rule: f.Rule, Severity: f.Severity, ResourceType: string(f.ResourceType),
 			ResourceKey: f.ResourceKey, ResourceName: f.ResourceName, Family: f.Family, Title: f.Title, Detail: f.Detail,
-			Owner: f.Owner, Remediation: f.Remediation, Area: health.AreaOf(f.Rule)})
+			Owner: f.Owner, Remediation: f.Remediation, Area: health.AreaOf(f.Rule), Gap: i >= nRuled})
 	}
 	sort.SliceStable(out.Findings, func(i, j int) bool {
 		a, b := out.Findings[i], out.Findings[j]
@@ -181,6 +204,10 @@ func auditTenant(ctx context.Context, tc *config.Tenant, rules *config.Rules, re
 	out.Score, out.Grade, out.Deductions = sc.Value, sc.Grade, sc.Deductions
 	out.APICalls = meter.Used(tc.Name, o.Now())
 	out.APICallsByEndpoint = meter.Counts(tc.Name, o.Now())
+	out.Coverage.DailyAPIBudget = tc.DailyAPIBudget
+	if tc.DailyAPIBudget > 0 {
+		out.Coverage.BudgetShare = float64(out.APICalls) / float64(tc.DailyAPIBudget)
+	}
 	out.Duration = o.Now().Sub(start)
 	if out.Findings == nil {
 		out.Findings = []Finding{}

@@ -24,13 +24,18 @@ apply the detection rules that need no history, and report findings grouped by
 area with owner and fix, a 0-100 health score with each deduction explained,
 and the API calls the audit spent. Nothing is stored.
 
+Coverage gaps are reported as findings too: automations with no
+error-notification address, critical journeys fed by a data extension with
+no freshness SLA, triggered sends not Active, and read scopes the enabled
+monitors need but the installed package lacks.
+
 Exit status: 0 no finding at or above --fail-on, 1 such a finding exists,
 2 usage error or invalid config.`
 
 func runAudit(ctx context.Context, args []string, s IO) int {
-	fs := newFlagSet("audit", "--config F [--format text|json] [--fail-on SEVERITY] [--out F]", auditHelp, s)
+	fs := newFlagSet("audit", "--config F [--format text|json|markdown|html] [--fail-on SEVERITY] [--out F]", auditHelp, s)
 	cfgPath := fs.String("config", "", "configuration file (required)")
-	format := fs.String("format", "text", "output format: text or json")
+	format := fs.String("format", "text", "output format: text, json, markdown or html (one self-contained file)")
 	failOn := fs.String("fail-on", "critical", "exit 1 when a finding has at least this severity (critical, error, warning, info, or none)")
 	outPath := fs.String("out", "", "write the report to this file instead of stdout")
 	if _, code, done := parseFlags(fs, args, s); done {
@@ -49,8 +54,9 @@ func runAudit(ctx context.Context, args []string, s IO) int {
 		}
 		threshold = sev
 	}
-	if *format != "text" && *format != "json" {
-		fmt.Fprintf(s.Err, "audit: unknown --format %q (want text or json)\n", *format)
+	outFormat, err := report.ParseFormat(*format)
+	if err != nil {
+		fmt.Fprintf(s.Err, "audit: --format: %v\n", err)
 		return ExitUsage
 	}
 	cfg, err := config.Load(*cfgPath)
@@ -78,11 +84,15 @@ func runAudit(ctx context.Context, args []string, s IO) int {
 		defer f.Close()
 		w = f
 	}
-	switch *format {
-	case "json":
+	switch outFormat {
+	case report.JSON:
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		err = enc.Encode(rep)
+	case report.Markdown:
+		err = report.WriteAuditMarkdown(w, rep)
+	case report.HTML:
+		err = report.WriteAuditHTML(w, rep)
 	default:
 		err = report.WriteAuditText(w, rep)
 	}

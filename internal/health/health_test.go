@@ -3,8 +3,10 @@ package health
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
 
 func TestCompute(t *testing.T) {
@@ -71,6 +73,42 @@ func TestAreaOf(t *testing.T) {
 	} {
 		if got := AreaOf(in); got != want {
 			t.Errorf("AreaOf(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestFromIncidents(t *testing.T) {
+	base := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	incs := []store.Incident{
+		{Rule: "automation.error", Severity: "error", OpenedAt: base, ResolvedAt: base.Add(2 * time.Hour)},
+		{Rule: "tenant.blind", Severity: "critical", OpenedAt: base.Add(time.Hour)},
+		{Rule: "journey.stopped", Severity: "warning", OpenedAt: base.Add(3 * time.Hour)},
+	}
+	for _, c := range []struct {
+		at    time.Duration
+		score int
+	}{
+		{-time.Minute, 100},    // nothing open yet
+		{0, 90},                // automation.error
+		{90 * time.Minute, 65}, // + tenant.blind
+		{2 * time.Hour, 75},    // automation.error resolved exactly then
+		{3 * time.Hour, 71},    // + journey.stopped
+	} {
+		if got := FromIncidents(incs, base.Add(c.at)).Value; got != c.score {
+			t.Errorf("at +%s: score %d, want %d", c.at, got, c.score)
+		}
+	}
+}
+
+func TestDefinitionMatchesConstants(t *testing.T) {
+	d := Definition()
+	text := ""
+	for _, term := range d {
+		text += term.What + " " + term.Deducts + "\n"
+	}
+	for _, want := range []string{"−25", "−10", "−4", "−1", "25% of the weight", "at most −35 (access −60)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("definition does not say %q:\n%s", want, text)
 		}
 	}
 }

@@ -56,7 +56,11 @@ func WriteAuditText(w io.Writer, r *audit.Report) error {
 				if name == "" {
 					name = f.ResourceKey
 				}
-				fmt.Fprintf(bw, "  %-8s %s — %s\n", strings.ToUpper(string(f.Severity)), f.Rule, f.Title)
+				gap := ""
+				if f.Gap {
+					gap = " [coverage gap]"
+				}
+				fmt.Fprintf(bw, "  %-8s %s — %s%s\n", strings.ToUpper(string(f.Severity)), f.Rule, f.Title, gap)
 				if f.Detail != "" {
 					fmt.Fprintf(bw, "           %s\n", f.Detail)
 				}
@@ -66,6 +70,20 @@ func WriteAuditText(w io.Writer, r *audit.Report) error {
 				}
 				fmt.Fprintf(bw, "           owner %s%s\n", f.Owner, fix)
 			}
+		}
+		c := t.Coverage
+		fmt.Fprintln(bw, "\nCOVERAGE")
+		fmt.Fprintf(bw, "  automations with no error-notification address   %d of %d checked (%d automations)\n", c.AutomationsWithoutAlert, c.AutomationsChecked, c.AutomationsTotal)
+		fmt.Fprintf(bw, "  critical journeys whose entry DE has no SLA      %d of %d critical journeys\n", c.CriticalJourneysNoSLA, c.CriticalJourneys)
+		fmt.Fprintf(bw, "  triggered sends not Active                       %d\n", c.TriggeredSendsNotActive)
+		missing := "none"
+		if len(c.MissingScopes) > 0 {
+			missing = strings.Join(c.MissingScopes, ", ")
+		}
+		fmt.Fprintf(bw, "  read scopes missing                              %s\n", missing)
+		fmt.Fprintf(bw, "  API calls this audit spent                       %d (%s)\n", t.APICalls, budgetShare(c))
+		for _, n := range c.Notes {
+			fmt.Fprintf(bw, "  note: %s\n", n)
 		}
 		if len(t.Errors) > 0 {
 			fmt.Fprintln(bw, "\nCould not read:")
