@@ -34,8 +34,9 @@ import (
 // The rule runs after the tenant collection (Type resource.Tenant); its
 // findings are on resource type tenant with the endpoint as resource key.
 type APIErrors struct {
-	// Sources are the event sources judged (default: "client", the
-	// monitor's own calls).
+	// Sources are the event sources judged (default: the monitor's own
+	// calls, "client", and the integrations' calls seen by the recording
+	// proxy, HTTP ingest and file tail: "proxy", "ingest", "tail").
 	Sources []string
 }
 
@@ -89,7 +90,7 @@ func (r APIErrors) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
 	from, winStart := in.Now.Add(-lookback), in.Now.Add(-window)
 	sources := r.Sources
 	if len(sources) == 0 {
-		sources = []string{"client"}
+		sources = []string{"client", "proxy", "ingest", "tail"}
 	}
 	fps := map[apiFP]*apiFPState{}
 	calls := map[apiGroup]int64{}

@@ -54,6 +54,10 @@ const (
 //     sends/hour over up to 7 days): Sent has not grown for
 //     max(absence_after, 3 / baseline) — TTD ≤ that + 1 poll (default
 //     15 min + poll for ≥ 12 sends/hour).
+//   - cross-reference (every triggered send definition, when the proxy,
+//     ingest or ENS saw the integrations' send calls): sends accepted (2xx
+//     without errors) over xref_window, against the definition's Sent
+//     delta over the same span (silentfailure_xref.go).
 //   - transactional queue (every definition): queue_count > 0, not
 //     shrinking since the previous reading, and queue_age_seconds ≥
 //     absence_after — TTD ≤ absence_after + 1 poll for a definition whose
@@ -86,12 +90,20 @@ func (r SilentFailureRule) Evaluate(ctx context.Context, in *Input) ([]Finding, 
 	if err != nil {
 		return nil, err
 	}
+	xr := newXref(in)
 	for _, s := range tsds {
 		fs, err := r.triggeredSend(ctx, in, s)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, fs...)
+		f, ok, err := r.crossReference(ctx, in, xr, s)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, f)
+		}
 	}
 	return out, nil
 }
@@ -230,7 +242,11 @@ func (r SilentFailureRule) triggeredSend(ctx context.Context, in *Input, s store
 	if sentAt.IsZero() || sentAt.Before(st.StatusSince) {
 		sentAt = st.StatusSince
 	}
-	silent := in.Now.Sub(sentAt)
+	// Silence runs to the snapshot's observation, not to in.Now: the time
+	// since the last triggered send poll is time the monitor could not see
+	// (a platform outage, a backed-off poll) and no evidence of absence.
+	// Sent is cumulative, so a flat counter between two observations is.
+	silent := s.ObservedAt.Sub(sentAt)
 	if sentAt.IsZero() || silent < cfg.AbsenceAfter.Std() {
 		return out, nil
 	}

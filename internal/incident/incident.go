@@ -177,8 +177,11 @@ func (m *Manager) Apply(ctx context.Context, now time.Time, tenant string, resou
 
 func (m *Manager) applyRule(ctx context.Context, now time.Time, tenant string, rt resource.Type, rule string, findings []detect.Finding) (Changes, error) {
 	var ch Changes
-	open, err := m.st.ListIncidents(ctx, store.IncidentFilter{Status: store.IncidentOpen, Tenant: tenant, Rule: rule,
-		ResourceType: string(rt), Limit: 10000})
+	// Open incidents of the rule in this tenant, whatever their resource
+	// type: a rule runs under one type but may report on another (the
+	// silent-failure rule runs with the transactional collection and
+	// reports triggered sends too), and those must resolve as well.
+	open, err := m.st.ListIncidents(ctx, store.IncidentFilter{Status: store.IncidentOpen, Tenant: tenant, Rule: rule, Limit: 10000})
 	if err != nil {
 		return ch, err
 	}

@@ -177,3 +177,27 @@ func TestDuplicateFindingsMerge(t *testing.T) {
 		t.Fatalf("%+v", ch)
 	}
 }
+
+// TestIncidentOfAnotherTypeResolves: a rule evaluated with one resource
+// type that reports on another (triggered_send.silent_failure runs with the
+// transactional collection and reports triggered sends) resolves those
+// incidents too.
+func TestIncidentOfAnotherTypeResolves(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "i.db"))
+	m := New(st, Options{Damping: Damping{ClearEvaluations: 1, ClearFor: time.Second}})
+	f := detect.Finding{Rule: "triggered_send.silent_failure", Severity: catalog.Error, Tenant: "acme",
+		ResourceType: resource.TriggeredSend, ResourceKey: "TS_Order", Title: "accepted, not sent", FirstSeen: t0}
+	run := func(at time.Time, fs ...detect.Finding) Changes {
+		ch, err := m.Apply(context.Background(), at, "acme", resource.Transactional, map[string][]detect.Finding{"triggered_send.silent_failure": fs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ch
+	}
+	if ch := run(t0, f); len(ch.Opened) != 1 {
+		t.Fatalf("not opened: %+v", ch)
+	}
+	if ch := run(t0.Add(time.Minute)); len(ch.Resolved) != 1 {
+		t.Fatalf("triggered_send incident of a transactional evaluation not resolved: %+v", ch)
+	}
+}

@@ -1,0 +1,85 @@
+package monitor_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/event"
+	"github.com/sfmcwatch/sfmcwatch/internal/monitor"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+)
+
+// storm stores n failing token requests of an integration seen by the
+// proxy, a second apart, ending at the engine's now.
+func (e *env) storm(t *testing.T, integration string, n int) {
+	t.Helper()
+	now := e.Now()
+	var recs []store.EventRecord
+	for i := range n {
+		recs = append(recs, store.EventRecord{Event: event.Event{TS: now.Add(time.Duration(i-n+1) * time.Second), Tenant: e.Tenant.Name,
+			Integration: integration, Source: "proxy", Method: "POST", Endpoint: "/v2/token", Status: 401},
+			Family: "auth", Surface: "oauth", Code: "invalid_client", IsError: true, Severity: "error", Count: 1})
+	}
+	if _, err := e.st.InsertEvents(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func openedFor(ch []store.Incident, integration string) bool {
+	for _, in := range ch {
+		if in.Rule == "api.errors" && strings.Contains(in.Fingerprint, "|"+integration+"|auth|") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTriggerEvaluatesOnArrival: events stored by the proxy open
+// api.errors as soon as the trigger evaluates, without a collection run.
+func TestTriggerEvaluatesOnArrival(t *testing.T) {
+	e := newEnv(t)
+	e.start(t)
+	trig := e.eng.NewTrigger(monitor.TriggerOptions{})
+	e.storm(t, "crm-sync", 4)
+	trig.EventsArrived(e.Tenant.Name)
+	ch, err := trig.EvaluatePending(context.Background())
+	if err != nil || len(ch.Opened) != 0 {
+		t.Fatalf("4 failures (below consecutive 5) opened %+v, %v", ch.Opened, err)
+	}
+	e.Advance(time.Second)
+	e.storm(t, "crm-sync", 1)
+	trig.EventsArrived(e.Tenant.Name, "no-such-tenant")
+	ch, err = trig.EvaluatePending(context.Background())
+	if err != nil || !openedFor(ch.Opened, "crm-sync") {
+		t.Fatalf("5th failure: opened %+v, %v", ch.Opened, err)
+	}
+	// Nothing pending: nothing evaluated.
+	if ch, err := trig.EvaluatePending(context.Background()); err != nil || !ch.Empty() {
+		t.Fatalf("idle trigger changed %+v, %v", ch, err)
+	}
+}
+
+// TestTriggerRun: the running trigger evaluates within its debounce.
+func TestTriggerRun(t *testing.T) {
+	e := newEnv(t)
+	e.start(t)
+	trig := e.eng.NewTrigger(monitor.TriggerOptions{Debounce: 10 * time.Millisecond, MinInterval: 10 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = trig.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	e.storm(t, "loader", 6)
+	trig.EventsArrived(e.Tenant.Name)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, in := range e.incidents(t, store.IncidentFilter{Rule: "api.errors"}) {
+			if strings.Contains(in.Fingerprint, "|loader|auth|") {
+				return
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("the running trigger did not open api.errors")
+}

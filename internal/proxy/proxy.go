@@ -1,0 +1,399 @@
+// Package proxy is sfmcwatch's recording reverse proxy. Integrations point
+// their SFMC auth, REST and SOAP base URLs at it; it forwards every request
+// to the tenant unchanged (TLS on the upstream leg), streams both bodies
+// through, and records each call as an event (source "proxy"): method,
+// endpoint template, status, body-aware classification (2xx error bodies
+// included), latency and the calling integration's name. Only the first
+// bytes of a response that classification needs are read (capped); secrets
+// and tokens are never stored, and request bodies are read only to find the
+// SOAP action, a triggered send's key or a token request's client id.
+//
+// Recording never blocks a call: events go to a bounded in-memory queue
+// (Recorder) drained to the store in batches; when the store is slow or
+// down the queue fills and further events are dropped and counted.
+//
+// Routing needs no configuration per path: SFMC's auth paths (/v2/token,
+// /v1/requestToken), the SOAP endpoint (/Service.asmx) and the REST paths
+// are disjoint, so one listener serves all three base URLs.
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
+	"github.com/sfmcwatch/sfmcwatch/internal/classify"
+	"github.com/sfmcwatch/sfmcwatch/internal/endpoint"
+	"github.com/sfmcwatch/sfmcwatch/internal/event"
+	"github.com/sfmcwatch/sfmcwatch/internal/redact"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+)
+
+// Source is the Event.Source of everything the proxy records.
+const Source = "proxy"
+
+// DefaultCapture is the default cap on response bytes read for
+// classification (and on request bytes read for the SOAP action and keys).
+const DefaultCapture = 16 << 10
+
+// Sink receives recorded events; it must not block (Recorder never does).
+type Sink interface {
+	Record(rec store.EventRecord)
+}
+
+// Upstream is a tenant's three base URLs.
+type Upstream struct {
+	Auth, REST, SOAP string
+}
+
+// Options configure a Proxy. Zero values select the defaults noted.
+type Options struct {
+	// Tenant names the tenant stamped on events (required).
+	Tenant string
+	// Upstream holds the tenant's base URLs (required; https in
+	// production, http allowed for loopback tests and the simulator).
+	Upstream Upstream
+	// Integration names calls nothing else names (the listener's name).
+	Integration string
+	// IntegrationHeader is the request header naming the integration; it
+	// is removed before forwarding. Empty disables it.
+	IntegrationHeader string
+	// ClientIntegrations maps installed package client ids to integration
+	// names (read from token requests, then matched by token).
+	ClientIntegrations map[string]string
+	// Tokens is the token→integration memory; share one between the
+	// listeners of a process (default: a new one).
+	Tokens *TokenNames
+	// Capture caps the bytes read for classification (default 16 KiB).
+	Capture int
+	// Sink receives events (required).
+	Sink Sink
+	// Transport forwards requests (default: NewTransport()).
+	Transport http.RoundTripper
+	// Clock stamps events (default time.Now). Latency is always measured
+	// on the monotonic clock.
+	Clock func() time.Time
+	// Logger (default: discard).
+	Logger *slog.Logger
+	// Classifier (default: over catalog.Default()).
+	Classifier *classify.Classifier
+	// Stats, when set, receives request counts (share it with the
+	// Recorder's metrics).
+	Stats *Stats
+}
+
+// Proxy is an http.Handler forwarding to one tenant and recording calls.
+type Proxy struct {
+	opt              Options
+	auth, rest, soap *url.URL
+	rp               *httputil.ReverseProxy
+	cls              *classify.Classifier
+	log              *slog.Logger
+}
+
+// NewTransport returns the default upstream transport: TLS 1.2+, HTTP/2
+// when the upstream offers it, generous idle connection reuse, and no
+// transparent compression (the integration's Accept-Encoding is forwarded
+// as sent, so responses are byte-identical).
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:   10 * time.Second,
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+	}
+}
+
+// New builds a proxy.
+func New(o Options) (*Proxy, error) {
+	if o.Tenant == "" || o.Sink == nil {
+		return nil, errors.New("proxy: Tenant and Sink are required")
+	}
+	if o.Capture <= 0 {
+		o.Capture = DefaultCapture
+	}
+	if o.Capture > classify.MaxBody {
+		o.Capture = classify.MaxBody
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Classifier == nil {
+		o.Classifier = classify.New(catalog.Default())
+	}
+	if o.Tokens == nil {
+		o.Tokens = NewTokenNames(o.Clock)
+	}
+	if o.Transport == nil {
+		o.Transport = NewTransport()
+	}
+	if o.Stats == nil {
+		o.Stats = &Stats{}
+	}
+	p := &Proxy{opt: o, cls: o.Classifier, log: o.Logger}
+	for _, u := range []struct {
+		name, raw string
+		dst       **url.URL
+	}{{"auth", o.Upstream.Auth, &p.auth}, {"rest", o.Upstream.REST, &p.rest}, {"soap", o.Upstream.SOAP, &p.soap}} {
+		parsed, err := url.Parse(u.raw)
+		if err != nil || (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.Host == "" {
+			return nil, fmt.Errorf("proxy: tenant %s: %s upstream %q: want an absolute http(s) URL", o.Tenant, u.name, redact.String(u.raw))
+		}
+		parsed.RawQuery, parsed.Fragment = "", ""
+		parsed.Path = strings.TrimRight(parsed.Path, "/")
+		if len(parsed.Path) >= len(endpoint.SOAP) && strings.EqualFold(parsed.Path[len(parsed.Path)-len(endpoint.SOAP):], endpoint.SOAP) {
+			parsed.Path = parsed.Path[:len(parsed.Path)-len(endpoint.SOAP)]
+		}
+		parsed.RawPath = ""
+		*u.dst = parsed
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:        p.rewrite,
+		Transport:      o.Transport,
+		FlushInterval:  -1, // stream: flush every write
+		ModifyResponse: p.modifyResponse,
+		ErrorHandler:   p.errorHandler,
+		ErrorLog:       slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
+	}
+	return p, nil
+}
+
+// route is which of the tenant's services a request goes to.
+type route uint8
+
+const (
+	routeREST route = iota
+	routeAuth
+	routeSOAP
+)
+
+func routeOf(path string) route {
+	switch {
+	case strings.EqualFold(path, endpoint.SOAP):
+		return routeSOAP
+	case strings.HasPrefix(path, "/v2/token"), strings.EqualFold(path, "/v1/requestToken"):
+		return routeAuth
+	}
+	return routeREST
+}
+
+// call is one proxied request's recording state.
+type call struct {
+	start       time.Time // event time (Options.Clock)
+	mono        time.Time // latency (monotonic)
+	route       route
+	method      string
+	url         string // target URL, masked
+	path        string
+	integration string // from the header or the listener
+	bearerHash  tokenHash
+	hasBearer   bool
+	reqCapture  *capture // SOAP and token requests only
+	resCapture  *capture
+	status      int
+	header      http.Header
+	done        atomic.Bool
+}
+
+type callKey struct{}
+
+// ServeHTTP implements http.Handler.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := &call{start: p.opt.Clock(), mono: time.Now(), route: routeOf(r.URL.Path), method: r.Method, path: r.URL.Path}
+	if h := p.opt.IntegrationHeader; h != "" {
+		c.integration = cleanName(r.Header.Get(h))
+	}
+	if v := r.Header.Get("Authorization"); len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		c.bearerHash, c.hasBearer = hashToken(strings.TrimSpace(v[7:])), true
+	}
+	p.opt.Stats.Requests.Add(1)
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+}
+
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	c, _ := pr.In.Context().Value(callKey{}).(*call)
+	target := p.rest
+	switch c.route {
+	case routeAuth:
+		target = p.auth
+	case routeSOAP:
+		target = p.soap
+	}
+	pr.SetURL(target)
+	// Rewrite mode drops forwarding headers; a direct call would have
+	// carried them, so put back exactly what the integration sent.
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+		if v, ok := pr.In.Header[h]; ok {
+			pr.Out.Header[h] = v
+		}
+	}
+	if h := p.opt.IntegrationHeader; h != "" {
+		pr.Out.Header.Del(h)
+	}
+	c.url = redact.String(pr.Out.URL.String())
+	if pr.Out.Body != nil && (c.route == routeSOAP || c.route == routeAuth) {
+		c.reqCapture = newCapture(p.opt.Capture)
+		pr.Out.Body = &captureBody{rc: pr.Out.Body, cap: c.reqCapture}
+	}
+}
+
+func (p *Proxy) modifyResponse(resp *http.Response) error {
+	c, _ := resp.Request.Context().Value(callKey{}).(*call)
+	if c == nil {
+		return nil
+	}
+	c.status, c.header = resp.StatusCode, resp.Header.Clone()
+	c.resCapture = newCapture(p.opt.Capture)
+	resp.Body = &captureBody{rc: resp.Body, cap: c.resCapture, onClose: func() { p.finish(c, nil) }}
+	return nil
+}
+
+func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	c, _ := r.Context().Value(callKey{}).(*call)
+	if c != nil {
+		p.finish(c, err)
+	}
+	p.opt.Stats.UpstreamErrors.Add(1)
+	if r.Context().Err() != nil {
+		return // the integration went away: nobody to answer
+	}
+	p.log.Warn("proxy: upstream unreachable", "method", r.Method, "path", redact.String(r.URL.Path), "error", redact.String(err.Error()))
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusBadGateway)
+	_, _ = io.WriteString(w, "sfmcwatch proxy: the SFMC endpoint could not be reached\n")
+}
+
+// finish records a completed (or failed) call once.
+func (p *Proxy) finish(c *call, upstreamErr error) {
+	if !c.done.CompareAndSwap(false, true) {
+		return
+	}
+	dur := time.Since(c.mono)
+	ev := event.Event{TS: c.start.UTC(), Tenant: p.opt.Tenant, Source: Source, Method: c.method, URL: c.url,
+		Status: c.status, Duration: dur}
+	ev.Endpoint, ev.ObjectKey = endpoint.Template(c.path)
+	var req soapRequest
+	if c.reqCapture != nil {
+		switch c.route {
+		case routeSOAP:
+			req = parseSOAPRequest(c.reqCapture.bytes())
+			// Named like the monitor's own SOAP calls ("/Service.asmx
+			// Retrieve TriggeredSendDefinition"), so each operation is its
+			// own api.errors group.
+			ev.Endpoint = endpoint.SOAP
+			if req.Action != "" {
+				ev.Endpoint += " " + req.Action
+				if req.ObjectType != "" {
+					ev.Endpoint += " " + req.ObjectType
+				}
+			}
+			ev.ObjectKey = req.DefinitionKey
+		case routeAuth:
+			req.ClientID = tokenRequestClientID(c.reqCapture.bytes())
+		}
+	}
+	ev.Integration = p.integration(c, req)
+	rec := store.EventRecord{Event: ev, Count: 1}
+	if upstreamErr != nil || c.status == 0 {
+		code, fam := "transport", catalog.Timeout
+		var ne net.Error
+		if errors.Is(upstreamErr, context.DeadlineExceeded) || (errors.As(upstreamErr, &ne) && ne.Timeout()) {
+			code = "timeout"
+		} else if errors.Is(upstreamErr, context.Canceled) {
+			code = "canceled" // the integration gave up before SFMC answered
+		}
+		rec.Family, rec.Code, rec.Surface, rec.IsError, rec.Severity = string(fam), code, string(catalog.HTTP), true, string(catalog.Error)
+		p.opt.Sink.Record(rec)
+		return
+	}
+	body := c.resCapture.decoded(c.header.Get("Content-Encoding"))
+	res := p.cls.Classify(classify.Input{URL: c.path, Status: c.status, Header: c.header, Body: body, Now: c.start})
+	pr := res.Primary()
+	rec.Family, rec.Code, rec.Surface = string(pr.Family), pr.Code, string(pr.Surface)
+	rec.IsError = pr.Family.IsError()
+	if pr.Family != catalog.None {
+		rec.Severity = string(pr.Severity)
+	}
+	rec.Count = max(pr.Count, 1)
+	if rec.Family == "" {
+		rec.Family = string(catalog.None)
+	}
+	if rec.IsError || pr.Family == catalog.Recipient {
+		// Failure bodies are kept (masked, capped) as evidence; successful
+		// bodies are not, and token responses never are.
+		if c.route != routeAuth || c.status >= 400 {
+			b := body
+			if len(b) > store.MaxBodySample {
+				b = b[:store.MaxBodySample]
+			}
+			rec.Body = bytes.Clone(redact.Bytes(b))
+		}
+	}
+	if c.route == routeAuth && c.status/100 == 2 && req.ClientID != "" {
+		if name := p.opt.ClientIntegrations[req.ClientID]; name != "" {
+			if tok, ttl := tokenResponse(body); tok != "" {
+				p.opt.Tokens.Remember(hashToken(tok), name, ttl)
+			}
+		}
+	}
+	p.opt.Sink.Record(rec)
+}
+
+// integration names the caller: the header, then the client id map (for
+// token calls) or the token memory, then the listener's name.
+func (p *Proxy) integration(c *call, req soapRequest) string {
+	if c.integration != "" {
+		return c.integration
+	}
+	if req.ClientID != "" {
+		if name := p.opt.ClientIntegrations[req.ClientID]; name != "" {
+			return name
+		}
+	}
+	if c.hasBearer {
+		if name, ok := p.opt.Tokens.Lookup(c.bearerHash); ok {
+			return name
+		}
+	}
+	if req.Token != "" {
+		if name, ok := p.opt.Tokens.Lookup(hashToken(req.Token)); ok {
+			return name
+		}
+	}
+	return p.opt.Integration
+}
+
+// cleanName keeps a header-supplied integration name printable and short.
+func cleanName(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 128 {
+		s = s[:128]
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return ""
+		}
+	}
+	return s
+}
