@@ -42,8 +42,14 @@ func commands() []command {
 		checkConfigCommand(), configDumpCommand(),
 		simCommand(),
 		serveCommand(),
+		proxyCommand(),
 		auditCommand(),
+		digestCommand(),
+		silenceCommand(), ackCommand(), testAlertCommand(),
+		selfcheckCommand(),
+		ensCommand(),
 		demoCommand(),
+		userCommand(),
 		versionCommand(),
 	}
 }

@@ -12,7 +12,12 @@ import (
 	"time"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
+	"github.com/sfmcwatch/sfmcwatch/internal/digest"
+	"github.com/sfmcwatch/sfmcwatch/internal/ingest/inputs"
 	"github.com/sfmcwatch/sfmcwatch/internal/monitor"
+	"github.com/sfmcwatch/sfmcwatch/internal/notify"
+	"github.com/sfmcwatch/sfmcwatch/internal/notify/channels"
+	"github.com/sfmcwatch/sfmcwatch/internal/proxy"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 	"github.com/sfmcwatch/sfmcwatch/internal/web"
 )
@@ -68,7 +73,15 @@ func runServe(ctx context.Context, args []string, s IO) int {
 	defer st.Close()
 
 	holder := config.NewHolder(cfg, config.Loader{})
-	eng, err := monitor.New(monitor.Options{Store: st, Config: holder, Logger: logger})
+	// alerting: routes incident changes to receivers through the durable
+	// outbox (internal/notify).
+	disp, err := notify.New(notify.Options{Store: st, Config: holder, Logger: logger,
+		Build: channels.Builder(channels.Options{Stdout: s.Out, Stderr: s.Err})})
+	if err != nil {
+		logger.Error("cannot start alerting", "error", err)
+		return ExitFindings
+	}
+	eng, err := monitor.New(monitor.Options{Store: st, Config: holder, Logger: logger, OnChanges: disp.OnChanges})
 	if err != nil {
 		logger.Error("cannot start the monitor", "error", err)
 		return ExitFindings
@@ -77,13 +90,52 @@ func runServe(ctx context.Context, args []string, s IO) int {
 	if *listen != "" {
 		addr = *listen
 	}
+	if users, err := st.ListUsers(ctx); err == nil && len(users) == 0 {
+		if loop := web.LoopbackOnly(addr); loop != addr {
+			fmt.Fprintf(s.Err, "serve: no dashboard users exist, so the dashboard and API are open to anyone who can reach them: listening on %s instead of %s. Add a user with 'sfmcwatch user add --role admin NAME' to listen on %s.\n", loop, addr, addr)
+			logger.Warn("no users: listening on loopback only", "configured", addr, "listen", loop)
+			addr = loop
+		}
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		logger.Error("cannot listen", "addr", addr, "error", err)
 		eng.Close()
 		return ExitFindings
 	}
-	srv := web.New(web.Options{Store: st, Config: holder, ConfigPath: *path, Logger: logger}).HTTPServer(addr)
+	// proxy: the recording proxy runs in-process when enabled, so the
+	// events it stores trigger api.errors within seconds (monitor.Trigger).
+	trig := eng.NewTrigger(monitor.TriggerOptions{})
+	var psrv *proxy.Server
+	if cfg.Proxy.Enabled {
+		psrv, err = proxy.NewServer(proxy.ServerOptions{Config: cfg, Store: st, Logger: logger,
+			OnStored: func(t []string) { trig.EventsArrived(t...) }})
+		if err == nil {
+			_, err = psrv.Listen()
+		}
+		if err != nil {
+			logger.Error("cannot start the recording proxy", "error", err)
+			ln.Close()
+			eng.Close()
+			return ExitFindings
+		}
+	}
+	ins, err := inputs.New(inputs.Options{Store: st, Config: holder.Current, Logger: logger,
+		OnStored: func(t []string) { trig.EventsArrived(t...) }})
+	if err != nil {
+		logger.Error("cannot start the ingest inputs", "error", err)
+		eng.Close()
+		ln.Close()
+		return ExitFindings
+	}
+	srv := web.New(web.Options{Store: st, Config: holder, ConfigPath: *path, Logger: logger,
+		Extra: ins.Routes(), Collectors: ins.Collectors()}).HTTPServer(addr)
+	// The inputs outlive the HTTP server: requests still in flight at
+	// shutdown get their commit.
+	insCtx, insCancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer insCancel()
+	insDone := make(chan error, 1)
+	go func() { insDone <- ins.Run(insCtx) }()
 	scheme := "http"
 	if cfg.Server.TLSCertFile != "" {
 		scheme = "https"
@@ -96,6 +148,23 @@ func runServe(ctx context.Context, args []string, s IO) int {
 	go config.WatchSIGHUP(runCtx, holder, *path, logger)
 	engDone := make(chan error, 1)
 	go func() { engDone <- eng.Run(runCtx) }()
+	// The weekly digest on digest.schedule, once across replicas (store
+	// cursor claim). Receivers need the notifier dispatcher (nil: files only).
+	go (&digest.Scheduler{Store: st, Config: holder.Current, Logger: logger,
+		Deliver: digestDeliverer(holder.Current, disp, logger)}).Run(runCtx)
+	alertDone := make(chan error, 1)
+	go func() { alertDone <- disp.Run(runCtx) }()
+	proxyDone := make(chan struct{})
+	go func() {
+		defer close(proxyDone)
+		if psrv == nil {
+			return
+		}
+		go trig.Run(runCtx)
+		if err := psrv.Run(runCtx); err != nil {
+			logger.Error("recording proxy failed", "error", err)
+		}
+	}()
 	srvDone := make(chan error, 1)
 	go func() {
 		var err error
@@ -123,7 +192,11 @@ func runServe(ctx context.Context, args []string, s IO) int {
 	if err := srv.Shutdown(sctx); err != nil {
 		logger.Warn("HTTP shutdown", "error", err)
 	}
+	insCancel()
+	<-insDone
 	<-engDone
+	<-alertDone
+	<-proxyDone
 	logger.Info("sfmcwatch stopped")
 	return exit
 }

@@ -163,7 +163,7 @@ type Webhook struct {
 
 // Alertmanager forwards alerts to a Prometheus Alertmanager.
 type Alertmanager struct {
-	URL         string   `yaml:"url" config:"url" doc:"Alertmanager base URL, e.g. http://alertmanager:9093."`
+	URL         string   `yaml:"url" config:"url" doc:"Alertmanager base URL, e.g. http://alertmanager:9093 (https required with bearer_token)."`
 	BearerToken Secret   `yaml:"bearer_token,omitempty" doc:"Authorization bearer token; or bearer_token_file."`
 	Timeout     Duration `yaml:"timeout" doc:"HTTP timeout (default 10s)."`
 }
@@ -325,7 +325,11 @@ func (a *Alertmanager) Validate() error {
 	if a.URL == "" {
 		errs = append(errs, fieldErr("url", "is required"))
 	} else if err := checkURL("url", a.URL); err != nil {
-		errs = append(errs, err)
+		// Alertmanager usually sits on the internal network over plain
+		// http; only a bearer token requires https.
+		if u, perr := url.Parse(a.URL); perr != nil || u.Scheme != "http" || u.Host == "" || a.BearerToken.IsSet() {
+			errs = append(errs, err)
+		}
 	}
 	errs = append(errs, checkTimeout("timeout", a.Timeout))
 	return errors.Join(errs...)

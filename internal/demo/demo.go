@@ -141,7 +141,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// The simulated clock only moves when the demo steps it (see play), so
 	// what the story shows does not depend on how fast this machine is: a
 	// slow or busy machine plays the same story, just more slowly.
-	r, err = newRig(ctx, rigOptions{Seed: o.Seed, Size: o.Size, Dir: dir, Speed: o.Speed, Extra: demoObjects, Logger: o.Logger, OnChanges: onChanges})
+	r, err = newRig(ctx, rigOptions{Seed: o.Seed, Size: o.Size, Dir: dir, Speed: o.Speed, Extra: demoObjects, Logger: o.Logger, OnChanges: onChanges, Integrations: true})
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}

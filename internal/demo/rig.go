@@ -15,6 +15,8 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/incident"
 	"github.com/sfmcwatch/sfmcwatch/internal/monitor"
+	"github.com/sfmcwatch/sfmcwatch/internal/proxy"
+	"github.com/sfmcwatch/sfmcwatch/internal/proxy/loadgen"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc/sim"
@@ -32,6 +34,13 @@ type rig struct {
 	eng        *monitor.Engine
 	configPath string
 	closers    []func()
+
+	// The simulated integrations calling SFMC through the recording proxy
+	// (nil unless rigOptions.Integrations).
+	integrations []*loadgen.Integration
+	recorder     *proxy.Recorder
+	trigger      *monitor.Trigger
+	proxyURL     string
 }
 
 type rigOptions struct {
@@ -47,6 +56,10 @@ type rigOptions struct {
 	Extra     string
 	Logger    *slog.Logger
 	OnChanges func(tenant string, t resource.Type, ch incident.Changes)
+	// Integrations adds the customer's own integrations, calling the
+	// tenant through the recording proxy (401s after the secret rotation,
+	// 429s, 400s, sends accepted but not sent).
+	Integrations bool
 }
 
 func newRig(ctx context.Context, o rigOptions) (_ *rig, err error) {
@@ -67,7 +80,8 @@ func newRig(ctx context.Context, o rigOptions) (_ *rig, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("simulator listener: %w", err)
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// The simulator plus the send endpoints the integrations call.
+	srv := &http.Server{Handler: loadgen.SendAPI(s, s.Handler()), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	r.closers = append(r.closers, func() { srv.Close() })
 	r.simURL = "http://" + ln.Addr().String()
@@ -122,7 +136,64 @@ func newRig(ctx context.Context, o rigOptions) (_ *rig, err error) {
 	}
 	r.eng = eng
 	r.closers = append(r.closers, eng.Close)
+	if o.Integrations {
+		if err := r.startIntegrations(o); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// startIntegrations puts the recording proxy in front of the simulator and
+// points the simulated integrations at it; their calls become events that
+// the event trigger evaluates within the step.
+func (r *rig) startIntegrations(o rigOptions) error {
+	r.trigger = r.eng.NewTrigger(monitor.TriggerOptions{})
+	rec, err := proxy.NewRecorder(proxy.RecorderOptions{Store: r.st, Logger: o.Logger,
+		OnStored: func(t []string) { r.trigger.EventsArrived(t...) }})
+	if err != nil {
+		return fmt.Errorf("proxy recorder: %w", err)
+	}
+	r.recorder = rec
+	p, err := proxy.New(proxy.Options{Tenant: "demo-bu", Upstream: proxy.Upstream{Auth: r.simURL, REST: r.simURL, SOAP: r.simURL},
+		IntegrationHeader: "X-Sfmcwatch-Integration", Sink: rec, Stats: rec.Stats(), Clock: r.sim.Now, Logger: o.Logger})
+	if err != nil {
+		return fmt.Errorf("proxy: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("proxy listener: %w", err)
+	}
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	r.closers = append(r.closers, func() { srv.Close() })
+	r.proxyURL = "http://" + ln.Addr().String()
+	creds := r.sim.Credentials()
+	gs, err := loadgen.Demo(loadgen.DemoOptions{BaseURL: r.proxyURL, Credentials: creds, Start: r.sim.Now(),
+		DataExtension: r.sim.ObjectKeys(creds.MIDs[0], "data_extension")[0]})
+	if err != nil {
+		return fmt.Errorf("integrations: %w", err)
+	}
+	r.integrations = gs
+	return nil
+}
+
+// stepIntegrations makes the integrations' calls due at the simulated now,
+// stores what the proxy recorded and evaluates it.
+func (r *rig) stepIntegrations(ctx context.Context) error {
+	if r.integrations == nil {
+		return nil
+	}
+	if _, err := loadgen.StepAll(ctx, r.integrations, r.sim.Now()); err != nil {
+		return fmt.Errorf("integrations: %w", err)
+	}
+	if err := r.recorder.Flush(ctx); err != nil {
+		return fmt.Errorf("proxy recorder: %w", err)
+	}
+	if _, err := r.trigger.EvaluatePending(ctx); err != nil {
+		return fmt.Errorf("event trigger: %w", err)
+	}
+	return nil
 }
 
 // writeConfig writes the rig's config file; budget > 0 sets the tenant's
@@ -171,6 +242,9 @@ func (r *rig) play(ctx context.Context, end time.Time, speed float64, after func
 	realStart := time.Now()
 	for ctx.Err() == nil && clock.Now().Before(end) {
 		clock.Advance(demoStep)
+		if err := r.stepIntegrations(ctx); err != nil {
+			return err
+		}
 		if _, err := r.eng.RunDue(ctx); err != nil {
 			return err
 		}

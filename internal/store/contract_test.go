@@ -62,8 +62,15 @@ func runContract(t *testing.T, h harness) {
 		{"WorkConcurrentClaim", testWorkConcurrentClaim},
 		{"Usage", testUsage},
 		{"Cursors", testCursors},
+		{"Silences", testSilences},
+		{"Outbox", testOutbox},
+		{"OutboxConcurrentClaim", testOutboxConcurrentClaim},
+		{"NotifyStates", testNotifyStates},
+		{"EventGroups", testEventGroups},
+		{"EventsAdvanceCursor", testEventsAdvanceCursor},
 		{"Prune", testPrune},
 		{"CanceledContext", testCanceledContext},
+		{"Auth", testAuth},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

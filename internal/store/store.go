@@ -49,6 +49,10 @@ type Store interface {
 	WorkQueue
 	UsageMeter
 	Cursors
+	IngestStore
+	AuthStore
+	SilenceStore
+	OutboxStore
 	Pruner
 	// Driver names the backend: "sqlite" or "postgres".
 	Driver() string

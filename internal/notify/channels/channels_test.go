@@ -1,0 +1,55 @@
+package channels
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/config"
+	"github.com/sfmcwatch/sfmcwatch/internal/notify"
+)
+
+func TestBuildFanOut(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if r.URL.Path == "/down" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	r := config.Receiver{Name: "ops",
+		Webhook: &config.Webhook{URL: config.Secret(srv.URL + "/up"), Timeout: config.Duration(time.Second)},
+		Console: &config.Console{Output: "stdout"}}
+	n, err := Build(r, Options{Stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := notify.SampleMessage("ops", "", time.Now())
+	if err := n.Notify(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	if hits.Load() != 1 || !strings.Contains(out.String(), "notify ops: [TEST]") {
+		t.Fatalf("hits %d, console %q", hits.Load(), out.String())
+	}
+	r.Webhook.URL = config.Secret(srv.URL + "/down")
+	n, _ = Build(r, Options{Stdout: &out})
+	if err := n.Notify(t.Context(), m); err == nil || !notify.IsRetryable(err) {
+		t.Fatalf("fan-out with one 503: %v", err)
+	}
+}
+
+func TestBuildRejectsInvalidChannel(t *testing.T) {
+	_, err := Build(config.Receiver{Name: "x", Slack: &config.Slack{WebhookURL: "http://hooks.example.com/T/B/secret", Timeout: config.Duration(time.Second)}}, Options{})
+	if err == nil || !strings.Contains(err.Error(), `receiver "x"`) || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := Build(config.Receiver{Name: "none"}, Options{}); err == nil {
+		t.Fatal("receiver without channels built")
+	}
+}

@@ -1,0 +1,116 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/redact"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+)
+
+// claimBatch is how many notifications one claim leases.
+const claimBatch = 16
+
+// Deliver sends the due notifications of the outbox until none is left,
+// and returns how many were delivered. Each is claimed under a lease, sent,
+// then marked sent; a retryable failure is retried with exponential backoff
+// (or the receiver's Retry-After) until alerting.outbox.give_up_after, a
+// permanent one is marked failed. A crash between claim and mark leaves
+// the message to be sent again when the lease expires: at least once.
+func (d *Dispatcher) Deliver(ctx context.Context) (int, error) {
+	c, err := d.compiled()
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for ctx.Err() == nil {
+		claimed, err := d.st.ClaimNotifications(ctx, d.instance, d.now(), d.leaseFor, claimBatch)
+		if err != nil {
+			return sent, fmt.Errorf("notify: claim: %w", err)
+		}
+		if len(claimed) == 0 {
+			return sent, nil
+		}
+		for _, om := range claimed {
+			ok, err := d.deliverOne(ctx, c, om)
+			if err != nil {
+				return sent, err
+			}
+			if ok {
+				sent++
+			}
+		}
+	}
+	return sent, ctx.Err()
+}
+
+func (d *Dispatcher) deliverOne(ctx context.Context, c *compiled, om store.OutboxMessage) (bool, error) {
+	log := d.log.With(slog.String("receiver", om.Receiver), slog.String("key", om.Key), slog.Int("attempt", om.Attempts))
+	var m Message
+	if err := json.Unmarshal(om.Payload, &m); err != nil {
+		return false, d.fail(ctx, om, fmt.Sprintf("unreadable payload: %v", err), log)
+	}
+	n, err := d.notifier(om.Receiver)
+	if err != nil {
+		return false, d.fail(ctx, om, err.Error(), log)
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, d.leaseFor/2)
+	err = n.Notify(sendCtx, &m)
+	cancel()
+	now := d.now()
+	if err == nil {
+		if err := d.st.MarkNotificationSent(ctx, om.ID, d.instance, now); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				// The lease expired mid-send and another replica took it:
+				// it will be sent again (at least once).
+				log.Warn("notification lease lost during send; the receiver may get it twice")
+				return true, nil
+			}
+			return true, fmt.Errorf("notify: mark sent: %w", err)
+		}
+		log.Info("notification sent", slog.String("kind", m.Kind))
+		return true, nil
+	}
+	if ctx.Err() != nil {
+		// Shutting down: leave the lease to expire; the message is retried.
+		return false, ctx.Err()
+	}
+	reason := redact.String(err.Error())
+	giveUp := c.cfg.Alerting.Outbox.GiveUpAfter.Std()
+	if !IsRetryable(err) || now.Sub(om.CreatedAt) >= giveUp {
+		if IsRetryable(err) {
+			reason = fmt.Sprintf("gave up after %s: %s", HumanDuration(now.Sub(om.CreatedAt)), reason)
+		}
+		return false, d.fail(ctx, om, reason, log)
+	}
+	delay := RetryAfterOf(err)
+	if delay <= 0 {
+		delay = backoff(c.cfg.Alerting.Outbox.RetryInitial.Std(), c.cfg.Alerting.Outbox.RetryMax.Std(), om.Attempts)
+	}
+	log.Warn("notification failed; will retry", slog.String("error", reason), slog.Duration("in", delay))
+	if err := d.st.RetryNotification(ctx, om.ID, d.instance, now.Add(delay), reason, now); err != nil && !errors.Is(err, store.ErrConflict) {
+		return false, fmt.Errorf("notify: retry: %w", err)
+	}
+	return false, nil
+}
+
+func (d *Dispatcher) fail(ctx context.Context, om store.OutboxMessage, reason string, log *slog.Logger) error {
+	log.Error("notification failed permanently", slog.String("error", reason))
+	if err := d.st.FailNotification(ctx, om.ID, d.instance, reason, d.now()); err != nil && !errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("notify: fail: %w", err)
+	}
+	return nil
+}
+
+// backoff is initial·2^(attempt-1), capped at maxDelay.
+func backoff(initial, maxDelay time.Duration, attempt int) time.Duration {
+	d := initial
+	for i := 1; i < attempt && d < maxDelay; i++ {
+		d *= 2
+	}
+	return min(d, maxDelay)
+}
