@@ -70,6 +70,8 @@ type Result struct {
 	// simulated time covered.
 	Calls       int64
 	SimDuration time.Duration
+	// Alerts summarises what the demo's alert receiver got.
+	Alerts string
 }
 
 // Story returns the demo's scripted scenario.
@@ -141,7 +143,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// The simulated clock only moves when the demo steps it (see play), so
 	// what the story shows does not depend on how fast this machine is: a
 	// slow or busy machine plays the same story, just more slowly.
-	r, err = newRig(ctx, rigOptions{Seed: o.Seed, Size: o.Size, Dir: dir, Speed: o.Speed, Extra: demoObjects, Logger: o.Logger, OnChanges: onChanges, Integrations: true})
+	r, err = newRig(ctx, rigOptions{Seed: o.Seed, Size: o.Size, Dir: dir, Speed: o.Speed, Extra: demoObjects, Logger: o.Logger, OnChanges: onChanges, Integrations: true,
+		Alerts: &prefixWriter{w: o.Out, prefix: "         ALERT  "}})
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
@@ -194,6 +197,9 @@ rejecting rows, a short platform outage. Polls every 5 simulated minutes.
 	}
 	res.SimDuration = s.Now().Sub(storyStart)
 	res.Calls = r.calls(context.Background())
+	if r.alerts != nil {
+		res.Alerts = r.alerts.summary(res.Resolved)
+	}
 	sort.Strings(res.Rules)
 	printSummary(o.Out, res)
 	return res, nil
@@ -208,6 +214,9 @@ func printSummary(w io.Writer, r *Result) {
 	}
 	sort.Strings(areas)
 	fmt.Fprintf(w, "By area: %s\n", strings.Join(areas, ", "))
+	if r.Alerts != "" {
+		fmt.Fprintln(w, r.Alerts)
+	}
 	fmt.Fprintln(w, "Time to detection (first incident of each rule, from first evidence to incident opened):")
 	for _, rule := range r.Rules {
 		fmt.Fprintf(w, "  %-32s %s\n", rule, r.TTD[rule].Round(time.Second))

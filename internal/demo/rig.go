@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/incident"
 	"github.com/sfmcwatch/sfmcwatch/internal/monitor"
+	"github.com/sfmcwatch/sfmcwatch/internal/notify"
+	"github.com/sfmcwatch/sfmcwatch/internal/notify/channels"
 	"github.com/sfmcwatch/sfmcwatch/internal/proxy"
 	"github.com/sfmcwatch/sfmcwatch/internal/proxy/loadgen"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
@@ -41,6 +44,10 @@ type rig struct {
 	recorder     *proxy.Recorder
 	trigger      *monitor.Trigger
 	proxyURL     string
+
+	// Alerting (nil unless rigOptions.Alerts).
+	dispatcher *notify.Dispatcher
+	alerts     *alertReceiver
 }
 
 type rigOptions struct {
@@ -60,6 +67,9 @@ type rigOptions struct {
 	// tenant through the recording proxy (401s after the secret rotation,
 	// 429s, 400s, sends accepted but not sent).
 	Integrations bool
+	// Alerts, when set, routes incidents through the alerting pipeline to
+	// a console receiver writing to Alerts and a local signed webhook.
+	Alerts io.Writer
 }
 
 func newRig(ctx context.Context, o rigOptions) (_ *rig, err error) {
@@ -86,6 +96,14 @@ func newRig(ctx context.Context, o rigOptions) (_ *rig, err error) {
 	r.closers = append(r.closers, func() { srv.Close() })
 	r.simURL = "http://" + ln.Addr().String()
 
+	if o.Alerts != nil {
+		a, err := startAlertReceiver(s.Now)
+		if err != nil {
+			return nil, err
+		}
+		r.alerts = a
+		r.closers = append(r.closers, a.close)
+	}
 	r.configPath = filepath.Join(o.Dir, "sfmcwatch.yaml")
 	if err := r.writeConfig(o.Extra, 0); err != nil {
 		return nil, err
@@ -102,8 +120,23 @@ func newRig(ctx context.Context, o rigOptions) (_ *rig, err error) {
 	r.closers = append(r.closers, func() { st.Close() })
 	r.holder = config.NewHolder(cfg, config.Loader{})
 	speed := o.Speed
+	onChanges := o.OnChanges
+	if o.Alerts != nil {
+		d, err := notify.New(notify.Options{Store: st, Config: r.holder, Clock: s.Now, Logger: o.Logger,
+			Build: channels.Builder(channels.Options{Stdout: o.Alerts, Stderr: o.Alerts, Clock: s.Now})})
+		if err != nil {
+			return nil, fmt.Errorf("alerting: %w", err)
+		}
+		r.dispatcher = d
+		onChanges = func(tenant string, t resource.Type, ch incident.Changes) {
+			if o.OnChanges != nil {
+				o.OnChanges(tenant, t, ch)
+			}
+			d.OnChanges(tenant, t, ch)
+		}
+	}
 	eng, err := monitor.New(monitor.Options{
-		Store: st, Config: r.holder, Clock: s.Now, Logger: o.Logger, OnChanges: o.OnChanges,
+		Store: st, Config: r.holder, Clock: s.Now, Logger: o.Logger, OnChanges: onChanges,
 		// Leases are on the simulated clock: longer than any collection.
 		Lease:          3 * time.Hour,
 		TenantInterval: time.Minute,
@@ -204,6 +237,9 @@ func (r *rig) writeConfig(extra string, budget int64) error {
 		c += fmt.Sprintf("    daily_api_budget: %d\n", budget)
 	}
 	c += extra
+	if r.alerts != nil {
+		c += r.alerts.alertingYAML()
+	}
 	if err := os.WriteFile(r.configPath, []byte(c), 0o600); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -247,6 +283,9 @@ func (r *rig) play(ctx context.Context, end time.Time, speed float64, after func
 		}
 		if _, err := r.eng.RunDue(ctx); err != nil {
 			return err
+		}
+		if r.dispatcher != nil {
+			r.dispatcher.Step(ctx)
 		}
 		if after != nil && after() {
 			return nil
