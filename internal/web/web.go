@@ -1,43 +1,94 @@
-// Package web serves sfmcwatch over HTTP: the JSON API (api.go), health
-// and readiness probes, and the config reload endpoint. The dashboard will
-// grow here too; every route is registered on one net/http ServeMux with
-// method patterns (routes in Server.Handler).
+// Package web serves sfmcwatch over HTTP: the server-rendered dashboard
+// (html/template, embedded assets, vendored htmx and uPlot, usable without
+// JavaScript for the core views), the JSON API under /api/v1 with its
+// OpenAPI document, Prometheus /metrics, health and readiness probes, the
+// config reload endpoint, and authentication (local users with roles,
+// session cookies, API tokens, login throttling, cross-origin protection).
+//
+// Every route is registered on one net/http ServeMux with method patterns
+// (Server.Handler); handlers other components add through Options.Extra are
+// mounted as they are.
 package web
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
+	"github.com/sfmcwatch/sfmcwatch/internal/classify"
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
 
 // Options configure a Server.
 type Options struct {
-	// Store is read by the API (required).
+	// Store is read by the API and the dashboard, and keeps users,
+	// sessions and API tokens (required).
 	Store store.Store
-	// Config and ConfigPath enable POST /-/reload (both required for it).
+	// Config and ConfigPath enable POST /-/reload (both required for it);
+	// Config alone feeds the configuration page, tenant budgets and SLAs.
 	Config     *config.Holder
 	ConfigPath string
 	// Logger (default: discard).
 	Logger *slog.Logger
 	// Clock (default time.Now).
 	Clock func() time.Time
+	// Registry receives the /metrics collectors (default: a new registry
+	// with the Go and process collectors).
+	Registry *prometheus.Registry
+	// Collectors are registered on the /metrics registry next to the
+	// store collector (e.g. the ingest queue depth).
+	Collectors []prometheus.Collector
+	// Extra handlers are mounted as-is on the mux, keyed by ServeMux
+	// pattern ("POST /api/v1/events", "/hooks/ens", "GET /selfcheck").
+	// They do their own authentication; the dashboard's session and token
+	// checks and its cross-origin protection do not apply to them.
+	Extra map[string]http.Handler
+	// SecureCookies marks the session cookie Secure even on plain HTTP
+	// requests (set it behind a TLS-terminating proxy). Requests served
+	// over TLS always get Secure cookies.
+	SecureCookies bool
+	// SessionTTL is how long a login lasts (default 12h).
+	SessionTTL time.Duration
+	// MaxUpload caps the log accepted by the scan page and API (default
+	// 32 MiB).
+	MaxUpload int64
 }
 
 // Server holds the HTTP handlers.
 type Server struct {
-	opt Options
-	st  store.Store
-	log *slog.Logger
-	now func() time.Time
+	opt    Options
+	st     store.Store
+	log    *slog.Logger
+	now    func() time.Time
+	reg    *prometheus.Registry
+	cat    *catalog.Catalog
+	cls    *classify.Classifier
+	pages  map[string]*template.Template
+	assets *assetSet
+	limit  *throttle
+
+	// users caches whether any user exists (open mode is allowed only on
+	// loopback while none does).
+	usersMu      sync.Mutex
+	usersChecked time.Time
+	usersExist   bool
+
+	regErr error
 }
 
-// New returns a server.
+// New returns a server. Collectors that cannot be registered (duplicate
+// metrics) are logged and reported by /metrics as an error.
 func New(o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -45,27 +96,147 @@ func New(o Options) *Server {
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
-	return &Server{opt: o, st: o.Store, log: o.Logger, now: o.Clock}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	if o.MaxUpload <= 0 {
+		o.MaxUpload = 32 << 20
+	}
+	reg := o.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	cat := catalog.Default()
+	s := &Server{
+		opt: o, st: o.Store, log: o.Logger, now: o.Clock, reg: reg,
+		cat: cat, cls: classify.New(cat),
+		assets: mustLoadAssets(),
+		limit:  newThrottle(),
+	}
+	pages, err := s.parsePages()
+	if err != nil {
+		panic(err) // embedded templates; TestPagesRender parses them
+	}
+	s.pages = pages
+	cols := append([]prometheus.Collector{newStoreCollector(s)}, o.Collectors...)
+	for _, c := range cols {
+		if err := reg.Register(c); err != nil {
+			s.log.Error("metrics: cannot register collector", "error", err)
+			s.regErr = errors.Join(s.regErr, err)
+		}
+	}
+	return s
 }
+
+// access says who may use a route.
+type access int
+
+const (
+	// public routes need no login (probes, login page, assets).
+	public access = iota
+	// viewer routes need any logged-in user.
+	viewer
+	// admin routes change state.
+	admin
+)
 
 // Handler returns the routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	cop := http.NewCrossOriginProtection()
+	page := func(pattern string, a access, h http.HandlerFunc) {
+		mux.Handle(pattern, s.secure(cop.Handler(s.authPage(a, h))))
+	}
+	api := func(pattern string, a access, h http.HandlerFunc) {
+		mux.Handle(pattern, s.secure(cop.Handler(s.authAPI(a, h))))
+	}
+
+	// Probes and assets.
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("GET /api/v1/incidents", s.listIncidents)
-	mux.HandleFunc("GET /api/v1/incidents/{id}", s.getIncident)
+	mux.Handle("GET /assets/", s.secure(http.HandlerFunc(s.serveAsset)))
+
+	// Login.
+	page("GET /login", public, s.loginPage)
+	page("POST /login", public, s.loginSubmit)
+	page("POST /logout", public, s.logout)
+
+	// Dashboard pages.
+	page("GET /{$}", viewer, s.overviewPage)
+	page("GET /incidents", viewer, s.incidentsPage)
+	page("GET /incidents/{id}", viewer, s.incidentPage)
+	page("POST /incidents/{id}/acknowledge", admin, s.ackSubmit)
+	page("POST /incidents/{id}/resolve", admin, s.resolveSubmit)
+	page("POST /incidents/{id}/silence", admin, s.silenceSimilarSubmit)
+	page("GET /errors", viewer, s.errorsPage)
+	page("GET /errors/events", viewer, s.eventsPage)
+	page("GET /objects", viewer, s.objectsPage)
+	page("GET /decoder", viewer, s.decoderPage)
+	page("POST /decoder", viewer, s.decoderPage)
+	page("GET /scan", viewer, s.scanPage)
+	page("POST /scan", viewer, s.scanSubmit)
+	page("GET /silences", viewer, s.silencesPage)
+	page("POST /silences", admin, s.silenceCreateSubmit)
+	page("POST /silences/{id}/expire", admin, s.silenceExpireSubmit)
+	page("GET /config", viewer, s.configPage)
+
+	// JSON API.
+	api("GET /api/v1/openapi.json", public, s.openAPI)
+	api("GET /api/v1/me", viewer, s.apiMe)
+	api("GET /api/v1/overview", viewer, s.apiOverview)
+	api("GET /api/v1/incidents", viewer, s.listIncidents)
+	api("GET /api/v1/incidents/{id}", viewer, s.getIncident)
+	api("POST /api/v1/incidents/{id}/acknowledge", admin, s.apiAcknowledge)
+	api("POST /api/v1/incidents/{id}/resolve", admin, s.apiResolve)
+	api("GET /api/v1/events", viewer, s.apiEvents)
+	api("GET /api/v1/events/aggregate", viewer, s.apiAggregate)
+	api("GET /api/v1/objects", viewer, s.apiObjects)
+	api("GET /api/v1/usage", viewer, s.apiUsage)
+	api("GET /api/v1/silences", viewer, s.apiSilences)
+	api("POST /api/v1/silences", admin, s.apiCreateSilence)
+	api("POST /api/v1/silences/{id}/expire", admin, s.apiExpireSilence)
+	api("GET /api/v1/explain", viewer, s.apiExplain)
+	api("POST /api/v1/explain", viewer, s.apiExplain)
+	api("POST /api/v1/scan", viewer, s.apiScan)
+	api("GET /metrics", viewer, s.metrics)
+
 	if s.opt.Config != nil && s.opt.ConfigPath != "" {
-		mux.Handle("POST /-/reload", http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.reload)))
+		api("POST /-/reload", admin, s.reload)
 		mux.HandleFunc("/-/reload", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Allow", http.MethodPost)
 			writeError(w, http.StatusMethodNotAllowed, "use POST")
 		})
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	for pattern, h := range s.opt.Extra {
+		mux.Handle(pattern, h)
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
+	mux.Handle("/", s.secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if wantsHTML(r) {
+			s.renderError(w, r, http.StatusNotFound, "Page not found", "There is no page at "+r.URL.Path+".")
+			return
+		}
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})))
 	return mux
+}
+
+// secure sets the response headers every dashboard answer carries.
+func (s *Server) secure(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("X-Frame-Options", "DENY")
+		// The scan report is shown in a sandboxed srcdoc frame and uses
+		// inline CSS, hence style-src 'unsafe-inline'; scripts come only
+		// from /assets.
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
+		h.ServeHTTP(w, r)
+	})
 }
 
 // HTTPServer returns an *http.Server for addr with sensible timeouts.
@@ -74,8 +245,8 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 		Addr:              addr,
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -131,6 +302,14 @@ func (s *Server) reload(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// config returns the running config, nil when none was given.
+func (s *Server) config() *config.Config {
+	if s.opt.Config == nil {
+		return nil
+	}
+	return s.opt.Config.Current()
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -149,3 +328,10 @@ type apiError struct {
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, apiError{Error: msg})
 }
+
+// badRequest is an input error whose message is safe to show.
+type badRequest struct{ msg string }
+
+func (e badRequest) Error() string { return e.msg }
+
+func badf(format string, a ...any) error { return badRequest{fmt.Sprintf(format, a...)} }

@@ -1,0 +1,145 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+)
+
+// storeCollector reads the store at scrape time: nothing is counted in
+// memory, so every replica reports the same figures and a restart loses
+// nothing.
+type storeCollector struct {
+	s *Server
+
+	events        *prometheus.Desc
+	open          *prometheus.Desc
+	calls         *prometheus.Desc
+	notifications *prometheus.Desc
+	ttd           *prometheus.Desc
+	up            *prometheus.Desc
+}
+
+func newStoreCollector(s *Server) *storeCollector {
+	return &storeCollector{
+		s: s,
+		events: prometheus.NewDesc("sfmcwatch_events_24h", "Events stored for the last 24 hours, by family and code.",
+			[]string{"family", "code"}, nil),
+		open: prometheus.NewDesc("sfmcwatch_incidents_open", "Open incidents by severity and family.",
+			[]string{"severity", "family"}, nil),
+		calls: prometheus.NewDesc("sfmcwatch_api_calls_today", "SFMC API calls sfmcwatch spent today (UTC), by tenant and endpoint template.",
+			[]string{"tenant", "endpoint"}, nil),
+		notifications: prometheus.NewDesc("sfmcwatch_notifications", "Notifications in the outbox by receiver and status (pending, sent, failed).",
+			[]string{"receiver", "status"}, nil),
+		ttd: prometheus.NewDesc("sfmcwatch_time_to_detection_seconds", "Time from first evidence to incident opened, incidents opened in the last 30 days.",
+			nil, nil),
+		up: prometheus.NewDesc("sfmcwatch_store_up", "1 when the store answered this scrape's queries.", nil, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.events, c.open, c.calls, c.notifications, c.ttd, c.up} {
+		ch <- d
+	}
+}
+
+// ttdBuckets are the histogram's upper bounds in seconds (1 min … 1 day).
+var ttdBuckets = []float64{60, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400}
+
+// outboxLister is the part of the alerting store the collector reads.
+type outboxLister interface {
+	ListNotifications(ctx context.Context, f store.OutboxFilter) ([]store.OutboxMessage, error)
+}
+
+// Collect implements prometheus.Collector.
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st := c.s.st
+	now := c.s.now().UTC()
+	up := 1.0
+	fail := func(what string, err error) {
+		c.s.log.Warn("metrics: store read failed", "what", what, "error", err)
+		up = 0
+	}
+
+	if rows, err := st.AggregateEvents(ctx, store.AggregateQuery{From: now.Add(-24 * time.Hour), To: now,
+		By: []store.Dimension{store.DimFamily, store.DimCode}}); err != nil {
+		fail("events", err)
+	} else {
+		for _, r := range rows {
+			ch <- prometheus.MustNewConstMetric(c.events, prometheus.GaugeValue, float64(r.Events), r.Family, r.Code)
+		}
+	}
+
+	if open, err := st.ListIncidents(ctx, store.IncidentFilter{Status: store.IncidentOpen, Limit: 10000}); err != nil {
+		fail("open incidents", err)
+	} else {
+		type key struct{ sev, fam string }
+		n := map[key]int{}
+		for _, in := range open {
+			n[key{in.Severity, in.Family}]++
+		}
+		for k, v := range n {
+			ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(v), k.sev, k.fam)
+		}
+	}
+
+	today := now.Truncate(24 * time.Hour)
+	if usage, err := st.Usage(ctx, store.UsageQuery{From: today, To: today}); err != nil {
+		fail("usage", err)
+	} else {
+		for _, u := range usage {
+			ch <- prometheus.MustNewConstMetric(c.calls, prometheus.GaugeValue, float64(u.Calls), u.Tenant, u.Endpoint)
+		}
+	}
+
+	if ob, ok := st.(outboxLister); ok {
+		type key struct{ recv, status string }
+		n := map[key]int{}
+		for _, status := range []store.OutboxStatus{store.OutboxPending, store.OutboxFailed} {
+			msgs, err := ob.ListNotifications(ctx, store.OutboxFilter{Status: status, Limit: 10000})
+			if err != nil {
+				fail("outbox", err)
+				break
+			}
+			for _, m := range msgs {
+				n[key{m.Receiver, string(status)}]++
+			}
+		}
+		for k, v := range n {
+			ch <- prometheus.MustNewConstMetric(c.notifications, prometheus.GaugeValue, float64(v), k.recv, k.status)
+		}
+	}
+
+	if recent, err := st.ListIncidents(ctx, store.IncidentFilter{OpenedFrom: now.Add(-30 * 24 * time.Hour), Limit: 10000}); err != nil {
+		fail("recent incidents", err)
+	} else {
+		counts := make(map[float64]uint64, len(ttdBuckets))
+		var sum float64
+		for _, in := range recent {
+			v := in.TTD.Seconds()
+			sum += v
+			for _, b := range ttdBuckets {
+				if v <= b {
+					counts[b]++
+				}
+			}
+		}
+		ch <- prometheus.MustNewConstHistogram(c.ttd, uint64(len(recent)), sum, counts)
+	}
+	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up)
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	if s.regErr != nil {
+		s.log.Warn("metrics: some collectors were not registered", "error", s.regErr)
+	}
+	promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
+}
