@@ -18,6 +18,7 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/notify"
 	"github.com/sfmcwatch/sfmcwatch/internal/notify/channels"
 	"github.com/sfmcwatch/sfmcwatch/internal/proxy"
+	"github.com/sfmcwatch/sfmcwatch/internal/selfcheck"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 	"github.com/sfmcwatch/sfmcwatch/internal/web"
 )
@@ -128,8 +129,14 @@ func runServe(ctx context.Context, args []string, s IO) int {
 		ln.Close()
 		return ExitFindings
 	}
+	extra := ins.Routes()
+	extra["/selfcheck"] = selfcheck.Handler(logger)
+	collectors := ins.Collectors()
+	if psrv != nil {
+		collectors = append(collectors, psrv.Collector())
+	}
 	srv := web.New(web.Options{Store: st, Config: holder, ConfigPath: *path, Logger: logger,
-		Extra: ins.Routes(), Collectors: ins.Collectors()}).HTTPServer(addr)
+		Extra: extra, Collectors: collectors}).HTTPServer(addr)
 	// The inputs outlive the HTTP server: requests still in flight at
 	// shutdown get their commit.
 	insCtx, insCancel := context.WithCancel(context.WithoutCancel(ctx))

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/sfmcwatch/sfmcwatch/internal/incident"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
+	"github.com/sfmcwatch/sfmcwatch/internal/selfcheck"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc/sim"
 	"github.com/sfmcwatch/sfmcwatch/internal/web"
 )
@@ -163,7 +165,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, fmt.Errorf("demo: API listener: %w", err)
 		}
 	}
-	api := web.New(web.Options{Store: st, Logger: o.Logger, Clock: s.Now})
+	// The dashboard's clock is the simulated one, which runs fast: give the
+	// demo login a session that outlasts the story.
+	user, password, err := web.EnsureDemoUser(ctx, st, s.Now())
+	if err != nil {
+		return nil, fmt.Errorf("demo: dashboard user: %w", err)
+	}
+	api := web.New(web.Options{Store: st, Config: r.holder, Logger: o.Logger, Clock: s.Now, SessionTTL: 365 * 24 * time.Hour,
+		Extra: map[string]http.Handler{"/selfcheck": selfcheck.Handler(o.Logger)}})
 	apiSrv := api.HTTPServer(ln.Addr().String())
 	go apiSrv.Serve(ln)
 	defer apiSrv.Close()
@@ -175,6 +184,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	fmt.Fprintf(o.Out, `sfmcwatch demo — a simulated SFMC tenant has a bad morning; sfmcwatch watches it.
 
+  dashboard          %[1]s/   (log in as %[7]s / %[8]s)
   incidents (JSON)   %[1]s/api/v1/incidents        one incident: %[1]s/api/v1/incidents/{id}
   health             %[1]s/healthz
   simulated tenant   %[2]s  (admin: %[2]s/_sim/state)
@@ -186,7 +196,7 @@ stopped journeys, a paused triggered send, failing order confirmations,
 transactional messages not sent, a truncated data extension, imports
 rejecting rows, a short platform outage. Polls every 5 simulated minutes.
 
-`, apiURL, simURL, dir, length, o.Speed, (time.Duration(float64(o.Duration) / o.Speed)).Round(time.Second))
+`, apiURL, simURL, dir, length, o.Speed, (time.Duration(float64(o.Duration) / o.Speed)).Round(time.Second), user, password)
 
 	if err := r.play(ctx, storyStart.Add(o.Duration), o.Speed, nil); err != nil && ctx.Err() == nil {
 		return res, fmt.Errorf("demo: engine: %w", err)
