@@ -25,13 +25,14 @@ minutes at --speed 120 and the process exits; --serve keeps the API up
 afterwards until Ctrl-C.`
 
 func runDemo(ctx context.Context, args []string, s IO) int {
-	fs := newFlagSet("demo", "[--addr A] [--speed X] [--serve] [--duration D] | --measure [--warm-up D] [--json]", demoHelp, s)
+	fs := newFlagSet("demo", "[--addr A] [--speed X] [--serve] [--duration D] [--digest F] | --measure [--warm-up D] [--json]", demoHelp, s)
 	addr := fs.String("addr", "127.0.0.1:8080", "API listen address (a busy port falls back to a free one)")
 	speed := fs.Float64("speed", 120, "simulated seconds per real second")
 	serve := fs.Bool("serve", false, "keep serving the API after the story until interrupted")
 	duration := fs.Duration("duration", 0, "simulated time to run (default: the story plus time to resolve)")
 	seed := fs.Int64("seed", 1, "seed of the simulated tenant")
 	verbose := fs.Bool("v", false, "log the engine's warnings")
+	digestOut := fs.String("digest", "", "after the story, write its weekly digest to this file (.html, .txt, else Markdown)")
 	measure := fs.Bool("measure", false, "instead of the story: measure, per rule, fault injection → incident in simulated time, and the API calls per hour of a default-size tenant")
 	warmUp := fs.Duration("warm-up", 12*time.Hour, "with --measure: fault-free simulated history before the faults")
 	asJSON := fs.Bool("json", false, "with --measure: print the measurement as JSON")
@@ -62,7 +63,7 @@ func runDemo(ctx context.Context, args []string, s IO) int {
 		}
 		return ExitOK
 	}
-	res, err := demo.Run(ctx, demo.Options{Addr: *addr, Speed: *speed, Serve: *serve, Duration: *duration, Seed: *seed, Out: s.Out, Logger: logger})
+	res, err := demo.Run(ctx, demo.Options{Addr: *addr, Speed: *speed, Serve: *serve, Duration: *duration, Seed: *seed, Digest: *digestOut, Out: s.Out, Logger: logger})
 	if err != nil {
 		fmt.Fprintf(s.Err, "demo: %v\n", err)
 		return ExitFindings

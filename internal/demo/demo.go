@@ -16,13 +16,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/digest"
 	"github.com/sfmcwatch/sfmcwatch/internal/incident"
+	"github.com/sfmcwatch/sfmcwatch/internal/report"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/selfcheck"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc/sim"
@@ -53,6 +56,9 @@ type Options struct {
 	// Dir holds the SQLite database (default: a new temporary directory,
 	// removed at the end).
 	Dir string
+	// Digest, when set, is where the weekly digest of the story's store is
+	// written after the story (.html, .txt, else Markdown).
+	Digest string
 	// Out receives the narrative; Logger the engine's logs.
 	Out    io.Writer
 	Logger *slog.Logger
@@ -74,6 +80,8 @@ type Result struct {
 	SimDuration time.Duration
 	// Alerts summarises what the demo's alert receiver got.
 	Alerts string
+	// DigestIncidents is how many incidents the digest lists (Digest set).
+	DigestIncidents int
 }
 
 // Story returns the demo's scripted scenario.
@@ -201,6 +209,17 @@ rejecting rows, a short platform outage. Polls every 5 simulated minutes.
 	if err := r.play(ctx, storyStart.Add(o.Duration), o.Speed, nil); err != nil && ctx.Err() == nil {
 		return res, fmt.Errorf("demo: engine: %w", err)
 	}
+	if o.Digest != "" {
+		n, err := writeDigest(ctx, r, o.Digest)
+		if err != nil {
+			return res, fmt.Errorf("demo: digest: %w", err)
+		}
+		res.DigestIncidents = n
+		mu.Lock()
+		opened := res.Opened
+		mu.Unlock()
+		fmt.Fprintf(o.Out, "\nWeekly digest of the story written to %s: it lists %d of the %d incidents the story opened.\n", o.Digest, n, opened)
+	}
 	if o.Serve && ctx.Err() == nil {
 		fmt.Fprintf(o.Out, "\nStory over; the API stays up at %s until you press Ctrl-C.\n", apiURL)
 		<-ctx.Done()
@@ -283,3 +302,28 @@ tenants:
 const demoObjects = `    objects:
       "automation:Hourly_ERP_Export": { critical: true }
 `
+
+// writeDigest writes the weekly digest of the rig's store as of the
+// simulated now and returns how many incidents it lists.
+func writeDigest(ctx context.Context, r *rig, path string) (int, error) {
+	d, err := digest.Build(ctx, r.st, digest.Options{Period: 7 * 24 * time.Hour, Now: r.sim.Now, Config: r.holder.Current()})
+	if err != nil {
+		return 0, err
+	}
+	var buf bytes.Buffer
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".html", ".htm":
+		err = report.WriteDigestHTML(&buf, d)
+	case ".txt":
+		err = report.WriteDigestText(&buf, d)
+	default:
+		err = report.WriteDigestMarkdown(&buf, d)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return 0, err
+	}
+	return len(d.Incidents), nil
+}
