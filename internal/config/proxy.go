@@ -13,12 +13,13 @@ import (
 // REST and SOAP base URLs at a listener and the proxy forwards every call
 // to the tenant unchanged while recording it as an event (source "proxy").
 type Proxy struct {
-	Enabled           bool              `yaml:"enabled" doc:"Run the proxy inside sfmcwatch serve (sfmcwatch proxy runs it whatever this says)."`
-	Listeners         []ProxyListener   `yaml:"listeners" doc:"Addresses the proxy listens on, each forwarding to one tenant."`
-	IntegrationHeader string            `yaml:"integration_header" doc:"Request header naming the calling integration (removed before forwarding); empty disables it."`
-	Integrations      map[string]string `yaml:"integrations,omitempty" doc:"Installed package client id to integration name, read from v2/token requests; later calls are matched by their token (kept hashed in memory)."`
-	QueueSize         int               `yaml:"queue_size" doc:"Events buffered in memory while the store is slow or down; beyond it events are dropped and counted (the proxy never blocks a call)."`
-	BodyCapture       Size              `yaml:"body_capture" doc:"Most response bytes read for classification per call; the rest streams through unread."`
+	Enabled             bool              `yaml:"enabled" doc:"Run the proxy inside sfmcwatch serve (sfmcwatch proxy runs it whatever this says)."`
+	Listeners           []ProxyListener   `yaml:"listeners" doc:"Addresses the proxy listens on, each forwarding to one tenant."`
+	IntegrationHeader   string            `yaml:"integration_header" doc:"Request header naming the calling integration (removed before forwarding); empty disables it."`
+	Integrations        map[string]string `yaml:"integrations,omitempty" doc:"Installed package client id to integration name, read from v2/token requests; later calls are matched by their token (kept hashed in memory)."`
+	QueueSize           int               `yaml:"queue_size" doc:"Events buffered in memory while the store is slow or down; beyond it events are dropped and counted (the proxy never blocks a call)."`
+	RewriteInstanceURLs bool              `yaml:"rewrite_instance_urls" doc:"Point rest_instance_url and soap_instance_url of token responses at the proxy, so SDKs that follow them keep calling through it (the only change the proxy then makes to a response)."`
+	BodyCapture         Size              `yaml:"body_capture" doc:"Most response bytes read for classification per call; the rest streams through unread."`
 }
 
 // ProxyListener is one listen address of the proxy.

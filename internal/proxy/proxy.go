@@ -21,6 +21,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -92,6 +94,11 @@ type Options struct {
 	// Stats, when set, receives request counts (share it with the
 	// Recorder's metrics).
 	Stats *Stats
+	// RewriteInstanceURLs replaces rest_instance_url and soap_instance_url
+	// in successful token responses by the proxy's own address, so
+	// integrations whose SDK follows those URLs (most do) keep calling
+	// through the proxy. Off by default: responses are then byte-identical.
+	RewriteInstanceURLs bool
 }
 
 // Proxy is an http.Handler forwarding to one tenant and recording calls.
@@ -214,6 +221,8 @@ type call struct {
 	status      int
 	header      http.Header
 	done        atomic.Bool
+	// base is the proxy's own base URL as the integration called it.
+	base string
 }
 
 type callKey struct{}
@@ -221,6 +230,13 @@ type callKey struct{}
 // ServeHTTP implements http.Handler.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{start: p.opt.Clock(), mono: time.Now(), route: routeOf(r.URL.Path), method: r.Method, path: r.URL.Path}
+	if p.opt.RewriteInstanceURLs {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		c.base = scheme + "://" + r.Host + "/"
+	}
 	if h := p.opt.IntegrationHeader; h != "" {
 		c.integration = cleanName(r.Header.Get(h))
 	}
@@ -262,6 +278,11 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 	c, _ := resp.Request.Context().Value(callKey{}).(*call)
 	if c == nil {
 		return nil
+	}
+	if c.base != "" && c.route == routeAuth && resp.StatusCode == http.StatusOK && resp.Header.Get("Content-Encoding") == "" {
+		if err := rewriteInstanceURLs(resp, c.base); err != nil {
+			return err
+		}
 	}
 	c.status, c.header = resp.StatusCode, resp.Header.Clone()
 	c.resCapture = newCapture(p.opt.Capture)
@@ -396,4 +417,36 @@ func cleanName(s string) string {
 		}
 	}
 	return s
+}
+
+// maxTokenResponse bounds the token response read for rewriting.
+const maxTokenResponse = 64 << 10
+
+// rewriteInstanceURLs points a token response's rest_instance_url and
+// soap_instance_url at base, changing nothing else in the body.
+func rewriteInstanceURLs(resp *http.Response, base string) error {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse+1))
+	resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("proxy: reading the token response: %w", err)
+	}
+	out := body
+	var tok struct {
+		REST string `json:"rest_instance_url"`
+		SOAP string `json:"soap_instance_url"`
+	}
+	if len(body) <= maxTokenResponse && json.Unmarshal(body, &tok) == nil {
+		nb, _ := json.Marshal(base)
+		for _, old := range []string{tok.REST, tok.SOAP} {
+			if old == "" {
+				continue
+			}
+			ob, _ := json.Marshal(old)
+			out = bytes.ReplaceAll(out, ob, nb)
+		}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(out))
+	resp.ContentLength = int64(len(out))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
+	return nil
 }

@@ -83,7 +83,7 @@ func NewServer(o ServerOptions) (*Server, error) {
 		ep := tenant.Endpoints()
 		p, err := New(Options{Tenant: tenant.Name, Upstream: Upstream{Auth: ep.Auth, REST: ep.REST, SOAP: ep.SOAP},
 			Integration: l.Integration, IntegrationHeader: pc.IntegrationHeader, ClientIntegrations: pc.Integrations,
-			Tokens: tokens, Capture: int(pc.BodyCapture), Sink: rec, Transport: o.Transport, Clock: o.Clock,
+			Tokens: tokens, Capture: int(pc.BodyCapture), Sink: rec, RewriteInstanceURLs: pc.RewriteInstanceURLs, Transport: o.Transport, Clock: o.Clock,
 			Logger: o.Logger.With("proxy", l.Listen, "tenant", tenant.Name), Stats: stats})
 		if err != nil {
 			return nil, err
