@@ -29,8 +29,16 @@ func browserPath(t *testing.T) string {
 	return ""
 }
 
-// newBrowser starts a headless chromium with no network beyond loopback.
+// newBrowser starts a headless chromium with no network beyond loopback,
+// a 1280×1600 window and a 90-second deadline.
 func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	return startBrowser(t, 1280, 1600, 90*time.Second)
+}
+
+// startBrowser starts a headless chromium of the given window size whose
+// context ends after timeout.
+func startBrowser(t *testing.T, width, height int, timeout time.Duration) context.Context {
 	t.Helper()
 	exe := browserPath(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -43,11 +51,11 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
-		chromedp.WindowSize(1280, 1600),
+		chromedp.WindowSize(width, height),
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
 	return ctx
 }

@@ -65,51 +65,13 @@ func (s *sqlStore) InsertEvents(ctx context.Context, recs []EventRecord) (Insert
 	if len(recs) == 0 {
 		return res, nil
 	}
-	for i := range recs {
-		if recs[i].TS.IsZero() {
-			return res, fmt.Errorf("store: insert events: record %d has no timestamp", i)
-		}
+	if err := checkTimestamps(recs); err != nil {
+		return res, fmt.Errorf("store: insert events: %w", err)
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if s.pg {
-			n, err := s.insertEventsPG(ctx, tx, recs)
-			res.Inserted = n
-			return err
-		}
-		// The full-chunk insert is prepared once at Open (parsing an
-		// 18,000-parameter statement costs about as much as running it);
-		// on the single writer connection tx.StmtContext reuses it.
-		var full *sql.Stmt
-		if len(recs) >= eventsPerStmt && s.insertStmt != nil {
-			full = tx.StmtContext(ctx, s.insertStmt)
-			defer full.Close()
-		}
-		args := make([]any, 0, min(len(recs), eventsPerStmt)*numEventCols)
-		for start := 0; start < len(recs); start += eventsPerStmt {
-			chunk := recs[start:min(start+eventsPerStmt, len(recs))]
-			args = args[:0]
-			for i := range chunk {
-				args = insertEventArgs(args, &chunk[i])
-			}
-			var (
-				r   sql.Result
-				err error
-			)
-			if full != nil && len(chunk) == eventsPerStmt {
-				r, err = full.ExecContext(ctx, args...)
-			} else {
-				r, err = tx.ExecContext(ctx, s.insertEventsSQL(len(chunk)), args...)
-			}
-			if err != nil {
-				return fmt.Errorf("insert: %w", err)
-			}
-			n, err := r.RowsAffected()
-			if err != nil {
-				return fmt.Errorf("rows affected: %w", err)
-			}
-			res.Inserted += int(n)
-		}
-		return nil
+		n, err := s.insertEventsTx(ctx, tx, recs)
+		res.Inserted = n
+		return err
 	})
 	if err != nil {
 		return InsertResult{}, fmt.Errorf("store: insert %d events: %w", len(recs), err)
