@@ -151,7 +151,10 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 	defer os.RemoveAll(dir)
 	m := &measurer{ctx: ctx}
 	m.reset()
-	r, err := newRig(ctx, rigOptions{Seed: o.Seed, Size: o.Size, Dir: dir, OnChanges: m.onChanges})
+	// A fixed start (midnight UTC of a fixed day) makes the measurement
+	// reproducible and keeps the whole run inside one UTC day, which the
+	// daily API budget counts in.
+	r, err := newRig(ctx, rigOptions{Seed: o.Seed, Size: o.Size, Dir: dir, OnChanges: m.onChanges, Start: measureStart})
 	if err != nil {
 		return nil, fmt.Errorf("measure: %w", err)
 	}
@@ -222,9 +225,10 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 		at := r.sim.Now()
 		var id string
 		if tc.budget {
-			// Lower the budget below what the engine spends today.
-			spent := r.calls(ctx)
-			if err := r.writeConfig(demoObjects, max(spent*9/10, 1)); err != nil {
+			// Lower the budget below what the engine spent today (UTC
+			// day, as the budget counts).
+			spent := r.eng.Health("demo-bu").State(r.sim.Now()).CallsToday
+			if err := r.writeConfig("", max(spent*9/10, 1)); err != nil {
 				return nil, err
 			}
 			if err := r.holder.Reload(r.configPath); err != nil {
@@ -243,7 +247,7 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 		}
 		out.Rules = append(out.Rules, rl)
 		if tc.budget {
-			if err := r.writeConfig(demoObjects, 0); err != nil {
+			if err := r.writeConfig("", 0); err != nil {
 				return nil, err
 			}
 			if err := r.holder.Reload(r.configPath); err != nil {
@@ -280,7 +284,7 @@ func measureSpend(ctx context.Context, seed int64, d time.Duration) (float64, er
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	r, err := newRig(ctx, rigOptions{Seed: seed, Size: sim.DefaultSize(), Dir: dir})
+	r, err := newRig(ctx, rigOptions{Seed: seed, Size: sim.DefaultSize(), Dir: dir, Start: measureStart})
 	if err != nil {
 		return 0, fmt.Errorf("measure: %w", err)
 	}
@@ -315,6 +319,10 @@ var tenantCases = []tenantCase{
 	{rule: "tenant.budget", name: "daily_api_budget lowered below today's spend", budget: true,
 		why: "next evaluation after the config reload"},
 }
+
+// measureStart is when a measurement's simulated clock starts: a Monday,
+// midnight UTC; the warm-up and every fault fit in that day.
+var measureStart = time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
 
 // demoSize is the demo's mid-size business unit.
 var demoSize = sim.Size{Automations: 60, Journeys: 20, DataExtensions: 120, TriggeredSends: 30, Transactional: 8, Imports: 20}

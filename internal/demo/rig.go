@@ -70,6 +70,8 @@ type rigOptions struct {
 	// Alerts, when set, routes incidents through the alerting pipeline to
 	// a console receiver writing to Alerts and a local signed webhook.
 	Alerts io.Writer
+	// Start is the simulated start (default: now, to the minute).
+	Start time.Time
 }
 
 func newRig(ctx context.Context, o rigOptions) (_ *rig, err error) {
@@ -79,7 +81,10 @@ func newRig(ctx context.Context, o rigOptions) (_ *rig, err error) {
 			r.close()
 		}
 	}()
-	start := time.Now().UTC().Truncate(time.Minute)
+	start := o.Start
+	if start.IsZero() {
+		start = time.Now().UTC().Truncate(time.Minute)
+	}
 	frozen := time.Now()
 	s, err := sim.New(sim.Options{Seed: o.Seed, Speed: 1, Size: o.Size, Start: start, Now: func() time.Time { return frozen }})
 	if err != nil {
