@@ -44,11 +44,8 @@ type Output struct {
 	// Events are outcomes worth storing as events (e.g. transactional
 	// not-sent messages), already classified.
 	Events []store.EventRecord
-	// Cursors are feed positions to advance once Events are stored: the
-	// caller stores the events (idempotent on their request ids) first and
-	// then compare-and-sets each cursor, so a crash in between re-reads the
-	// feed instead of losing it. On a conflict (another replica advanced
-	// the cursor) the caller drops the output.
+	// Cursors are feed positions to advance, by compare-and-set, in the
+	// same transaction as Events and Snapshots (see Persist).
 	Cursors []CursorAdvance
 }
 
@@ -94,41 +91,31 @@ func For(t resource.Type) (Collector, error) {
 
 // OutputStore is what Persist needs from the store.
 type OutputStore interface {
-	InsertEvents(ctx context.Context, recs []store.EventRecord) (store.InsertResult, error)
-	InsertSnapshots(ctx context.Context, snaps []store.Snapshot) ([]int64, error)
-	CompareAndSetCursor(ctx context.Context, name, old, next string, now time.Time) error
+	StoreCollection(ctx context.Context, b store.CollectionBatch) (store.InsertResult, error)
 }
 
 // ErrCursorMoved is returned by Persist when another replica advanced a
-// feed cursor first: the output was dropped (its events are stored, and
-// idempotent; its snapshots would count them twice).
+// feed cursor first: nothing of the output was stored (the other replica
+// stored the same feed page).
 var ErrCursorMoved = errors.New("feed cursor advanced concurrently")
 
-// Persist stores a collector's output in the order that loses nothing on a
-// crash: events (idempotent on request id), then feed cursors
-// (compare-and-set), then snapshots.
+// Persist stores a collector's output in one transaction: its events, its
+// snapshots (whose counters may count those events) and its feed cursors
+// move together, so a crash or a failed write loses nothing and counts
+// nothing twice.
 func Persist(ctx context.Context, st OutputStore, out *Output, now time.Time) error {
-	if out == nil {
+	if out == nil || (len(out.Events) == 0 && len(out.Snapshots) == 0 && len(out.Cursors) == 0) {
 		return nil
 	}
-	if len(out.Events) > 0 {
-		if _, err := st.InsertEvents(ctx, out.Events); err != nil {
-			return fmt.Errorf("storing events: %w", err)
-		}
-	}
+	b := store.CollectionBatch{Events: out.Events, Snapshots: out.Snapshots}
 	for _, c := range out.Cursors {
-		err := st.CompareAndSetCursor(ctx, c.Name, c.Old, c.Next, now)
-		if errors.Is(err, store.ErrConflict) {
-			return fmt.Errorf("%s: %w", c.Name, ErrCursorMoved)
-		}
-		if err != nil {
-			return fmt.Errorf("advancing cursor %s: %w", c.Name, err)
-		}
+		b.Cursors = append(b.Cursors, store.CursorMove{Name: c.Name, Old: c.Old, Next: c.Next, Now: now})
 	}
-	if len(out.Snapshots) > 0 {
-		if _, err := st.InsertSnapshots(ctx, out.Snapshots); err != nil {
-			return fmt.Errorf("storing snapshots: %w", err)
+	if _, err := st.StoreCollection(ctx, b); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("%w: %w", ErrCursorMoved, err)
 		}
+		return fmt.Errorf("storing the collection: %w", err)
 	}
 	return nil
 }

@@ -308,6 +308,20 @@ func (c *crashStore) InsertSnapshots(ctx context.Context, s []store.Snapshot) ([
 	return c.Store.InsertSnapshots(ctx, s)
 }
 
+// StoreCollection is where a collection's snapshots are written: the
+// armed call dies mid-transaction, like InsertSnapshots.
+func (c *crashStore) StoreCollection(ctx context.Context, b store.CollectionBatch) (store.InsertResult, error) {
+	if c.armed.CompareAndSwap(true, false) {
+		c.dead.Store(true)
+		c.cancel()
+		return c.Store.StoreCollection(ctx, b) // runs with a cancelled context
+	}
+	if c.dead.Load() {
+		return store.InsertResult{}, errDead
+	}
+	return c.Store.StoreCollection(ctx, b)
+}
+
 func (c *crashStore) InsertEvents(ctx context.Context, r []store.EventRecord) (store.InsertResult, error) {
 	if c.dead.Load() {
 		return store.InsertResult{}, errDead

@@ -51,6 +51,7 @@ func runContract(t *testing.T, h harness) {
 		{"MigrationsIdempotent", testMigrationsIdempotent},
 		{"ConcurrentOpen", testConcurrentOpen},
 		{"Events", testEvents},
+		{"StoreCollection", testStoreCollection},
 		{"EventsIdempotent", testEventsIdempotent},
 		{"EventsLargeBatch", testEventsLargeBatch},
 		{"EventAggregates", testEventAggregates},

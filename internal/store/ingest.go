@@ -124,23 +124,8 @@ func (s *sqlStore) InsertEventsAdvanceCursor(ctx context.Context, recs []EventRe
 	}
 	var res InsertResult
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var (
-			r   sql.Result
-			err error
-		)
-		if c.Old == "" {
-			r, err = tx.ExecContext(ctx, s.q(`INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
-				ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-				WHERE cursors.value = ''`), c.Name, c.Next, us(c.Now))
-		} else {
-			r, err = tx.ExecContext(ctx, s.q(`UPDATE cursors SET value = ?, updated_at = ? WHERE name = ? AND value = ?`),
-				c.Next, us(c.Now), c.Name, c.Old)
-		}
-		if err != nil {
-			return fmt.Errorf("cas cursor: %w", err)
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			return fmt.Errorf("cursor is not %q: %w", c.Old, ErrConflict)
+		if err := s.casCursorTx(ctx, tx, c); err != nil {
+			return err
 		}
 		n, err := s.insertEventsTx(ctx, tx, recs)
 		if err != nil {
@@ -151,6 +136,66 @@ func (s *sqlStore) InsertEventsAdvanceCursor(ctx context.Context, recs []EventRe
 	})
 	if err != nil {
 		return InsertResult{}, fmt.Errorf("store: insert %d events, cursor %q: %w", len(recs), c.Name, err)
+	}
+	return res, nil
+}
+
+// casCursorTx moves cursor c from c.Old to c.Next inside tx, or returns
+// ErrConflict when its value is not c.Old (a missing cursor counts as "").
+func (s *sqlStore) casCursorTx(ctx context.Context, tx *sql.Tx, c CursorMove) error {
+	var (
+		r   sql.Result
+		err error
+	)
+	if c.Old == "" {
+		r, err = tx.ExecContext(ctx, s.q(`INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+			WHERE cursors.value = ''`), c.Name, c.Next, us(c.Now))
+	} else {
+		r, err = tx.ExecContext(ctx, s.q(`UPDATE cursors SET value = ?, updated_at = ? WHERE name = ? AND value = ?`),
+			c.Next, us(c.Now), c.Name, c.Old)
+	}
+	if err != nil {
+		return fmt.Errorf("cas cursor %s: %w", c.Name, err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return fmt.Errorf("cursor %s is not %q: %w", c.Name, c.Old, ErrConflict)
+	}
+	return nil
+}
+
+// StoreCollection stores what one collection observed in one transaction:
+// the feed cursors move (compare-and-set) together with the events read
+// from the feeds and the snapshots that count them, or nothing is stored.
+func (s *sqlStore) StoreCollection(ctx context.Context, b CollectionBatch) (InsertResult, error) {
+	if err := checkTimestamps(b.Events); err != nil {
+		return InsertResult{}, fmt.Errorf("store: collection: %w", err)
+	}
+	var res InsertResult
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, c := range b.Cursors {
+			if err := s.casCursorTx(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		n, err := s.insertEventsTx(ctx, tx, b.Events)
+		if err != nil {
+			return err
+		}
+		res = InsertResult{Inserted: n, Duplicates: len(b.Events) - n}
+		if len(b.Snapshots) > 0 {
+			ids, err := s.insertSnapshotsTx(ctx, tx, b.Snapshots)
+			if err != nil {
+				return err
+			}
+			for i := range b.Snapshots {
+				b.Snapshots[i].ID = ids[i]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return InsertResult{}, fmt.Errorf("store: collection: %w", err)
 	}
 	return res, nil
 }

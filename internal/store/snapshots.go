@@ -19,65 +19,74 @@ func (s *sqlStore) InsertSnapshots(ctx context.Context, snaps []Snapshot) ([]int
 	if len(snaps) == 0 {
 		return nil, nil
 	}
-	ids := make([]int64, 0, len(snaps))
+	var ids []int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, s.q(`INSERT INTO snapshots
-			(tenant, resource_type, resource_key, observed_at, status, last_run_at, row_count, schema_hash, counters, payload)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`))
-		if err != nil {
-			return fmt.Errorf("prepare: %w", err)
-		}
-		defer st.Close()
-		latest, err := tx.PrepareContext(ctx, s.q(`INSERT INTO latest_snapshots
-			(tenant, resource_type, resource_key, snapshot_id, observed_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (tenant, resource_type, resource_key) DO UPDATE
-			SET snapshot_id = excluded.snapshot_id, observed_at = excluded.observed_at
-			WHERE excluded.observed_at > latest_snapshots.observed_at
-			   OR (excluded.observed_at = latest_snapshots.observed_at AND excluded.snapshot_id > latest_snapshots.snapshot_id)`))
-		if err != nil {
-			return fmt.Errorf("prepare latest: %w", err)
-		}
-		defer latest.Close()
-		for i := range snaps {
-			sn := &snaps[i]
-			if sn.ObservedAt.IsZero() || sn.ResourceType == "" || sn.ResourceKey == "" {
-				return fmt.Errorf("snapshot %d: observed_at, resource_type and resource_key are required", i)
-			}
-			var rowCount, counters, payload any
-			if sn.RowCount != nil {
-				rowCount = *sn.RowCount
-			}
-			if len(sn.Counters) > 0 {
-				b, err := json.Marshal(sn.Counters)
-				if err != nil {
-					return fmt.Errorf("snapshot %d counters: %w", i, err)
-				}
-				counters = string(b)
-			}
-			if len(sn.Payload) > 0 {
-				if !json.Valid(sn.Payload) {
-					return fmt.Errorf("snapshot %d: payload is not valid JSON", i)
-				}
-				payload = string(sn.Payload)
-			}
-			var id int64
-			if err := st.QueryRowContext(ctx, sn.Tenant, sn.ResourceType, sn.ResourceKey,
-				us(sn.ObservedAt), sn.Status, nullUS(sn.LastRunAt), rowCount, sn.SchemaHash,
-				counters, payload).Scan(&id); err != nil {
-				return fmt.Errorf("snapshot %d: %w", i, err)
-			}
-			if _, err := latest.ExecContext(ctx, sn.Tenant, sn.ResourceType, sn.ResourceKey, id, us(sn.ObservedAt)); err != nil {
-				return fmt.Errorf("snapshot %d: latest: %w", i, err)
-			}
-			ids = append(ids, id)
-		}
-		return nil
+		var err error
+		ids, err = s.insertSnapshotsTx(ctx, tx, snaps)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: insert snapshots: %w", err)
 	}
 	for i := range snaps {
 		snaps[i].ID = ids[i]
+	}
+	return ids, nil
+}
+
+// insertSnapshotsTx inserts snaps inside tx (and moves latest_snapshots)
+// and returns their ids in input order.
+func (s *sqlStore) insertSnapshotsTx(ctx context.Context, tx *sql.Tx, snaps []Snapshot) ([]int64, error) {
+	ids := make([]int64, 0, len(snaps))
+	st, err := tx.PrepareContext(ctx, s.q(`INSERT INTO snapshots
+		(tenant, resource_type, resource_key, observed_at, status, last_run_at, row_count, schema_hash, counters, payload)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`))
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	defer st.Close()
+	latest, err := tx.PrepareContext(ctx, s.q(`INSERT INTO latest_snapshots
+		(tenant, resource_type, resource_key, snapshot_id, observed_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (tenant, resource_type, resource_key) DO UPDATE
+		SET snapshot_id = excluded.snapshot_id, observed_at = excluded.observed_at
+		WHERE excluded.observed_at > latest_snapshots.observed_at
+		   OR (excluded.observed_at = latest_snapshots.observed_at AND excluded.snapshot_id > latest_snapshots.snapshot_id)`))
+	if err != nil {
+		return nil, fmt.Errorf("prepare latest: %w", err)
+	}
+	defer latest.Close()
+	for i := range snaps {
+		sn := &snaps[i]
+		if sn.ObservedAt.IsZero() || sn.ResourceType == "" || sn.ResourceKey == "" {
+			return nil, fmt.Errorf("snapshot %d: observed_at, resource_type and resource_key are required", i)
+		}
+		var rowCount, counters, payload any
+		if sn.RowCount != nil {
+			rowCount = *sn.RowCount
+		}
+		if len(sn.Counters) > 0 {
+			b, err := json.Marshal(sn.Counters)
+			if err != nil {
+				return nil, fmt.Errorf("snapshot %d counters: %w", i, err)
+			}
+			counters = string(b)
+		}
+		if len(sn.Payload) > 0 {
+			if !json.Valid(sn.Payload) {
+				return nil, fmt.Errorf("snapshot %d: payload is not valid JSON", i)
+			}
+			payload = string(sn.Payload)
+		}
+		var id int64
+		if err := st.QueryRowContext(ctx, sn.Tenant, sn.ResourceType, sn.ResourceKey,
+			us(sn.ObservedAt), sn.Status, nullUS(sn.LastRunAt), rowCount, sn.SchemaHash,
+			counters, payload).Scan(&id); err != nil {
+			return nil, fmt.Errorf("snapshot %d: %w", i, err)
+		}
+		if _, err := latest.ExecContext(ctx, sn.Tenant, sn.ResourceType, sn.ResourceKey, id, us(sn.ObservedAt)); err != nil {
+			return nil, fmt.Errorf("snapshot %d: latest: %w", i, err)
+		}
+		ids = append(ids, id)
 	}
 	return ids, nil
 }

@@ -44,6 +44,7 @@ var (
 // Store is everything the product persists.
 type Store interface {
 	EventStore
+	CollectionStore
 	SnapshotStore
 	IncidentStore
 	WorkQueue
@@ -58,6 +59,22 @@ type Store interface {
 	Driver() string
 	// Close releases the database handles.
 	Close() error
+}
+
+// CollectionBatch is what one collection stores at once.
+type CollectionBatch struct {
+	Events    []EventRecord
+	Snapshots []Snapshot
+	// Cursors move by compare-and-set with the rest.
+	Cursors []CursorMove
+}
+
+// CollectionStore stores a collection atomically.
+type CollectionStore interface {
+	// StoreCollection stores the events and snapshots and moves the
+	// cursors in one transaction; ErrConflict (wrapped) when a cursor is
+	// not at its Old value, and then nothing is stored.
+	StoreCollection(ctx context.Context, b CollectionBatch) (InsertResult, error)
 }
 
 // EventStore holds normalised, classified API-call events.
