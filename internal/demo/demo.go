@@ -177,6 +177,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// demo login a session that outlasts the story.
 	user, password, err := web.EnsureDemoUser(ctx, st, s.Now())
 	if err != nil {
+		ln.Close()
 		return nil, fmt.Errorf("demo: dashboard user: %w", err)
 	}
 	api := web.New(web.Options{Store: st, Config: r.holder, Logger: o.Logger, Clock: s.Now, SessionTTL: 365 * 24 * time.Hour,
@@ -209,7 +210,7 @@ rejecting rows, a short platform outage. Polls every 5 simulated minutes.
 	if err := r.play(ctx, storyStart.Add(o.Duration), o.Speed, nil); err != nil && ctx.Err() == nil {
 		return res, fmt.Errorf("demo: engine: %w", err)
 	}
-	if o.Digest != "" {
+	if o.Digest != "" && ctx.Err() == nil {
 		n, err := writeDigest(ctx, r, o.Digest)
 		if err != nil {
 			return res, fmt.Errorf("demo: digest: %w", err)
@@ -235,8 +236,12 @@ rejecting rows, a short platform outage. Polls every 5 simulated minutes.
 }
 
 func printSummary(w io.Writer, r *Result) {
+	perHour := 0.0
+	if h := r.SimDuration.Hours(); h > 0 {
+		perHour = float64(r.Calls) / h
+	}
 	fmt.Fprintf(w, "\nSummary: %d incidents opened, %d resolved over %s simulated; %d SFMC API calls (%.0f per simulated hour).\n",
-		r.Opened, r.Resolved, r.SimDuration.Round(time.Minute), r.Calls, float64(r.Calls)/r.SimDuration.Hours())
+		r.Opened, r.Resolved, r.SimDuration.Round(time.Minute), r.Calls, perHour)
 	var areas []string
 	for a, n := range r.ByArea {
 		areas = append(areas, a+" "+strconv.Itoa(n))

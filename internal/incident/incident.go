@@ -151,8 +151,8 @@ func (m *Manager) DampingFor(rule string) Damping {
 // Apply records one evaluation of the rules in results (findings per rule
 // id, with an entry for every rule that ran, as detect.Registry.Evaluate
 // returns them) for one tenant and resource type at now: every finding
-// opens or updates its incident; every open incident of that tenant, rule
-// and resource type whose rule ran without finding it moves towards
+// opens or updates its incident; every open incident of that tenant and
+// rule (whatever its resource type) that the rule ran without finding moves towards
 // resolution (see Damping). Rules absent from results are left alone. An
 // error on one rule does not stop the others; the errors are joined.
 func (m *Manager) Apply(ctx context.Context, now time.Time, tenant string, resourceType resource.Type, results map[string][]detect.Finding) (Changes, error) {

@@ -232,8 +232,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{start: p.opt.Clock(), mono: time.Now(), route: routeOf(r.URL.Path), method: r.Method, path: r.URL.Path}
 	if p.opt.RewriteInstanceURLs {
 		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
+		if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+			scheme = "https" // behind a TLS-terminating load balancer too
 		}
 		c.base = scheme + "://" + r.Host + "/"
 	}
@@ -266,6 +266,10 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	}
 	if h := p.opt.IntegrationHeader; h != "" {
 		pr.Out.Header.Del(h)
+	}
+	if c.base != "" && c.route == routeAuth {
+		// The token response is rewritten: ask for it uncompressed.
+		pr.Out.Header.Del("Accept-Encoding")
 	}
 	c.url = redact.String(pr.Out.URL.String())
 	if pr.Out.Body != nil && (c.route == routeSOAP || c.route == routeAuth) {
@@ -426,16 +430,25 @@ const maxTokenResponse = 64 << 10
 // soap_instance_url at base, changing nothing else in the body.
 func rewriteInstanceURLs(resp *http.Response, base string) error {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse+1))
-	resp.Body.Close()
 	if err != nil {
+		resp.Body.Close()
 		return fmt.Errorf("proxy: reading the token response: %w", err)
 	}
+	if len(body) > maxTokenResponse {
+		// Not a token response we know: pass it through untouched.
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+		return nil
+	}
+	resp.Body.Close()
 	out := body
 	var tok struct {
 		REST string `json:"rest_instance_url"`
 		SOAP string `json:"soap_instance_url"`
 	}
-	if len(body) <= maxTokenResponse && json.Unmarshal(body, &tok) == nil {
+	if json.Unmarshal(body, &tok) == nil {
 		nb, _ := json.Marshal(base)
 		for _, old := range []string{tok.REST, tok.SOAP} {
 			if old == "" {

@@ -17,16 +17,19 @@ const tokenBody = `{"access_token":"eyJhbGciOiJIUzI1NiJ9.c2VjcmV0dG9rZW4","token
 func TestRewriteInstanceURLs(t *testing.T) {
 	for _, rewrite := range []bool{false, true} {
 		r := newRig(t, proxy.Options{RewriteInstanceURLs: rewrite}, false)
-		r.up.answer = func(*http.Request) answer {
+		r.up.answer = func(req *http.Request) answer {
+			if rewrite && req.Header.Get("Accept-Encoding") != "" {
+				t.Errorf("rewriting, but the token request asked for %q", req.Header.Get("Accept-Encoding"))
+			}
 			return answer{status: 200, body: []byte(tokenBody), header: map[string]string{"Content-Type": "application/json"}}
 		}
-		resp, body := r.do(t, r.proxySrv.URL, "POST", "/v2/token", map[string]string{"Content-Type": "application/json"},
+		resp, body := r.do(t, r.proxySrv.URL, "POST", "/v2/token", map[string]string{"Content-Type": "application/json", "Accept-Encoding": "gzip"},
 			[]byte(`{"grant_type":"client_credentials","client_id":"abc","client_secret":"s3cr3t"}`))
 		if resp.StatusCode != 200 {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
 		if !rewrite {
-			if string(body) != tokenBody {
+			if string(body) != tokenBody || r.up.last().Header.Get("Accept-Encoding") != "gzip" {
 				t.Fatalf("without the option the token response changed:\n%s", body)
 			}
 			continue
