@@ -210,6 +210,7 @@ rejecting rows, a short platform outage. Polls every 5 simulated minutes.
 	if err := r.play(ctx, storyStart.Add(o.Duration), o.Speed, nil); err != nil && ctx.Err() == nil {
 		return res, fmt.Errorf("demo: engine: %w", err)
 	}
+	r.drainAlerts(ctx)
 	if o.Digest != "" && ctx.Err() == nil {
 		n, err := writeDigest(ctx, r, o.Digest)
 		if err != nil {
