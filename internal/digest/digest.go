@@ -329,31 +329,26 @@ func Build(ctx context.Context, st Store, o Options) (*Digest, error) {
 	// Incidents from object state (row counts, statuses) have no error
 	// family: they count as "state".
 	famOf := func(in store.Incident) string { return cmp.Or(in.Family, "state") }
-	for _, in := range cur {
-		t := addTenant(in.Tenant)
-		t.Opened++
-		famCur[famOf(in)]++
+	// count adds one incident to its tenant's and family's tallies; slot 0
+	// is this period, slot 1 the period before.
+	count := func(in store.Incident, slot int, fam map[string]int) {
 		m := perTenantFam[in.Tenant]
 		if m == nil {
 			m = map[string][2]int{}
 			perTenantFam[in.Tenant] = m
 		}
 		c := m[famOf(in)]
-		c[0]++
+		c[slot]++
 		m[famOf(in)] = c
+		fam[famOf(in)]++
+	}
+	for _, in := range cur {
+		addTenant(in.Tenant).Opened++
+		count(in, 0, famCur)
 	}
 	for _, in := range prev {
-		t := addTenant(in.Tenant)
-		t.Previous++
-		famPrev[famOf(in)]++
-		m := perTenantFam[in.Tenant]
-		if m == nil {
-			m = map[string][2]int{}
-			perTenantFam[in.Tenant] = m
-		}
-		c := m[famOf(in)]
-		c[1]++
-		m[famOf(in)] = c
+		addTenant(in.Tenant).Previous++
+		count(in, 1, famPrev)
 	}
 	all := slices.Concat(before, prev, cur)
 	for _, name := range order {

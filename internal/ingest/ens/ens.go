@@ -189,21 +189,7 @@ func New(o Options) *Receiver {
 
 // Collector returns the receiver's metrics.
 func (r *Receiver) Collector() prometheus.Collector {
-	return multi{r.requests, r.events, r.early, r.lost}
-}
-
-type multi []prometheus.Collector
-
-func (m multi) Describe(ch chan<- *prometheus.Desc) {
-	for _, c := range m {
-		c.Describe(ch)
-	}
-}
-
-func (m multi) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range m {
-		c.Collect(ch)
-	}
+	return sink.Collectors{r.requests, r.events, r.early, r.lost}
 }
 
 type reply struct {

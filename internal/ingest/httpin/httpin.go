@@ -147,21 +147,7 @@ func New(o Options) *Handler {
 }
 
 // Collector returns the handler's request and line counters.
-func (h *Handler) Collector() prometheus.Collector { return collectors{h.requests, h.lines} }
-
-type collectors []prometheus.Collector
-
-func (c collectors) Describe(ch chan<- *prometheus.Desc) {
-	for _, x := range c {
-		x.Describe(ch)
-	}
-}
-
-func (c collectors) Collect(ch chan<- prometheus.Metric) {
-	for _, x := range c {
-		x.Collect(ch)
-	}
-}
+func (h *Handler) Collector() prometheus.Collector { return sink.Collectors{h.requests, h.lines} }
 
 // LineReport is one rejected line.
 type LineReport struct {

@@ -280,3 +280,21 @@ func Tenants(groups ...[]store.EventRecord) []string {
 	}
 	return out
 }
+
+// Collectors presents several collectors as one (an input's request and
+// line counters, say).
+type Collectors []prometheus.Collector
+
+// Describe implements prometheus.Collector.
+func (c Collectors) Describe(ch chan<- *prometheus.Desc) {
+	for _, x := range c {
+		x.Describe(ch)
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c Collectors) Collect(ch chan<- prometheus.Metric) {
+	for _, x := range c {
+		x.Collect(ch)
+	}
+}
