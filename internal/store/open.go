@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -48,6 +49,10 @@ type Config struct {
 	// MigrationLockWait is how long a PostgreSQL replica waits for another
 	// one's migration lock (default 5 minutes).
 	MigrationLockWait time.Duration
+
+	// walRestartFrames overrides the WAL length that triggers a RESTART
+	// checkpoint (tests).
+	walRestartFrames int
 }
 
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
@@ -73,6 +78,17 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (Store, error) {
 	}
 }
 
+const defaultBusyTimeout = 5 * time.Second
+
+// dsnRole says what a SQLite connection pool is for.
+type dsnRole int
+
+const (
+	dsnWriter       dsnRole = iota // the single writer connection
+	dsnReader                      // the read-only pool
+	dsnCheckpointer                // the checkpointer's connection
+)
+
 // sqliteDSN builds the modernc.org/sqlite DSN.
 //
 // Durability: WAL journal with synchronous=NORMAL by default. In WAL mode a
@@ -83,17 +99,17 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (Store, error) {
 // after a power cut or kernel crash the transactions committed since the
 // last checkpoint may be missing. FULL closes that gap at the price of one
 // WAL fsync per commit; events are written in batched transactions so that
-// is one fsync per batch, yet on this 2-core test machine it still cost
-// about 15% of ingest throughput (≈52k vs ≈61k events/s in batches of
-// 1,000, BenchmarkInsertEvents), leaving no headroom over the 50,000
-// events/s the ingest path needs. Deployments that acknowledge pushed data
-// and cannot accept losing the last seconds on power loss set
-// Synchronous: "full".
+// is one fsync per batch, which on this 2-core test machine costs about 8%
+// of insert throughput (≈104k vs ≈113k events/s in batches of 1,000,
+// BenchmarkInsertEvents). Deployments that acknowledge pushed data and
+// cannot accept losing the last seconds on power loss set Synchronous:
+// "full". Checkpoints run off the write path (checkpoint.go) a few times a
+// second under load, so with NORMAL the window is that short.
 //
 // _txlock=immediate makes BEGIN take the write lock at once, so a writer
 // waits on busy_timeout up front instead of failing with SQLITE_BUSY when
 // upgrading a read transaction.
-func sqliteDSN(path string, cfg Config, readOnly bool) (string, error) {
+func sqliteDSN(path string, cfg Config, role dsnRole) (string, error) {
 	sync := strings.ToUpper(cfg.Synchronous)
 	switch sync {
 	case "":
@@ -104,7 +120,7 @@ func sqliteDSN(path string, cfg Config, readOnly bool) (string, error) {
 	}
 	busy := cfg.BusyTimeout
 	if busy <= 0 {
-		busy = 5 * time.Second
+		busy = defaultBusyTimeout
 	}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
@@ -114,10 +130,15 @@ func sqliteDSN(path string, cfg Config, readOnly bool) (string, error) {
 	// 32 MiB page cache per connection (default 2 MiB): the event indexes
 	// take random inserts (request ids), and a cache miss is a read syscall.
 	q.Add("_pragma", "cache_size(-32768)")
-	if readOnly {
+	switch role {
+	case dsnReader:
 		q.Add("_pragma", "query_only(1)")
-	} else {
+	case dsnWriter:
 		q.Set("_txlock", "immediate")
+		// The checkpointer copies the WAL into the database instead of
+		// the commits (checkpoint.go).
+		q.Add("_pragma", "wal_autocheckpoint(0)")
+	case dsnCheckpointer:
 	}
 	return "file:" + filepath.ToSlash(path) + "?" + q.Encode(), nil
 }
@@ -126,11 +147,12 @@ func openSQLite(ctx context.Context, cfg Config, logger *slog.Logger) (Store, er
 	if cfg.Path == "" {
 		return nil, errors.New("store: sqlite needs a Path")
 	}
-	wdsn, err := sqliteDSN(cfg.Path, cfg, false)
+	wdsn, err := sqliteDSN(cfg.Path, cfg, dsnWriter)
 	if err != nil {
 		return nil, err
 	}
-	rdsn, _ := sqliteDSN(cfg.Path, cfg, true)
+	rdsn, _ := sqliteDSN(cfg.Path, cfg, dsnReader)
+	cdsn, _ := sqliteDSN(cfg.Path, cfg, dsnCheckpointer)
 
 	w, err := sql.Open("sqlite", wdsn)
 	if err != nil {
@@ -169,6 +191,20 @@ func openSQLite(ctx context.Context, cfg Config, logger *slog.Logger) (Store, er
 		_ = s.Close()
 		return nil, fmt.Errorf("store: prepare event insert: %w", err)
 	}
+	c, err := sql.Open("sqlite", cdsn)
+	if err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("store: open sqlite checkpointer %s: %w", cfg.Path, err)
+	}
+	c.SetMaxOpenConns(1)
+	c.SetMaxIdleConns(1)
+	c.SetConnMaxIdleTime(0)
+	c.SetConnMaxLifetime(0)
+	busy := cfg.BusyTimeout
+	if busy <= 0 {
+		busy = defaultBusyTimeout
+	}
+	s.ckpt = startCheckpointer(c, w, busy, cmp.Or(cfg.walRestartFrames, walRestartFrames), logger)
 	return s, nil
 }
 

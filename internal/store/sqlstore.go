@@ -27,6 +27,9 @@ type sqlStore struct {
 	// insertStmt is the full-chunk event insert prepared on the SQLite
 	// writer (nil on PostgreSQL).
 	insertStmt *sql.Stmt
+	// ckpt checkpoints the SQLite WAL off the write path (nil on
+	// PostgreSQL).
+	ckpt *checkpointer
 	// pruneChunk overrides defaultPruneChunk (tests).
 	pruneChunk int
 }
@@ -37,6 +40,7 @@ func (s *sqlStore) Driver() string { return s.driver }
 
 func (s *sqlStore) Close() error {
 	var errs []error
+	errs = append(errs, s.ckpt.stop())
 	if s.insertStmt != nil {
 		errs = append(errs, s.insertStmt.Close())
 	}
@@ -87,6 +91,7 @@ func (s *sqlStore) inTx(ctx context.Context, fn func(tx *sql.Tx) error) (err err
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.ckpt.written()
 	return nil
 }
 

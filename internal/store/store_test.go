@@ -23,7 +23,7 @@ func sqliteHarness() harness {
 			return Config{Driver: DriverSQLite, Path: filepath.Join(t.TempDir(), "sfmcwatch.db")}
 		},
 		raw: func(t *testing.T, cfg Config) *sql.DB {
-			dsn, err := sqliteDSN(cfg.Path, cfg, true)
+			dsn, err := sqliteDSN(cfg.Path, cfg, dsnReader)
 			if err != nil {
 				t.Fatal(err)
 			}
