@@ -46,6 +46,26 @@ type checkpointer struct {
 	done   chan struct{}
 
 	passive, restarts, failures atomic.Int64
+	frames                      atomic.Int64 // WAL length at the last checkpoint
+}
+
+// WALStats are the SQLite checkpointer's counters.
+type WALStats struct {
+	// Passive and Restarts count the checkpoints run; Failures those that
+	// failed (they are retried).
+	Passive, Restarts, Failures int64
+	// Frames is the WAL's length in pages at the last checkpoint.
+	Frames int64
+}
+
+// WALStats returns the checkpointer's counters; ok is false on
+// PostgreSQL.
+func (s *sqlStore) WALStats() (st WALStats, ok bool) {
+	c := s.ckpt
+	if c == nil {
+		return WALStats{}, false
+	}
+	return WALStats{Passive: c.passive.Load(), Restarts: c.restarts.Load(), Failures: c.failures.Load(), Frames: c.frames.Load()}, true
 }
 
 func startCheckpointer(ckpt, w *sql.DB, busy time.Duration, restartFrames int, log *slog.Logger) *checkpointer {
@@ -99,6 +119,7 @@ func (c *checkpointer) once(ctx context.Context) error {
 		return err
 	}
 	c.passive.Add(1)
+	c.frames.Store(int64(frames))
 	if frames < c.restartFrames {
 		return nil
 	}

@@ -440,6 +440,8 @@ func TestMetricsAndExtension(t *testing.T) {
 		`sfmcwatch_time_to_detection_seconds_bucket\{le="300"\} \d+`,
 		`sfmcwatch_time_to_detection_seconds_count \d+`,
 		`sfmcwatch_store_up 1`,
+		`sfmcwatch_sqlite_checkpoints_total\{mode="passive"\} \d+`,
+		`sfmcwatch_sqlite_wal_pages \d+`,
 		`sfmcwatch_ingest_queue_depth 7`,
 		`go_goroutines \d+`,
 	} {

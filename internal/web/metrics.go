@@ -13,7 +13,8 @@ import (
 
 // storeCollector reads the store at scrape time: nothing is counted in
 // memory, so every replica reports the same figures and a restart loses
-// nothing.
+// nothing. The exception is the SQLite checkpointer's counters, which
+// belong to the one process that has the database open.
 type storeCollector struct {
 	s *Server
 
@@ -23,6 +24,8 @@ type storeCollector struct {
 	notifications *prometheus.Desc
 	ttd           *prometheus.Desc
 	up            *prometheus.Desc
+
+	checkpoints, checkpointFailures, walFrames *prometheus.Desc
 }
 
 func newStoreCollector(s *Server) *storeCollector {
@@ -39,12 +42,16 @@ func newStoreCollector(s *Server) *storeCollector {
 		ttd: prometheus.NewDesc("sfmcwatch_time_to_detection_seconds", "Time from first evidence to incident opened, incidents opened in the last 30 days.",
 			nil, nil),
 		up: prometheus.NewDesc("sfmcwatch_store_up", "1 when the store answered this scrape's queries.", nil, nil),
+		checkpoints: prometheus.NewDesc("sfmcwatch_sqlite_checkpoints_total", "SQLite WAL checkpoints run off the write path, by mode (passive copies while writes go on; restart rewinds the WAL).",
+			[]string{"mode"}, nil),
+		checkpointFailures: prometheus.NewDesc("sfmcwatch_sqlite_checkpoint_failures_total", "SQLite WAL checkpoints that failed (retried after the next write).", nil, nil),
+		walFrames:          prometheus.NewDesc("sfmcwatch_sqlite_wal_pages", "SQLite WAL length in pages at the last checkpoint; it stays bounded while the checkpointer keeps up.", nil, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.events, c.open, c.calls, c.notifications, c.ttd, c.up} {
+	for _, d := range []*prometheus.Desc{c.events, c.open, c.calls, c.notifications, c.ttd, c.up, c.checkpoints, c.checkpointFailures, c.walFrames} {
 		ch <- d
 	}
 }
@@ -134,7 +141,20 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstHistogram(c.ttd, uint64(len(recent)), sum, counts)
 	}
+	if w, ok := st.(walStatser); ok {
+		if ws, ok := w.WALStats(); ok {
+			ch <- prometheus.MustNewConstMetric(c.checkpoints, prometheus.CounterValue, float64(ws.Passive), "passive")
+			ch <- prometheus.MustNewConstMetric(c.checkpoints, prometheus.CounterValue, float64(ws.Restarts), "restart")
+			ch <- prometheus.MustNewConstMetric(c.checkpointFailures, prometheus.CounterValue, float64(ws.Failures))
+			ch <- prometheus.MustNewConstMetric(c.walFrames, prometheus.GaugeValue, float64(ws.Frames))
+		}
+	}
 	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up)
+}
+
+// walStatser is the SQLite store's checkpointer view.
+type walStatser interface {
+	WALStats() (store.WALStats, bool)
 }
 
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
