@@ -144,7 +144,24 @@ type tenantRuntime struct {
 	health *collect.TenantHealth
 
 	healthMu sync.Mutex // serialises tenant health evaluations
+	txMu     sync.Mutex // serialises transactional evaluations
 	reported atomic.Bool
+}
+
+// evalLock returns the lock that serialises the scheduled evaluation of
+// typ with the event-triggered one (the Trigger runs api.errors, a tenant
+// rule, and triggered_send.silent_failure, a transactional one), or nil
+// for types only the schedule evaluates. Two evaluations of the same rule
+// applying their findings at once could resolve what the other just
+// opened.
+func (rt *tenantRuntime) evalLock(typ resource.Type) *sync.Mutex {
+	switch typ {
+	case resource.Tenant:
+		return &rt.healthMu
+	case resource.Transactional:
+		return &rt.txMu
+	}
+	return nil
 }
 
 // New builds an engine.

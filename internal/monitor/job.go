@@ -65,9 +65,9 @@ func (e *Engine) runItem(ctx context.Context, it store.WorkItem) {
 // collectAndEvaluate runs one collection and the rules of its type.
 func (e *Engine) collectAndEvaluate(ctx context.Context, rt *tenantRuntime, t *config.Tenant, cfg *config.Config,
 	typ resource.Type, now time.Time) (incident.Changes, error) {
-	if typ == resource.Tenant {
-		rt.healthMu.Lock()
-		defer rt.healthMu.Unlock()
+	if mu := rt.evalLock(typ); mu != nil {
+		mu.Lock()
+		defer mu.Unlock()
 	}
 	c := e.collectors[typ]
 	prev := map[string]store.Snapshot{}

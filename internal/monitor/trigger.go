@@ -210,15 +210,19 @@ func (t *Trigger) evaluate(ctx context.Context, tenant string, force bool) (inci
 		if err != nil {
 			return all, err
 		}
-		if run.typ == resource.Tenant && rt != nil {
-			// Serialised with the scheduled tenant evaluation, which also
-			// runs api.errors.
-			rt.healthMu.Lock()
+		// Serialised with the scheduled evaluation of the same type,
+		// which runs the same rule.
+		var mu *sync.Mutex
+		if rt != nil {
+			mu = rt.evalLock(run.typ)
+		}
+		if mu != nil {
+			mu.Lock()
 		}
 		began := t.o.Now()
 		ch, err := t.apply(ctx, reg, tenant, run.typ)
-		if run.typ == resource.Tenant && rt != nil {
-			rt.healthMu.Unlock()
+		if mu != nil {
+			mu.Unlock()
 		}
 		if run.typ == resource.Tenant {
 			t.mu.Lock()

@@ -6,8 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/collect"
+	"github.com/sfmcwatch/sfmcwatch/internal/detect"
 	"github.com/sfmcwatch/sfmcwatch/internal/event"
 	"github.com/sfmcwatch/sfmcwatch/internal/monitor"
+	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
 
@@ -82,4 +85,52 @@ func TestTriggerRun(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatal("the running trigger did not open api.errors")
+}
+
+// TestTriggerWaitsForScheduledEvaluation: the event-triggered evaluation of
+// a type waits while a scheduled collection of the same type is
+// evaluating (both run the same rule; applying findings at once could
+// resolve what the other just opened). Tenant rules (api.errors) and
+// transactional ones (triggered_send.silent_failure) both.
+func TestTriggerWaitsForScheduledEvaluation(t *testing.T) {
+	for _, typ := range []resource.Type{resource.Tenant, resource.Transactional} {
+		t.Run(string(typ), func(t *testing.T) {
+			e := newEnv(t)
+			eng, err := monitor.New(monitor.Options{
+				Store: e.st, Config: e.holder, Clock: e.Sim.Now, Owner: "owner-2", Workers: 1, CallTimeout: 10 * time.Second,
+				Collectors: []collect.Collector{collect.TenantCollector{}, probe{}},
+				Rules:      []detect.Rule{detect.APIErrors{}, detect.SilentFailureRule{}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(eng.Close)
+			if _, err := eng.RunDue(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			release, ok := monitor.HoldEvaluation(eng, e.Tenant.Name, typ)
+			if !ok {
+				t.Fatalf("no evaluation lock for %s", typ)
+			}
+			trig := eng.NewTrigger(monitor.TriggerOptions{})
+			trig.EventsArrived(e.Tenant.Name)
+			done := make(chan error, 1)
+			go func() { _, err := trig.EvaluatePending(context.Background()); done <- err }()
+			select {
+			case err := <-done:
+				release()
+				t.Fatalf("the trigger evaluated while the scheduled %s evaluation held the lock (err %v)", typ, err)
+			case <-time.After(200 * time.Millisecond):
+			}
+			release()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the trigger did not evaluate after the lock was released")
+			}
+		})
+	}
 }

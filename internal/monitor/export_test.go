@@ -1,0 +1,21 @@
+package monitor
+
+import "github.com/sfmcwatch/sfmcwatch/internal/resource"
+
+// HoldEvaluation takes the lock that serialises evaluations of typ for
+// tenant, as a scheduled collection holds it, and returns its release
+// (false when there is no such lock).
+func HoldEvaluation(e *Engine, tenant string, typ resource.Type) (release func(), ok bool) {
+	e.mu.Lock()
+	rt := e.tenants[tenant]
+	e.mu.Unlock()
+	if rt == nil {
+		return nil, false
+	}
+	mu := rt.evalLock(typ)
+	if mu == nil {
+		return nil, false
+	}
+	mu.Lock()
+	return mu.Unlock, true
+}
