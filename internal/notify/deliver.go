@@ -16,11 +16,15 @@ import (
 const claimBatch = 16
 
 // Deliver sends the due notifications of the outbox until none is left,
-// and returns how many were delivered. Each is claimed under a lease, sent,
-// then marked sent; a retryable failure is retried with exponential backoff
-// (or the receiver's Retry-After) until alerting.outbox.give_up_after, a
-// permanent one is marked failed. A crash between claim and mark leaves
-// the message to be sent again when the lease expires: at least once.
+// and returns how many were delivered. Each row (one message to one
+// channel of a receiver) is claimed under a lease, sent through that
+// channel alone, then marked sent; a retryable failure is retried with
+// exponential backoff (or the channel's Retry-After) until
+// alerting.outbox.give_up_after, a permanent one is marked failed, each
+// channel independently of the receiver's others. A row without a channel
+// (queued before per-channel delivery) goes to every channel of the
+// receiver. A crash between claim and mark leaves the row to be sent again
+// when the lease expires: at least once.
 func (d *Dispatcher) Deliver(ctx context.Context) (int, error) {
 	c, err := d.compiled()
 	if err != nil {
@@ -50,11 +54,14 @@ func (d *Dispatcher) Deliver(ctx context.Context) (int, error) {
 
 func (d *Dispatcher) deliverOne(ctx context.Context, c *compiled, om store.OutboxMessage) (bool, error) {
 	log := d.log.With(slog.String("receiver", om.Receiver), slog.String("key", om.Key), slog.Int("attempt", om.Attempts))
+	if om.Channel != "" {
+		log = log.With(slog.String("channel", om.Channel))
+	}
 	var m Message
 	if err := json.Unmarshal(om.Payload, &m); err != nil {
 		return false, d.fail(ctx, om, fmt.Sprintf("unreadable payload: %v", err), log)
 	}
-	n, err := d.notifier(om.Receiver)
+	n, err := d.notifier(om.Receiver, om.Channel)
 	if err != nil {
 		return false, d.fail(ctx, om, err.Error(), log)
 	}

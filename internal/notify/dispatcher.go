@@ -31,16 +31,20 @@ type Store interface {
 	store.OutboxStore
 }
 
-// BuildFunc makes the Notifier of a configured receiver.
-type BuildFunc func(r config.Receiver) (Notifier, error)
+// BuildFunc makes the channels of a configured receiver, in a stable order
+// (notify/channels.Builder in production). Names must be non-empty and
+// unique within the receiver: they are stored with each outbox row.
+type BuildFunc func(r config.Receiver) ([]Channel, error)
 
 // Options configure a Dispatcher.
 type Options struct {
 	// Store and Config are required.
 	Store  Store
 	Config *config.Holder
-	// Build makes notifiers from receiver configs (notify/channels.Build in
-	// production). Receivers with an entry in Notifiers use that instead.
+	// Build makes the channels of each receiver; every message is queued
+	// and delivered once per channel. Receivers with an entry in
+	// Notifiers use that notifier instead, as one unnamed channel (one
+	// outbox row per message, delivered to the whole receiver).
 	Build     BuildFunc
 	Notifiers map[string]Notifier
 	// Clock defaults to time.Now.
@@ -69,10 +73,14 @@ type Dispatcher struct {
 	maxOpen  int
 	wake     chan struct{}
 
-	mu        sync.Mutex // guards the fields below
-	comp      *compiled
-	notifiers map[string]Notifier
-	buildErrs map[string]error
+	mu   sync.Mutex // guards the fields below
+	comp *compiled
+	// channels are the usable receivers' channels; channelNames the
+	// channels a message for a receiver is queued to (for an unusable
+	// receiver, the ones its config names: the rows fail visibly).
+	channels     map[string][]Channel
+	channelNames map[string][]string
+	buildErrs    map[string]error
 	// escalated remembers incidents whose escalation is known to be
 	// enqueued, so their resolution can be forwarded without a lookup.
 	escalated map[int64]string
@@ -172,22 +180,41 @@ func (d *Dispatcher) SendReport(ctx context.Context, receiver string, r Report) 
 func (d *Dispatcher) enqueue(ctx context.Context, now time.Time, msgs ...Message) error {
 	out := make([]store.OutboxMessage, 0, len(msgs))
 	for _, m := range msgs {
-		om, err := outboxMessage(m)
+		oms, err := d.outboxMessages(m)
 		if err != nil {
 			return err
 		}
-		out = append(out, om)
+		out = append(out, oms...)
 	}
 	_, err := d.st.EnqueueNotifications(ctx, now, out...)
 	return err
 }
 
-func outboxMessage(m Message) (store.OutboxMessage, error) {
+// outboxMessages encodes m as one outbox row per channel of its receiver,
+// in the receiver's channel order, all under m.Key.
+func (d *Dispatcher) outboxMessages(m Message) ([]store.OutboxMessage, error) {
 	b, err := json.Marshal(m)
 	if err != nil {
-		return store.OutboxMessage{}, fmt.Errorf("encode message %q: %w", m.Key, err)
+		return nil, fmt.Errorf("encode message %q: %w", m.Key, err)
 	}
-	return store.OutboxMessage{Key: m.Key, Receiver: m.Receiver, GroupKey: m.GroupKey, Kind: m.Kind, Payload: b}, nil
+	names := d.receiverChannels(m.Receiver)
+	out := make([]store.OutboxMessage, 0, len(names))
+	for _, ch := range names {
+		out = append(out, store.OutboxMessage{Key: m.Key, Channel: ch, Receiver: m.Receiver, GroupKey: m.GroupKey, Kind: m.Kind, Payload: b})
+	}
+	return out, nil
+}
+
+// receiverChannels returns the channel names a message for receiver is
+// queued to: [""] (the whole receiver) for a fixed notifier or an unknown
+// receiver, whose row then fails at delivery saying so.
+func (d *Dispatcher) receiverChannels(receiver string) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if names := d.channelNames[receiver]; len(names) > 0 {
+		return names
+	}
+	return []string{""}
 }
 
 // compiled returns the compiled form of the running config, rebuilding
@@ -204,42 +231,80 @@ func (d *Dispatcher) compiled() (*compiled, error) {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
 	d.comp = c
-	d.notifiers, d.buildErrs = map[string]Notifier{}, map[string]error{}
+	d.channels, d.channelNames, d.buildErrs = map[string][]Channel{}, map[string][]string{}, map[string]error{}
 	for _, r := range cfg.Alerting.Receivers {
 		if n, ok := d.fixed[r.Name]; ok {
-			d.notifiers[r.Name] = n
+			d.channels[r.Name] = []Channel{{Notifier: n}}
+			d.channelNames[r.Name] = []string{""}
 			continue
 		}
-		if d.build == nil {
-			d.buildErrs[r.Name] = errors.New("no notifier builder configured")
-			continue
-		}
-		n, err := d.build(r)
+		chs, err := d.buildChannels(r)
 		if err != nil {
 			d.buildErrs[r.Name] = err
+			d.channelNames[r.Name] = r.Channels()
 			d.log.Error("receiver unusable", slog.String("receiver", r.Name), slog.Any("error", err))
 			continue
 		}
-		d.notifiers[r.Name] = n
+		d.channels[r.Name] = chs
+		names := make([]string, 0, len(chs))
+		for _, ch := range chs {
+			names = append(names, ch.Name)
+		}
+		d.channelNames[r.Name] = names
 	}
 	for name, n := range d.fixed {
-		if _, ok := d.notifiers[name]; !ok && d.buildErrs[name] == nil {
-			d.notifiers[name] = n
+		if _, ok := d.channels[name]; !ok && d.buildErrs[name] == nil {
+			d.channels[name] = []Channel{{Notifier: n}}
+			d.channelNames[name] = []string{""}
 		}
 	}
 	return c, nil
 }
 
-func (d *Dispatcher) notifier(name string) (Notifier, error) {
+// buildChannels builds a receiver's channels and checks their names.
+func (d *Dispatcher) buildChannels(r config.Receiver) ([]Channel, error) {
+	if d.build == nil {
+		return nil, errors.New("no notifier builder configured")
+	}
+	chs, err := d.build(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(chs) == 0 {
+		return nil, fmt.Errorf("receiver %q has no channel", r.Name)
+	}
+	seen := map[string]bool{}
+	for _, ch := range chs {
+		if ch.Name == "" || seen[ch.Name] || ch.Notifier == nil {
+			return nil, fmt.Errorf("receiver %q: channel %q: want a notifier under a unique, non-empty name", r.Name, ch.Name)
+		}
+		seen[ch.Name] = true
+	}
+	return chs, nil
+}
+
+// notifier returns what delivers an outbox row: the named channel of the
+// receiver, or every channel of it for a row without a channel (enqueued
+// before per-channel delivery, or for a fixed notifier).
+func (d *Dispatcher) notifier(receiver, channel string) (Notifier, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if n, ok := d.notifiers[name]; ok {
-		return n, nil
+	chs, ok := d.channels[receiver]
+	if !ok {
+		if err, ok := d.buildErrs[receiver]; ok {
+			return nil, fmt.Errorf("receiver %q unusable: %w", receiver, err)
+		}
+		return nil, fmt.Errorf("receiver %q is not configured", receiver)
 	}
-	if err, ok := d.buildErrs[name]; ok {
-		return nil, fmt.Errorf("receiver %q unusable: %w", name, err)
+	if channel == "" {
+		return FanOut(chs...), nil
 	}
-	return nil, fmt.Errorf("receiver %q is not configured", name)
+	for _, ch := range chs {
+		if ch.Name == channel {
+			return ch.Notifier, nil
+		}
+	}
+	return nil, fmt.Errorf("receiver %q has no %s channel any more (the configuration changed after the notification was queued)", receiver, channel)
 }
 
 // Run evaluates and delivers until ctx ends: at once, whenever woken, when
@@ -652,11 +717,11 @@ func (d *Dispatcher) flush(ctx context.Context, c *compiled, g *group, now time.
 		}
 		if len(m.Alerts) > 0 {
 			m.Key = fmt.Sprintf("group|%s|%s|%d|v%d", g.receiver, g.key, next.Since.UnixMicro(), g.state.Version+1)
-			om, err := outboxMessage(m)
+			oms, err := d.outboxMessages(m)
 			if err != nil {
 				return time.Time{}, err
 			}
-			msgs = append(msgs, om)
+			msgs = append(msgs, oms...)
 			next.LastSent = now
 			if len(firing) > 0 {
 				next.LastFiringSent = now
@@ -678,8 +743,14 @@ func (d *Dispatcher) flush(ctx context.Context, c *compiled, g *group, now time.
 	if err != nil {
 		return time.Time{}, fmt.Errorf("notify: commit %s/%s: %w", g.receiver, g.key, err)
 	}
-	for _, m := range msgs {
-		d.log.Info("notification queued", slog.String("receiver", m.Receiver), slog.String("group", g.key),
+	if len(msgs) > 0 {
+		var chans []string
+		for _, m := range msgs {
+			if m.Channel != "" {
+				chans = append(chans, m.Channel)
+			}
+		}
+		d.log.Info("notification queued", slog.String("receiver", g.receiver), slog.Any("channels", chans), slog.String("group", g.key),
 			slog.Int("firing", len(firing)), slog.Int("resolved", len(resolvedNew)), slog.Bool("reminder", reminder))
 	}
 	if len(firingIDs) == 0 && len(suppressedIDs) == 0 {

@@ -4,9 +4,11 @@
 // inhibition, silences (read from the store) and recurring maintenance
 // windows, escalation of unacknowledged critical incidents, and a durable
 // outbox: every notification is written to the store before it is sent,
-// under an idempotency key per (group or incident, state, receiver), then
-// delivered at least once with retries and backoff by whichever replica
-// claims it.
+// one row per channel of its receiver under an idempotency key per (group
+// or incident, state, receiver) and the channel, then delivered at least
+// once with retries and backoff by whichever replica claims it. Channels
+// are retried independently: a receiver's channel that succeeded is not
+// sent the message again because another of its channels failed.
 //
 // The state lives in the store, not in memory: the dispatcher re-derives
 // the groups from open incidents, acknowledgements, silences and the

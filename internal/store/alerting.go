@@ -111,13 +111,20 @@ const (
 	OutboxFailed  OutboxStatus = "failed"
 )
 
-// OutboxMessage is one notification to one receiver, written before it is
-// sent and delivered at least once.
+// OutboxMessage is one notification to one channel of one receiver,
+// written before it is sent and delivered at least once. A message for a
+// receiver with several channels is stored as one row per channel, each
+// claimed, retried and given up on its own.
 type OutboxMessage struct {
 	ID int64 `json:"id"`
-	// Key is the idempotency key: a message whose key exists is never
-	// stored (nor sent) twice.
-	Key      string `json:"key"`
+	// Key is the message's idempotency key, shared by its channel rows:
+	// a (Key, Channel) pair that exists is never stored (nor sent) twice.
+	Key string `json:"key"`
+	// Channel names the receiver's channel the row is for ("slack",
+	// "email", …). Empty means the whole receiver: rows enqueued before
+	// per-channel delivery (migration 00005), or receivers whose notifier
+	// has no named channels.
+	Channel  string `json:"channel,omitempty"`
 	Receiver string `json:"receiver"`
 	GroupKey string `json:"group_key,omitempty"`
 	// Kind says what the payload is (e.g. "group", "escalation", "report",
@@ -150,7 +157,12 @@ type NotifyState struct {
 
 // OutboxFilter selects outbox messages. Empty fields do not filter.
 type OutboxFilter struct {
-	Status   OutboxStatus
+	Status OutboxStatus
+	// Key selects the rows of one message (one per channel).
+	Key string
+	// Channel selects one channel's rows (empty does not filter, so
+	// whole-receiver rows cannot be selected by it).
+	Channel  string
 	Receiver string
 	GroupKey string
 	Kind     string
@@ -161,8 +173,11 @@ type OutboxFilter struct {
 // OutboxStore is the durable notification outbox and notification log.
 type OutboxStore interface {
 	// EnqueueNotifications stores messages as pending, due at their
-	// NextAttemptAt (zero = now), in one transaction. Messages whose Key
-	// is already stored are skipped; inserted counts the new ones.
+	// NextAttemptAt (zero = now), in one transaction. A message is skipped
+	// when its (Key, Channel) is already stored, when its Key is stored
+	// for the whole receiver (Channel empty: a row from before the
+	// upgrade already delivers to every channel), or, for a whole-receiver
+	// message, when any row has its Key; inserted counts the new ones.
 	EnqueueNotifications(ctx context.Context, now time.Time, msgs ...OutboxMessage) (inserted int, err error)
 	// CommitNotification stores st if the stored version still equals
 	// st.Version (0 = not stored yet) and enqueues msgs, atomically. On a
@@ -187,7 +202,9 @@ type OutboxStore interface {
 	RetryNotification(ctx context.Context, id int64, owner string, until time.Time, reason string, now time.Time) error
 	// FailNotification gives up on a message (permanent failure).
 	FailNotification(ctx context.Context, id int64, owner, reason string, now time.Time) error
-	// GetNotification returns one message by idempotency key, or ErrNotFound.
+	// GetNotification returns one row of a message by idempotency key (the
+	// first enqueued when it has one per channel; OutboxFilter.Key lists
+	// them all), or ErrNotFound.
 	GetNotification(ctx context.Context, key string) (OutboxMessage, error)
 	// ListNotifications lists messages, newest first.
 	ListNotifications(ctx context.Context, f OutboxFilter) ([]OutboxMessage, error)
@@ -303,7 +320,7 @@ func (s *sqlStore) ExpireSilence(ctx context.Context, id int64, now time.Time) (
 
 // ---- outbox ----
 
-const outboxCols = "id, idem_key, receiver, group_key, kind, payload, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at, updated_at, sent_at"
+const outboxCols = "id, idem_key, channel, receiver, group_key, kind, payload, status, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at, updated_at, sent_at"
 
 func scanOutbox(sc scanner) (OutboxMessage, error) {
 	var (
@@ -312,7 +329,7 @@ func scanOutbox(sc scanner) (OutboxMessage, error) {
 		attempts, next, leaseUntil, cr, upd int64
 		sent                                sql.NullInt64
 	)
-	if err := sc.Scan(&m.ID, &m.Key, &m.Receiver, &m.GroupKey, &m.Kind, &payload, &status, &attempts,
+	if err := sc.Scan(&m.ID, &m.Key, &m.Channel, &m.Receiver, &m.GroupKey, &m.Kind, &payload, &status, &attempts,
 		&next, &m.LeaseOwner, &leaseUntil, &m.LastError, &cr, &upd, &sent); err != nil {
 		return m, err
 	}
@@ -344,12 +361,21 @@ func (s *sqlStore) enqueueTx(ctx context.Context, tx *sql.Tx, now time.Time, msg
 		if due.IsZero() {
 			due = now
 		}
+		// The unique (idem_key, channel) settles concurrent inserts of one
+		// row; NOT EXISTS keeps a channel row from duplicating a
+		// whole-receiver row of the same message and vice versa. The
+		// casts type the parameters for PostgreSQL (INSERT … SELECT).
 		r, err := tx.ExecContext(ctx, s.q(`INSERT INTO notification_outbox
-			(idem_key, receiver, group_key, kind, payload, status, next_attempt_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING`),
-			m.Key, m.Receiver, m.GroupKey, m.Kind, string(m.Payload), us(due), us(now), us(now))
+			(idem_key, channel, receiver, group_key, kind, payload, status, next_attempt_at, created_at, updated_at)
+			SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),
+				'pending', CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT)
+			WHERE NOT EXISTS (SELECT 1 FROM notification_outbox
+				WHERE idem_key = CAST(? AS TEXT) AND (channel = '' OR channel = CAST(? AS TEXT) OR CAST(? AS TEXT) = ''))
+			ON CONFLICT (idem_key, channel) DO NOTHING`),
+			m.Key, m.Channel, m.Receiver, m.GroupKey, m.Kind, string(m.Payload), us(due), us(now), us(now),
+			m.Key, m.Channel, m.Channel)
 		if err != nil {
-			return 0, fmt.Errorf("enqueue %q: %w", m.Key, err)
+			return 0, fmt.Errorf("enqueue %q (channel %q): %w", m.Key, m.Channel, err)
 		}
 		if n, _ := r.RowsAffected(); n > 0 {
 			inserted++
@@ -473,7 +499,7 @@ func (s *sqlStore) ClaimNotifications(ctx context.Context, owner string, now tim
 				ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
 			UPDATE notification_outbox o SET lease_owner = ?, lease_until = ?, attempts = o.attempts + 1, updated_at = ?
 			FROM due WHERE o.id = due.id
-			RETURNING o.id, o.idem_key, o.receiver, o.group_key, o.kind, o.payload, o.status, o.attempts,
+			RETURNING o.id, o.idem_key, o.channel, o.receiver, o.group_key, o.kind, o.payload, o.status, o.attempts,
 				o.next_attempt_at, o.lease_owner, o.lease_until, o.last_error, o.created_at, o.updated_at, o.sent_at`
 		args = []any{n, n, int64(limit), owner, until, n}
 	} else {
@@ -545,7 +571,8 @@ func (s *sqlStore) FailNotification(ctx context.Context, id int64, owner, reason
 }
 
 func (s *sqlStore) GetNotification(ctx context.Context, key string) (OutboxMessage, error) {
-	m, err := scanOutbox(s.r.QueryRowContext(ctx, s.q(`SELECT `+outboxCols+` FROM notification_outbox WHERE idem_key = ?`), key))
+	m, err := scanOutbox(s.r.QueryRowContext(ctx, s.q(`SELECT `+outboxCols+` FROM notification_outbox WHERE idem_key = ?
+		ORDER BY id LIMIT 1`), key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return OutboxMessage{}, fmt.Errorf("store: notification %q: %w", key, ErrNotFound)
 	}
@@ -558,6 +585,8 @@ func (s *sqlStore) GetNotification(ctx context.Context, key string) (OutboxMessa
 func (s *sqlStore) ListNotifications(ctx context.Context, f OutboxFilter) ([]OutboxMessage, error) {
 	var w where
 	w.eq("status", string(f.Status))
+	w.eq("idem_key", f.Key)
+	w.eq("channel", f.Channel)
 	w.eq("receiver", f.Receiver)
 	w.eq("group_key", f.GroupKey)
 	w.eq("kind", f.Kind)

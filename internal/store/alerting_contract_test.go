@@ -1,13 +1,17 @@
 package store
 
 import (
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pressly/goose/v3"
 )
 
 func testSilences(t *testing.T, h harness) {
@@ -213,6 +217,177 @@ func testOutbox(t *testing.T, h harness) {
 	// retention window.
 	if l, _ := s.ListNotifications(ctx, OutboxFilter{}); len(l) != 1 || l[0].Key != "d" {
 		t.Fatalf("after prune: %+v", l)
+	}
+	t.Run("Channels", func(t *testing.T) { testOutboxChannels(t, h) })
+	t.Run("UpgradeKeepsRows", func(t *testing.T) { testOutboxUpgrade(t, h) })
+}
+
+func chanMsg(key, receiver, channel string) OutboxMessage {
+	m := msg(key, receiver)
+	m.Channel = channel
+	return m
+}
+
+// One row per (message, receiver, channel): the channels of one message
+// are enqueued, claimed and marked independently; (key, channel) is the
+// idempotency key, and a whole-receiver row (channel ”, from before the
+// upgrade) and channel rows of one key never coexist.
+func testOutboxChannels(t *testing.T, h harness) {
+	ctx := t.Context()
+	s := openT(t, h.fresh(t))
+	for _, tc := range []struct {
+		name string
+		msgs []OutboxMessage
+		want int
+	}{
+		{"two channels of one message", []OutboxMessage{chanMsg("m1", "ops", "slack"), chanMsg("m1", "ops", "email")}, 2},
+		{"re-enqueue is idempotent", []OutboxMessage{chanMsg("m1", "ops", "email"), chanMsg("m1", "ops", "slack")}, 0},
+		{"a new channel of a known message", []OutboxMessage{chanMsg("m1", "ops", "pagerduty")}, 1},
+		{"whole receiver after its channels", []OutboxMessage{chanMsg("m1", "ops", "")}, 0},
+		{"whole-receiver row (pre-upgrade)", []OutboxMessage{chanMsg("m2", "ops", "")}, 1},
+		{"channels after a whole-receiver row", []OutboxMessage{chanMsg("m2", "ops", "slack"), chanMsg("m2", "ops", "email")}, 0},
+		{"whole receiver again", []OutboxMessage{chanMsg("m2", "ops", "")}, 0},
+		{"duplicates in one batch", []OutboxMessage{chanMsg("m3", "ops", "slack"), chanMsg("m3", "ops", "slack")}, 1},
+	} {
+		if n, err := s.EnqueueNotifications(ctx, t0, tc.msgs...); err != nil || n != tc.want {
+			t.Errorf("%s: inserted %d, %v; want %d", tc.name, n, err, tc.want)
+		}
+	}
+	channels := func(f OutboxFilter) string {
+		t.Helper()
+		l, err := s.ListNotifications(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range l {
+			out = append(out, m.Key+"/"+m.Channel)
+		}
+		return fmt.Sprint(out)
+	}
+	for _, tc := range []struct {
+		f    OutboxFilter
+		want string
+	}{
+		{OutboxFilter{Key: "m1"}, "[m1/pagerduty m1/email m1/slack]"},
+		{OutboxFilter{Key: "m2"}, "[m2/]"},
+		{OutboxFilter{Channel: "slack"}, "[m3/slack m1/slack]"},
+		{OutboxFilter{Key: "m1", Channel: "email"}, "[m1/email]"},
+	} {
+		if got := channels(tc.f); got != tc.want {
+			t.Errorf("list %+v = %s, want %s", tc.f, got, tc.want)
+		}
+	}
+	if m, err := s.GetNotification(ctx, "m1"); err != nil || m.Channel != "slack" {
+		t.Fatalf("get m1 = %+v, %v; want the first enqueued row (slack)", m, err)
+	}
+
+	claimed, err := s.ClaimNotifications(ctx, "w1", t0, time.Minute, 10)
+	if err != nil || len(claimed) != 5 {
+		t.Fatalf("claim = %+v, %v; want 5 rows", claimed, err)
+	}
+	byCh := map[string]OutboxMessage{}
+	for _, m := range claimed {
+		byCh[m.Key+"/"+m.Channel] = m
+	}
+	slack, email := byCh["m1/slack"], byCh["m1/email"]
+	if slack.ID == 0 || email.ID == 0 || slack.ID == email.ID || slack.Receiver != "ops" || string(slack.Payload) != `{"k":"m1"}` {
+		t.Fatalf("claimed %+v", byCh)
+	}
+	if err := s.MarkNotificationSent(ctx, slack.ID, "w1", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RetryNotification(ctx, email.ID, "w1", t0.Add(time.Minute), "SMTP 451", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FailNotification(ctx, byCh["m1/pagerduty"].ID, "w1", "HTTP 400", t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"m2/", "m3/slack"} {
+		if err := s.MarkNotificationSent(ctx, byCh[k].ID, "w1", t0); err != nil {
+			t.Fatal(k, err)
+		}
+	}
+	for _, tc := range []struct {
+		ch     string
+		status OutboxStatus
+	}{{"slack", OutboxSent}, {"email", OutboxPending}, {"pagerduty", OutboxFailed}} {
+		l, err := s.ListNotifications(ctx, OutboxFilter{Key: "m1", Channel: tc.ch})
+		if err != nil || len(l) != 1 || l[0].Status != tc.status {
+			t.Errorf("m1/%s = %+v, %v; want %s", tc.ch, l, err, tc.status)
+		}
+	}
+	// Only the retried channel comes back.
+	again, err := s.ClaimNotifications(ctx, "w2", t0.Add(2*time.Minute), time.Minute, 10)
+	if err != nil || len(again) != 1 || again[0].Key != "m1" || again[0].Channel != "email" || again[0].Attempts != 2 {
+		t.Fatalf("reclaim = %+v, %v; want m1/email only", again, err)
+	}
+
+	// CommitNotification enqueues the channel rows with the state.
+	st := NotifyState{Receiver: "ops", GroupKey: "g", State: json.RawMessage(`{}`)}
+	if _, err := s.CommitNotification(ctx, st, t0, chanMsg("g1", "ops", "slack"), chanMsg("g1", "ops", "email")); err != nil {
+		t.Fatal(err)
+	}
+	if got := channels(OutboxFilter{Key: "g1"}); got != "[g1/email g1/slack]" {
+		t.Fatalf("committed rows = %s", got)
+	}
+}
+
+// Rows written before migration 00005 survive it as whole-receiver rows
+// (channel ”), and the same key is not enqueued again per channel.
+func testOutboxUpgrade(t *testing.T, h harness) {
+	ctx := t.Context()
+	cfg := h.fresh(t)
+	var (
+		db      *sql.DB
+		dialect goose.Dialect
+		dir     string
+	)
+	if h.driver == DriverSQLite {
+		dsn, err := sqliteDSN(cfg.Path, cfg, dsnWriter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if db, err = sql.Open("sqlite", dsn); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		dialect, dir = goose.DialectSQLite3, "migrations/sqlite"
+	} else {
+		db, dialect, dir = h.raw(t, cfg), goose.DialectPostgres, "migrations/postgres"
+	}
+	fsys, err := fs.Sub(migrationFiles, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(dialect, db, fsys, goose.WithTableName(migrationTable), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	q := (&sqlStore{pg: h.driver == DriverPostgres}).q
+	if _, err := db.ExecContext(ctx, q(`INSERT INTO notification_outbox
+		(idem_key, receiver, group_key, kind, payload, status, next_attempt_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)`), "old", "ops", "g", "group", `{"k":"old"}`, us(t0), us(t0), us(t0)); err != nil {
+		t.Fatal(err)
+	}
+	if h.driver == DriverSQLite {
+		_ = db.Close() // one process owns the file
+	}
+
+	s := openT(t, cfg)
+	m, err := s.GetNotification(ctx, "old")
+	if err != nil || m.Channel != "" || m.Status != OutboxPending || m.Receiver != "ops" || string(m.Payload) != `{"k":"old"}` {
+		t.Fatalf("migrated row = %+v, %v", m, err)
+	}
+	if n, err := s.EnqueueNotifications(ctx, t0, chanMsg("old", "ops", "slack"), chanMsg("new", "ops", "slack")); err != nil || n != 1 {
+		t.Fatalf("enqueue after upgrade = %d, %v; want only the new key", n, err)
+	}
+	got, err := s.ClaimNotifications(ctx, "w", t0, time.Minute, 10)
+	if err != nil || len(got) != 2 || got[0].Key != "old" || got[0].Channel != "" || got[1].Key != "new" || got[1].Channel != "slack" {
+		t.Fatalf("claim after upgrade = %+v, %v", got, err)
 	}
 }
 

@@ -4,7 +4,6 @@
 package channels
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -37,17 +36,31 @@ type Options struct {
 	Clock func() time.Time
 }
 
-// Builder returns a notify.BuildFunc using o.
+// Builder returns a notify.BuildFunc using o: the dispatcher delivers
+// each channel of a receiver on its own.
 func Builder(o Options) notify.BuildFunc {
-	return func(r config.Receiver) (notify.Notifier, error) { return Build(r, o) }
+	return func(r config.Receiver) ([]notify.Channel, error) { return BuildChannels(r, o) }
 }
 
-// Build returns the receiver's notifier: one channel, or a fan-out that
-// sends to every channel of the receiver. A fan-out that fails on one
-// channel fails as a whole (retryable if any failure is), so the outbox
-// retries it and the channels that had succeeded may see it twice: use one
-// channel per receiver where duplicates matter.
+// Build returns the receiver's notifier: its one channel, or a fan-out
+// that sends to every channel in turn and fails if any channel fails
+// (test-alert tries a whole receiver this way). The dispatcher does not
+// use it: its outbox holds one row per channel (BuildChannels), so a
+// channel that fails is retried alone and the channels that succeeded
+// never get the message twice.
 func Build(r config.Receiver, o Options) (notify.Notifier, error) {
+	chs, err := BuildChannels(r, o)
+	if err != nil {
+		return nil, err
+	}
+	return notify.FanOut(chs...), nil
+}
+
+// BuildChannels returns the receiver's channels, named as in
+// config.Receiver.Channels and in that order (slack, teams, email,
+// pagerduty, webhook, alertmanager, console). An invalid channel makes the
+// whole receiver fail; errors name the receiver and never a secret.
+func BuildChannels(r config.Receiver, o Options) ([]notify.Channel, error) {
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
 	}
@@ -55,7 +68,7 @@ func Build(r config.Receiver, o Options) (notify.Notifier, error) {
 		o.Stderr = os.Stderr
 	}
 	var (
-		out  []named
+		out  []notify.Channel
 		errs []error
 	)
 	add := func(name string, n notify.Notifier, err error) {
@@ -63,7 +76,7 @@ func Build(r config.Receiver, o Options) (notify.Notifier, error) {
 			errs = append(errs, err)
 			return
 		}
-		out = append(out, named{name, n})
+		out = append(out, notify.Channel{Name: name, Notifier: n})
 	}
 	if c := r.Slack; c != nil {
 		n, err := slack.New(*c, o.HTTPClient)
@@ -99,35 +112,8 @@ func Build(r config.Receiver, o Options) (notify.Notifier, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("receiver %q: %w", r.Name, err)
 	}
-	switch len(out) {
-	case 0:
+	if len(out) == 0 {
 		return nil, fmt.Errorf("receiver %q has no channel", r.Name)
-	case 1:
-		return out[0].n, nil
 	}
-	return fanout(out), nil
-}
-
-type named struct {
-	name string
-	n    notify.Notifier
-}
-
-type fanout []named
-
-func (f fanout) Notify(ctx context.Context, m *notify.Message) error {
-	var (
-		errs  []error
-		retry bool
-	)
-	for _, c := range f {
-		if err := c.n.Notify(ctx, m); err != nil {
-			errs = append(errs, err)
-			retry = retry || notify.IsRetryable(err)
-		}
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return &notify.Error{Channel: "fan-out", Retry: retry, Err: errors.Join(errs...)}
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -51,5 +52,38 @@ func TestBuildRejectsInvalidChannel(t *testing.T) {
 	}
 	if _, err := Build(config.Receiver{Name: "none"}, Options{}); err == nil {
 		t.Fatal("receiver without channels built")
+	}
+}
+
+// BuildChannels names each channel as config.Receiver.Channels does, in
+// that order: the names are stored with every outbox row.
+func TestBuildChannelsNamesAndOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    config.Receiver
+	}{
+		{"one", config.Receiver{Name: "a", Console: &config.Console{}}},
+		{"two", config.Receiver{Name: "b", Console: &config.Console{},
+			Webhook: &config.Webhook{URL: "http://127.0.0.1:9/h", Timeout: config.Duration(time.Second)}}},
+		{"three", config.Receiver{Name: "c", Console: &config.Console{},
+			Alertmanager: &config.Alertmanager{URL: "http://127.0.0.1:9", Timeout: config.Duration(time.Second)},
+			Webhook:      &config.Webhook{URL: "http://127.0.0.1:9/h", Timeout: config.Duration(time.Second)}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			chs, err := BuildChannels(tc.r, Options{Stdout: &bytes.Buffer{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range chs {
+				if c.Notifier == nil {
+					t.Fatalf("channel %s has no notifier", c.Name)
+				}
+				got = append(got, c.Name)
+			}
+			if want := tc.r.Channels(); !slices.Equal(got, want) {
+				t.Fatalf("channels %v, want %v", got, want)
+			}
+		})
 	}
 }
