@@ -21,40 +21,51 @@ import (
 //     copies what it can while the writer keeps writing;
 //   - a PASSIVE checkpoint racing a busy writer never catches up with the
 //     WAL's end, and SQLite only rewinds the WAL after a complete one, so
-//     once the WAL holds walRestartFrames a RESTART checkpoint runs on the
-//     writer connection itself, between two transactions: it copies the
-//     few frames the passive one left and rewinds the WAL. The WAL file
-//     therefore stays bounded at about walRestartFrames pages plus one
-//     transaction.
+//     once the WAL holds walTruncateFrames a TRUNCATE checkpoint runs on
+//     the writer connection itself, between two transactions: it copies
+//     the frames the passive one left, waits (briefly) for readers still
+//     on old frames, and empties the WAL file. The WAL therefore stays
+//     bounded at walTruncateFrames pages plus what is written during one
+//     round (tens of MiB under sustained ingest), and shrinks back to
+//     nothing afterwards.
+//
+// A TRUNCATE that readers keep from finishing is counted as busy and not
+// tried again for truncateBackoff, so a long read does not stall writes
+// round after round.
 const (
-	checkpointEvery  = 100 * time.Millisecond
-	checkpointIdle   = 2 * time.Second // also catches writes that did not kick
-	walRestartFrames = 8192            // 32 MiB at SQLite's 4 KiB pages
-	restartBusy      = 200 * time.Millisecond
+	checkpointEvery   = 100 * time.Millisecond
+	checkpointIdle    = 2 * time.Second // also catches writes that did not kick
+	walTruncateFrames = 8192            // 32 MiB at SQLite's 4 KiB pages
+	truncateBusy      = 200 * time.Millisecond
+	truncateBackoff   = time.Second
 )
 
 type checkpointer struct {
 	ckpt *sql.DB       // dedicated connection for PASSIVE checkpoints
-	w    *sql.DB       // the writer, for RESTART
-	busy time.Duration // the writer's busy timeout, restored after RESTART
-	// restartFrames is the WAL length (frames) that triggers a RESTART.
-	restartFrames int
-	log           *slog.Logger
+	w    *sql.DB       // the writer, for TRUNCATE
+	busy time.Duration // the writer's busy timeout, restored after TRUNCATE
+	// truncateFrames is the WAL length (frames) that triggers a TRUNCATE.
+	truncateFrames int
+	log            *slog.Logger
 
 	kick   chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	passive, restarts, failures atomic.Int64
-	frames                      atomic.Int64 // WAL length at the last checkpoint
+	// notBefore delays the next TRUNCATE after a busy one (loop only).
+	notBefore time.Time
+
+	passive, truncates, truncBusy, failures atomic.Int64
+	frames                                  atomic.Int64 // WAL length at the last checkpoint
 }
 
 // WALStats are the SQLite checkpointer's counters.
 type WALStats struct {
-	// Passive and Restarts count the checkpoints run; Failures those that
-	// failed (they are retried).
-	Passive, Restarts, Failures int64
-	// Frames is the WAL's length in pages at the last checkpoint.
+	// Passive and Truncates count the checkpoints that ran; TruncateBusy
+	// the TRUNCATEs readers kept from finishing (retried later); Failures
+	// the checkpoints that failed (retried).
+	Passive, Truncates, TruncateBusy, Failures int64
+	// Frames is the WAL's length in pages after the last checkpoint.
 	Frames int64
 }
 
@@ -65,12 +76,13 @@ func (s *sqlStore) WALStats() (st WALStats, ok bool) {
 	if c == nil {
 		return WALStats{}, false
 	}
-	return WALStats{Passive: c.passive.Load(), Restarts: c.restarts.Load(), Failures: c.failures.Load(), Frames: c.frames.Load()}, true
+	return WALStats{Passive: c.passive.Load(), Truncates: c.truncates.Load(), TruncateBusy: c.truncBusy.Load(),
+		Failures: c.failures.Load(), Frames: c.frames.Load()}, true
 }
 
-func startCheckpointer(ckpt, w *sql.DB, busy time.Duration, restartFrames int, log *slog.Logger) *checkpointer {
+func startCheckpointer(ckpt, w *sql.DB, busy time.Duration, truncateFrames int, log *slog.Logger) *checkpointer {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &checkpointer{ckpt: ckpt, w: w, busy: busy, restartFrames: restartFrames, log: log, kick: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	c := &checkpointer{ckpt: ckpt, w: w, busy: busy, truncateFrames: truncateFrames, log: log, kick: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
 	go c.run(ctx)
 	return c
 }
@@ -99,7 +111,7 @@ func (c *checkpointer) run(ctx context.Context) {
 		}
 		if err := c.once(ctx); err != nil && ctx.Err() == nil {
 			c.failures.Add(1)
-			c.log.Warn("sqlite checkpoint failed; retrying after the next write", "error", err)
+			c.log.Warn("sqlite checkpoint failed; retrying", "error", err)
 		}
 		idle.Reset(checkpointIdle)
 		// Let writes accumulate: a checkpoint copies each changed page
@@ -112,7 +124,7 @@ func (c *checkpointer) run(ctx context.Context) {
 	}
 }
 
-// once runs one PASSIVE checkpoint, and a RESTART when the WAL is long.
+// once runs one PASSIVE checkpoint, and a TRUNCATE when the WAL is long.
 func (c *checkpointer) once(ctx context.Context) error {
 	frames, err := checkpoint(ctx, c.ckpt, "PASSIVE")
 	if err != nil {
@@ -120,31 +132,35 @@ func (c *checkpointer) once(ctx context.Context) error {
 	}
 	c.passive.Add(1)
 	c.frames.Store(int64(frames))
-	if frames < c.restartFrames {
+	if frames < c.truncateFrames || time.Now().Before(c.notBefore) {
 		return nil
 	}
 	// On the writer connection, between two transactions. Readers still
-	// on old WAL frames make RESTART wait on the busy handler, so it gets
-	// a short one: a reader in the way postpones the rewind to the next
-	// round instead of stalling writes for the full busy timeout.
+	// on old WAL frames make TRUNCATE wait on the busy handler, so it gets
+	// a short one: a reader in the way postpones the truncation instead
+	// of stalling writes for the full busy timeout.
 	conn, err := c.w.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("writer connection: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", restartBusy.Milliseconds())); err != nil {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", truncateBusy.Milliseconds())); err != nil {
 		return fmt.Errorf("busy_timeout: %w", err)
 	}
-	busy, _, err := checkpointConn(ctx, conn, "RESTART")
+	busy, frames, err := checkpointConn(ctx, conn, "TRUNCATE")
 	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", c.busy.Milliseconds())); rerr != nil && err == nil {
 		err = fmt.Errorf("restore busy_timeout: %w", rerr)
 	}
 	if err != nil {
 		return err
 	}
-	if !busy {
-		c.restarts.Add(1)
+	if busy {
+		c.truncBusy.Add(1)
+		c.notBefore = time.Now().Add(truncateBackoff)
+		return nil
 	}
+	c.truncates.Add(1)
+	c.frames.Store(int64(frames))
 	return nil
 }
 

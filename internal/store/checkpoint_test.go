@@ -14,13 +14,13 @@ import (
 // TestSQLiteCheckpointKeepsWALBounded writes continuously (with a reader
 // polling alongside, as the dashboard does) and checks that the
 // checkpointer, not the commits, keeps the WAL short: it rewinds the WAL
-// once it passes the restart length, every event stays readable, and once
+// once it passes the truncate length, every event stays readable, and once
 // writes stop the WAL is fully copied into the database.
 func TestSQLiteCheckpointKeepsWALBounded(t *testing.T) {
 	ctx := t.Context()
-	const restartFrames = 256 // 1 MiB
+	const truncateFrames = 256 // 1 MiB
 	path := filepath.Join(t.TempDir(), "ckpt.db")
-	st, err := Open(ctx, Config{Path: path, walRestartFrames: restartFrames}, nil)
+	st, err := Open(ctx, Config{Path: path, walTruncateFrames: truncateFrames}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,16 +63,26 @@ func TestSQLiteCheckpointKeepsWALBounded(t *testing.T) {
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&total); err != nil || total != commits*batch {
 		t.Fatalf("events stored = %d, %v; want %d", total, err, commits*batch)
 	}
-	if s.ckpt.restarts.Load() == 0 {
-		t.Errorf("no RESTART checkpoint ran (passive rounds %d, failures %d)", s.ckpt.passive.Load(), s.ckpt.failures.Load())
+	if s.ckpt.truncates.Load() == 0 {
+		t.Errorf("no TRUNCATE checkpoint ran (passive rounds %d, busy %d, failures %d)", s.ckpt.passive.Load(), s.ckpt.truncBusy.Load(), s.ckpt.failures.Load())
 	}
-	// Everything written is ~130 MiB of WAL frames when nothing rewinds
-	// the WAL; the checkpointer keeps it to the restart length plus what
+	// Everything written is ~50 MiB of WAL frames when nothing truncates
+	// the WAL; the checkpointer keeps it to the truncate length plus what
 	// is written during one round.
-	if limit := int64(48 << 20); maxWAL > limit {
+	if limit := int64(24 << 20); maxWAL > limit {
 		t.Errorf("WAL grew to %d bytes; want at most %d", maxWAL, limit)
 	}
-	t.Logf("max WAL %d KiB; passive rounds %d, restarts %d", maxWAL>>10, s.ckpt.passive.Load(), s.ckpt.restarts.Load())
+	t.Logf("max WAL %d KiB; passive rounds %d, truncates %d (busy %d)", maxWAL>>10, s.ckpt.passive.Load(), s.ckpt.truncates.Load(), s.ckpt.truncBusy.Load())
+
+	// The commits never checkpoint, and a TRUNCATE leaves the writer's
+	// busy timeout as it found it.
+	var auto, busy int
+	if err := s.w.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+		t.Errorf("writer wal_autocheckpoint = %d, %v; want 0", auto, err)
+	}
+	if err := s.w.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&busy); err != nil || busy != int(defaultBusyTimeout.Milliseconds()) {
+		t.Errorf("writer busy_timeout = %d, %v; want %d", busy, err, defaultBusyTimeout.Milliseconds())
+	}
 
 	// Idle: the checkpointer catches up with the WAL's end by itself.
 	deadline := time.Now().Add(10 * time.Second)

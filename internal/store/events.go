@@ -28,9 +28,13 @@ const eventsPerStmt = 1000
 // statement inside a transaction must be able to undo itself alone, so
 // SQLite copies every page it touches to a statement journal (a temporary
 // file) first — a quarter of the writer's time under sustained ingest.
-// OR IGNORE has nothing to undo. It also skips rather than fails a row
-// with a NULL in a NOT NULL column, which insertEventArgs never binds (only
-// request_id and body_sample can be NULL).
+// Under OR IGNORE no constraint aborts the statement, so SQLite keeps no
+// statement journal. Two consequences: a row with a NULL in a NOT NULL
+// column is skipped rather than refused (insertEventArgs never binds one:
+// only request_id and body_sample can be NULL), and a statement that fails
+// anyway (a STRICT datatype error, I/O) may leave its earlier rows in the
+// transaction, so a caller must roll the whole transaction back on any
+// error, as every caller of insertEventsTx does.
 func (s *sqlStore) insertEventsSQL(n int) string {
 	var b strings.Builder
 	row := "(" + strings.TrimSuffix(strings.Repeat("?,", numEventCols), ",") + ")"

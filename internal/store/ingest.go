@@ -42,7 +42,9 @@ func checkTimestamps(recs []EventRecord) error {
 	return nil
 }
 
-// insertEventsTx inserts recs inside tx and returns the rows inserted.
+// insertEventsTx inserts recs inside tx and returns the rows inserted. On
+// an error the transaction must be rolled back: on SQLite a failed
+// statement may have left some of its rows (see insertEventsSQL).
 func (s *sqlStore) insertEventsTx(ctx context.Context, tx *sql.Tx, recs []EventRecord) (int, error) {
 	if len(recs) == 0 {
 		return 0, nil

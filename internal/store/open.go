@@ -50,9 +50,9 @@ type Config struct {
 	// one's migration lock (default 5 minutes).
 	MigrationLockWait time.Duration
 
-	// walRestartFrames overrides the WAL length that triggers a RESTART
+	// walTruncateFrames overrides the WAL length that triggers a TRUNCATE
 	// checkpoint (tests).
-	walRestartFrames int
+	walTruncateFrames int
 }
 
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
@@ -103,8 +103,10 @@ const (
 // of insert throughput (≈104k vs ≈113k events/s in batches of 1,000,
 // BenchmarkInsertEvents). Deployments that acknowledge pushed data and
 // cannot accept losing the last seconds on power loss set Synchronous:
-// "full". Checkpoints run off the write path (checkpoint.go) a few times a
-// second under load, so with NORMAL the window is that short.
+// "full". Checkpoints (which fsync the WAL first) run off the write path
+// (checkpoint.go) up to ten times a second under load, so with NORMAL the
+// window is usually that short; a long read that keeps a checkpoint from
+// copying anything lengthens it.
 //
 // _txlock=immediate makes BEGIN take the write lock at once, so a writer
 // waits on busy_timeout up front instead of failing with SQLITE_BUSY when
@@ -204,7 +206,7 @@ func openSQLite(ctx context.Context, cfg Config, logger *slog.Logger) (Store, er
 	if busy <= 0 {
 		busy = defaultBusyTimeout
 	}
-	s.ckpt = startCheckpointer(c, w, busy, cmp.Or(cfg.walRestartFrames, walRestartFrames), logger)
+	s.ckpt = startCheckpointer(c, w, busy, cmp.Or(cfg.walTruncateFrames, walTruncateFrames), logger)
 	return s, nil
 }
 

@@ -25,7 +25,7 @@ type storeCollector struct {
 	ttd           *prometheus.Desc
 	up            *prometheus.Desc
 
-	checkpoints, checkpointFailures, walFrames *prometheus.Desc
+	checkpoints, checkpointBusy, checkpointFailures, walFrames *prometheus.Desc
 }
 
 func newStoreCollector(s *Server) *storeCollector {
@@ -42,16 +42,17 @@ func newStoreCollector(s *Server) *storeCollector {
 		ttd: prometheus.NewDesc("sfmcwatch_time_to_detection_seconds", "Time from first evidence to incident opened, incidents opened in the last 30 days.",
 			nil, nil),
 		up: prometheus.NewDesc("sfmcwatch_store_up", "1 when the store answered this scrape's queries.", nil, nil),
-		checkpoints: prometheus.NewDesc("sfmcwatch_sqlite_checkpoints_total", "SQLite WAL checkpoints run off the write path, by mode (passive copies while writes go on; restart rewinds the WAL).",
+		checkpoints: prometheus.NewDesc("sfmcwatch_sqlite_checkpoints_total", "SQLite WAL checkpoints run off the write path, by mode (passive copies while writes go on; truncate empties the WAL once it is long).",
 			[]string{"mode"}, nil),
-		checkpointFailures: prometheus.NewDesc("sfmcwatch_sqlite_checkpoint_failures_total", "SQLite WAL checkpoints that failed (retried after the next write).", nil, nil),
-		walFrames:          prometheus.NewDesc("sfmcwatch_sqlite_wal_pages", "SQLite WAL length in pages at the last checkpoint; it stays bounded while the checkpointer keeps up.", nil, nil),
+		checkpointBusy:     prometheus.NewDesc("sfmcwatch_sqlite_checkpoint_busy_total", "WAL truncations that readers kept from finishing (retried a second later); a steady rise means long reads keep the WAL growing.", nil, nil),
+		checkpointFailures: prometheus.NewDesc("sfmcwatch_sqlite_checkpoint_failures_total", "SQLite WAL checkpoints that failed (retried).", nil, nil),
+		walFrames:          prometheus.NewDesc("sfmcwatch_sqlite_wal_pages", "SQLite WAL length in pages after the last checkpoint; it stays bounded while the checkpointer keeps up.", nil, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.events, c.open, c.calls, c.notifications, c.ttd, c.up, c.checkpoints, c.checkpointFailures, c.walFrames} {
+	for _, d := range []*prometheus.Desc{c.events, c.open, c.calls, c.notifications, c.ttd, c.up, c.checkpoints, c.checkpointBusy, c.checkpointFailures, c.walFrames} {
 		ch <- d
 	}
 }
@@ -144,7 +145,8 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if w, ok := st.(walStatser); ok {
 		if ws, ok := w.WALStats(); ok {
 			ch <- prometheus.MustNewConstMetric(c.checkpoints, prometheus.CounterValue, float64(ws.Passive), "passive")
-			ch <- prometheus.MustNewConstMetric(c.checkpoints, prometheus.CounterValue, float64(ws.Restarts), "restart")
+			ch <- prometheus.MustNewConstMetric(c.checkpoints, prometheus.CounterValue, float64(ws.Truncates), "truncate")
+			ch <- prometheus.MustNewConstMetric(c.checkpointBusy, prometheus.CounterValue, float64(ws.TruncateBusy))
 			ch <- prometheus.MustNewConstMetric(c.checkpointFailures, prometheus.CounterValue, float64(ws.Failures))
 			ch <- prometheus.MustNewConstMetric(c.walFrames, prometheus.GaugeValue, float64(ws.Frames))
 		}

@@ -139,6 +139,19 @@ func benchSustained(b *testing.B, scattered bool) {
 	wg.Wait()
 	el := time.Since(start)
 	b.StopTimer()
+	// Every acknowledged event must be stored (none skipped silently).
+	rows, err := e.st.AggregateEvents(context.Background(), store.AggregateQuery{From: time.Unix(0, 0), To: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
+		By: []store.Dimension{store.DimFamily}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var stored int64
+	for _, r := range rows {
+		stored += r.Events
+	}
+	if stored != int64(b.N*perReq) {
+		b.Fatalf("stored %d events, want %d", stored, b.N*perReq)
+	}
 	b.ReportMetric(float64(b.N*perReq)/el.Seconds(), "events/s")
 	// Clients and server share this process: events per CPU-second of
 	// the whole process is the figure other load on a shared machine does
