@@ -425,6 +425,12 @@ func TestMetricsAndExtension(t *testing.T) {
 	if resp, _ := do(t, client(t), "POST", f.srv.URL+"/api/v1/events", strings.NewReader("{}"), nil); resp.StatusCode != 202 {
 		t.Errorf("extra handler: %d", resp.StatusCode)
 	}
+	// Two channel rows of one message, pending.
+	if _, err := f.st.EnqueueNotifications(context.Background(), time.Now(),
+		store.OutboxMessage{Key: "m1", Channel: "slack", Receiver: "ops", Kind: "test", Payload: []byte(`{}`)},
+		store.OutboxMessage{Key: "m1", Channel: "webhook", Receiver: "ops", Kind: "test", Payload: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
 	if resp, _ := do(t, client(t), "GET", f.srv.URL+"/metrics", nil, nil); resp.StatusCode != 401 {
 		t.Errorf("anonymous /metrics: %d", resp.StatusCode)
 	}
@@ -440,6 +446,8 @@ func TestMetricsAndExtension(t *testing.T) {
 		`sfmcwatch_time_to_detection_seconds_bucket\{le="300"\} \d+`,
 		`sfmcwatch_time_to_detection_seconds_count \d+`,
 		`sfmcwatch_store_up 1`,
+		`sfmcwatch_notifications\{channel="slack",receiver="ops",status="pending"\} 1`,
+		`sfmcwatch_notifications\{channel="webhook",receiver="ops",status="pending"\} 1`,
 		`sfmcwatch_sqlite_checkpoints_total\{mode="passive"\} \d+`,
 		`sfmcwatch_sqlite_wal_pages \d+`,
 		`sfmcwatch_ingest_queue_depth 7`,

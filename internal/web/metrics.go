@@ -37,8 +37,8 @@ func newStoreCollector(s *Server) *storeCollector {
 			[]string{"severity", "family"}, nil),
 		calls: prometheus.NewDesc("sfmcwatch_api_calls_today", "SFMC API calls sfmcwatch spent today (UTC), by tenant and endpoint template.",
 			[]string{"tenant", "endpoint"}, nil),
-		notifications: prometheus.NewDesc("sfmcwatch_notifications", "Notifications in the outbox by receiver and status (pending, sent, failed).",
-			[]string{"receiver", "status"}, nil),
+		notifications: prometheus.NewDesc("sfmcwatch_notifications", "Notifications in the outbox not yet sent, by receiver, channel (empty for rows queued before per-channel delivery) and status (pending, failed).",
+			[]string{"receiver", "channel", "status"}, nil),
 		ttd: prometheus.NewDesc("sfmcwatch_time_to_detection_seconds", "Time from first evidence to incident opened, incidents opened in the last 30 days.",
 			nil, nil),
 		up: prometheus.NewDesc("sfmcwatch_store_up", "1 when the store answered this scrape's queries.", nil, nil),
@@ -109,7 +109,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	if ob, ok := st.(outboxLister); ok {
-		type key struct{ recv, status string }
+		type key struct{ recv, channel, status string }
 		n := map[key]int{}
 		for _, status := range []store.OutboxStatus{store.OutboxPending, store.OutboxFailed} {
 			msgs, err := ob.ListNotifications(ctx, store.OutboxFilter{Status: status, Limit: 10000})
@@ -118,11 +118,11 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 				break
 			}
 			for _, m := range msgs {
-				n[key{m.Receiver, string(status)}]++
+				n[key{m.Receiver, m.Channel, string(status)}]++
 			}
 		}
 		for k, v := range n {
-			ch <- prometheus.MustNewConstMetric(c.notifications, prometheus.GaugeValue, float64(v), k.recv, k.status)
+			ch <- prometheus.MustNewConstMetric(c.notifications, prometheus.GaugeValue, float64(v), k.recv, k.channel, k.status)
 		}
 	}
 
