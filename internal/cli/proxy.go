@@ -16,10 +16,16 @@ func proxyCommand() command {
 const proxyHelp = `
 Run the recording proxy on every address in the config's proxy.listeners.
 Integrations change only their auth, REST and SOAP base URLs to the
-proxy's (http://HOST:PORT, the same for all three); each call is forwarded
-to the listener's tenant unchanged over TLS and recorded as an event
-(source "proxy") in the configured store: method, endpoint template,
+proxy's (https://HOST:PORT for a listener with tls_cert_file and
+tls_key_file, else http://HOST:PORT; the same for all three); each call is
+forwarded to the listener's tenant unchanged over TLS and recorded as an
+event (source "proxy") in the configured store: method, endpoint template,
 status, classification (2xx error bodies included), latency, integration.
+
+A plain-HTTP listener carries the integrations' client secrets and tokens
+in clear: keep it on loopback (a warning is logged for any other address)
+or give it a certificate. Certificates renewed on disk are picked up
+within seconds, without a restart.
 
 The integration is named by the proxy.integration_header request header,
 else by the client id of its token request (proxy.integrations), else by
@@ -77,7 +83,11 @@ func runProxy(ctx context.Context, args []string, s IO) int {
 	}
 	for i, a := range addrs {
 		l := cfg.Proxy.Listeners[i]
-		fmt.Fprintf(s.Out, "sfmcwatch proxy on http://%s → tenant %s (set the integration's auth, REST and SOAP base URLs to it)\n", a, l.Tenant)
+		scheme := "http"
+		if l.TLSCertFile != "" {
+			scheme = "https"
+		}
+		fmt.Fprintf(s.Out, "sfmcwatch proxy on %s://%s → tenant %s (set the integration's auth, REST and SOAP base URLs to it)\n", scheme, a, l.Tenant)
 	}
 	if err := srv.Run(ctx); err != nil {
 		logger.Error("proxy failed", "error", err)

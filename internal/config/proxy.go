@@ -1,6 +1,10 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -24,9 +28,11 @@ type Proxy struct {
 
 // ProxyListener is one listen address of the proxy.
 type ProxyListener struct {
-	Listen      string `yaml:"listen" doc:"host:port to listen on (plain HTTP: put it on loopback or a private network, the upstream leg uses the tenant's https URLs)."`
+	Listen      string `yaml:"listen" doc:"host:port to listen on. Without tls_cert_file it is plain HTTP and the integrations' client secrets and tokens cross the network in clear (a warning is logged unless it is a loopback address); the upstream leg always uses the tenant's https URLs."`
 	Tenant      string `yaml:"tenant,omitempty" doc:"Tenant whose auth, REST and SOAP URLs are the upstream; default: the only configured tenant."`
 	Integration string `yaml:"integration,omitempty" doc:"Integration name of calls on this listener that neither the header nor the client id map names."`
+	TLSCertFile string `yaml:"tls_cert_file,omitempty" config:"path" doc:"Serve HTTPS (TLS 1.2+) with this certificate chain (PEM, leaf first); set together with tls_key_file. Both files are re-read within seconds of changing on disk (certificate renewals need no restart)."`
+	TLSKeyFile  string `yaml:"tls_key_file,omitempty" config:"path" doc:"Private key (PEM) of tls_cert_file."`
 }
 
 // DefaultProxy is the proxy block's default: disabled, no listeners.
@@ -103,7 +109,64 @@ func (d *decoder) validateProxy(c *Config) {
 		if len(l.Integration) > 128 {
 			d.errorf(nil, lp+".integration", "at most 128 characters")
 		}
+		switch {
+		case l.TLSCertFile != "" && l.TLSKeyFile == "":
+			d.errorf(nil, lp+".tls_cert_file", "set tls_key_file too (or neither)")
+		case l.TLSCertFile == "" && l.TLSKeyFile != "":
+			d.errorf(nil, lp+".tls_key_file", "set tls_cert_file too (or neither)")
+		case l.TLSCertFile != "":
+			l.TLSCertFile, l.TLSKeyFile = d.resolve(l.TLSCertFile), d.resolve(l.TLSKeyFile)
+			d.validateKeyPair(lp, l.TLSCertFile, l.TLSKeyFile)
+		}
 	}
+}
+
+// validateKeyPair checks that a listener's certificate and key files are
+// readable and form a pair. Problems name the file and the reason, never
+// the files' contents.
+func (d *decoder) validateKeyPair(lp, certFile, keyFile string) {
+	certPEM, cerr := d.readFile(certFile)
+	if cerr != nil {
+		d.errorf(nil, lp+".tls_cert_file", "cannot read the certificate: %v", cerr)
+	}
+	keyPEM, kerr := d.readFile(keyFile)
+	if kerr != nil {
+		d.errorf(nil, lp+".tls_key_file", "cannot read the private key: %v", kerr)
+	}
+	if cerr != nil || kerr != nil {
+		return
+	}
+	leaf, err := parseLeafPEM(certPEM)
+	if err != nil {
+		d.errorf(nil, lp+".tls_cert_file", "%s: %v", certFile, err)
+		return
+	}
+	if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
+		d.errorf(nil, lp+".tls_key_file", "%s: %v (the key must be the PEM private key of %s)", keyFile, err, certFile)
+		return
+	}
+	if now := time.Now(); now.After(leaf.NotAfter) {
+		d.warnf(lp+".tls_cert_file", "certificate %s expired on %s: clients will refuse it", certFile, leaf.NotAfter.UTC().Format(time.DateOnly))
+	}
+}
+
+// parseLeafPEM parses the first certificate of a PEM chain.
+func parseLeafPEM(data []byte) (*x509.Certificate, error) {
+	for len(data) > 0 {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type == "CERTIFICATE" {
+			c, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("not a valid certificate: %w", err)
+			}
+			return c, nil
+		}
+	}
+	return nil, errors.New(`no PEM "CERTIFICATE" block`)
 }
 
 // ListenHost and ListenPort split Listen ("" when it does not parse).

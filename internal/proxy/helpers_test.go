@@ -3,6 +3,8 @@ package proxy_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -67,6 +69,12 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+func (u *upstream) count() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.seen)
+}
+
 func (u *upstream) last() seen {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -120,16 +128,10 @@ type rig struct {
 
 func newRig(t *testing.T, o proxy.Options, tlsUpstream bool) *rig {
 	t.Helper()
-	r := &rig{up: &upstream{}, sink: &memSink{}}
+	r := newUpstreamRig(t, tlsUpstream, nil)
 	if tlsUpstream {
-		r.upSrv = httptest.NewTLSServer(r.up)
-		tr := r.upSrv.Client().Transport.(*http.Transport).Clone()
-		tr.DisableCompression = true
-		o.Transport = tr
-	} else {
-		r.upSrv = httptest.NewServer(r.up)
+		o.Transport = r.upstreamTransport()
 	}
-	t.Cleanup(r.upSrv.Close)
 	if o.Tenant == "" {
 		o.Tenant = "acme"
 	}
@@ -143,16 +145,43 @@ func newRig(t *testing.T, o proxy.Options, tlsUpstream bool) *rig {
 	}
 	r.proxySrv = httptest.NewServer(p)
 	t.Cleanup(r.proxySrv.Close)
-	// The same client for direct and proxied calls; TLS trust for the
-	// direct leg to a TLS upstream.
-	tr := &http.Transport{DisableCompression: true}
+	return r
+}
+
+// newUpstreamRig starts the upstream and the client (no proxy). The
+// client trusts a TLS upstream's certificate and the certificates in
+// trust (a TLS proxy listener's).
+func newUpstreamRig(t *testing.T, tlsUpstream bool, trust *x509.CertPool) *rig {
+	t.Helper()
+	r := &rig{up: &upstream{}, sink: &memSink{}}
 	if tlsUpstream {
-		tr = r.upSrv.Client().Transport.(*http.Transport).Clone()
-		tr.DisableCompression = true
+		r.upSrv = httptest.NewTLSServer(r.up)
+	} else {
+		r.upSrv = httptest.NewServer(r.up)
+	}
+	t.Cleanup(r.upSrv.Close)
+	// The same client for direct and proxied calls.
+	tr := &http.Transport{DisableCompression: true}
+	if tlsUpstream || trust != nil {
+		roots := x509.NewCertPool()
+		if trust != nil {
+			roots = trust.Clone()
+		}
+		if tlsUpstream {
+			roots.AddCert(r.upSrv.Certificate())
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: roots}
 	}
 	r.client = &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	t.Cleanup(tr.CloseIdleConnections)
 	return r
+}
+
+// upstreamTransport is a proxy transport that trusts the TLS upstream.
+func (r *rig) upstreamTransport() *http.Transport {
+	tr := r.upSrv.Client().Transport.(*http.Transport).Clone()
+	tr.DisableCompression = true
+	return tr
 }
 
 func (r *rig) do(t *testing.T, base, method, path string, hdr map[string]string, body []byte) (*http.Response, []byte) {

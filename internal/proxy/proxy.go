@@ -14,7 +14,9 @@
 //
 // Routing needs no configuration per path: SFMC's auth paths (/v2/token,
 // /v1/requestToken), the SOAP endpoint (/Service.asmx) and the REST paths
-// are disjoint, so one listener serves all three base URLs.
+// are disjoint, so one listener serves all three base URLs. A listener
+// serves HTTPS when it has a certificate (Server), else plain HTTP for
+// loopback or private networks.
 package proxy
 
 import (
@@ -231,9 +233,11 @@ type callKey struct{}
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{start: p.opt.Clock(), mono: time.Now(), route: routeOf(r.URL.Path), method: r.Method, path: r.URL.Path}
 	if p.opt.RewriteInstanceURLs {
+		// https on a TLS listener (whatever a client's X-Forwarded-Proto
+		// says), and behind a TLS-terminating load balancer too.
 		scheme := "http"
 		if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-			scheme = "https" // behind a TLS-terminating load balancer too
+			scheme = "https"
 		}
 		c.base = scheme + "://" + r.Host + "/"
 	}

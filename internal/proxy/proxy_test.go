@@ -31,21 +31,22 @@ func createTriggeredSend(key string) []byte {
 		`<Subscribers><EmailAddress>` + subscriber + `</EmailAddress><SubscriberKey>` + subscriber + `</SubscriberKey></Subscribers></Objects></CreateRequest>`)
 }
 
-// TestByteIdentical sends each request directly to the upstream and
-// through the proxy: the upstream must receive the same request and the
-// client the same response, byte for byte (Date aside).
-func TestByteIdentical(t *testing.T) {
+// byteCase is one call sent directly and through the proxy.
+type byteCase struct {
+	name, method, path string
+	hdr                map[string]string
+	body               []byte
+	ans                answer
+}
+
+// byteCases are the calls the byte-identity tests send.
+func byteCases() []byteCase {
 	big := bytes.Repeat([]byte(`{"keys":{"id":"1"},"values":{"email":"x"}},`), 30000) // ~1.3 MB, beyond every cap
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	_, _ = zw.Write([]byte(`{"message":"Not Authorized","errorcode":0,"documentation":""}`))
 	_ = zw.Close()
-	cases := []struct {
-		name, method, path string
-		hdr                map[string]string
-		body               []byte
-		ans                answer
-	}{
+	return []byteCase{
 		{name: "token request", method: "POST", path: "/v2/token", hdr: map[string]string{"Content-Type": "application/json"},
 			body: []byte(`{"grant_type":"client_credentials","client_id":"abc","client_secret":"` + secretClient + `","account_id":"123"}`),
 			ans:  answer{status: 200, body: []byte(`{"access_token":"` + secretToken + `","token_type":"Bearer","expires_in":1079}`), header: map[string]string{"Content-Type": "application/json"}}},
@@ -65,37 +66,50 @@ func TestByteIdentical(t *testing.T) {
 			hdr: map[string]string{"X-Forwarded-For": "10.1.2.3", "Forwarded": "for=10.1.2.3"},
 			ans: answer{status: 204}},
 	}
+}
+
+// checkByteIdentical sends c directly to the upstream and through the
+// proxy at proxyURL: the upstream must receive the same request and the
+// client the same response, byte for byte (Date aside). It returns the
+// proxied response.
+func checkByteIdentical(t *testing.T, r *rig, proxyURL string, c byteCase, tlsUpstream bool) *http.Response {
+	t.Helper()
+	r.up.answer = func(*http.Request) answer { return c.ans }
+	dResp, dBody := r.do(t, r.upSrv.URL, c.method, c.path, c.hdr, c.body)
+	direct := r.up.last()
+	pResp, pBody := r.do(t, proxyURL, c.method, c.path, c.hdr, c.body)
+	proxied := r.up.last()
+	if direct.TLS != tlsUpstream || proxied.TLS != tlsUpstream {
+		t.Fatalf("upstream TLS direct=%v proxied=%v, want %v", direct.TLS, proxied.TLS, tlsUpstream)
+	}
+	if !reflect.DeepEqual(direct, proxied) {
+		t.Fatalf("upstream saw different requests:\ndirect  %s %s %v (%d bytes)\nproxied %s %s %v (%d bytes)",
+			direct.Method, direct.RequestURI, direct.Header, len(direct.Body), proxied.Method, proxied.RequestURI, proxied.Header, len(proxied.Body))
+	}
+	if dResp.StatusCode != pResp.StatusCode || !bytes.Equal(dBody, pBody) {
+		t.Fatalf("response differs: %d %d bytes vs %d %d bytes", dResp.StatusCode, len(dBody), pResp.StatusCode, len(pBody))
+	}
+	dh, ph := dResp.Header.Clone(), pResp.Header.Clone()
+	dh.Del("Date")
+	ph.Del("Date")
+	if !reflect.DeepEqual(dh, ph) || dResp.ContentLength != pResp.ContentLength {
+		t.Fatalf("response headers differ:\ndirect  %v (len %d)\nproxied %v (len %d)", dh, dResp.ContentLength, ph, pResp.ContentLength)
+	}
+	return pResp
+}
+
+// TestByteIdentical: through the proxy (plain listener), each call reaches
+// the upstream and comes back byte-identical, over a plain and a TLS
+// upstream.
+func TestByteIdentical(t *testing.T) {
 	for _, tls := range []bool{false, true} {
 		r := newRig(t, proxy.Options{}, tls)
-		r.up.answer = nil
-		for _, c := range cases {
+		for _, c := range byteCases() {
 			name := c.name
 			if tls {
 				name += " (TLS upstream)"
 			}
-			t.Run(name, func(t *testing.T) {
-				r.up.answer = func(*http.Request) answer { return c.ans }
-				dResp, dBody := r.do(t, r.upSrv.URL, c.method, c.path, c.hdr, c.body)
-				direct := r.up.last()
-				pResp, pBody := r.do(t, r.proxySrv.URL, c.method, c.path, c.hdr, c.body)
-				proxied := r.up.last()
-				if direct.TLS != tls || proxied.TLS != tls {
-					t.Fatalf("upstream TLS direct=%v proxied=%v, want %v", direct.TLS, proxied.TLS, tls)
-				}
-				if !reflect.DeepEqual(direct, proxied) {
-					t.Fatalf("upstream saw different requests:\ndirect  %s %s %v (%d bytes)\nproxied %s %s %v (%d bytes)",
-						direct.Method, direct.RequestURI, direct.Header, len(direct.Body), proxied.Method, proxied.RequestURI, proxied.Header, len(proxied.Body))
-				}
-				if dResp.StatusCode != pResp.StatusCode || !bytes.Equal(dBody, pBody) {
-					t.Fatalf("response differs: %d %d bytes vs %d %d bytes", dResp.StatusCode, len(dBody), pResp.StatusCode, len(pBody))
-				}
-				dh, ph := dResp.Header.Clone(), pResp.Header.Clone()
-				dh.Del("Date")
-				ph.Del("Date")
-				if !reflect.DeepEqual(dh, ph) || dResp.ContentLength != pResp.ContentLength {
-					t.Fatalf("response headers differ:\ndirect  %v (len %d)\nproxied %v (len %d)", dh, dResp.ContentLength, ph, pResp.ContentLength)
-				}
-			})
+			t.Run(name, func(t *testing.T) { checkByteIdentical(t, r, r.proxySrv.URL, c, tls) })
 		}
 	}
 }

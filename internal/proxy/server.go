@@ -2,11 +2,14 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,9 +33,16 @@ type ServerOptions struct {
 	Transport http.RoundTripper
 	// Clock stamps events (default time.Now).
 	Clock func() time.Time
+	// CertCheckInterval is how often, at most, a TLS listener looks for a
+	// renewed certificate on disk (default DefaultCertCheckInterval).
+	CertCheckInterval time.Duration
 }
 
 // Server runs every configured proxy listener and their shared recorder.
+// A listener with tls_cert_file and tls_key_file serves HTTPS (TLS 1.2+),
+// picking up a renewed certificate from disk without a restart; a plain
+// one on a non-loopback address is warned about at startup, since the
+// integrations' secrets and tokens then cross the network in clear.
 type Server struct {
 	o        ServerOptions
 	rec      *Recorder
@@ -44,8 +54,9 @@ type Server struct {
 }
 
 type listenerHandler struct {
-	cfg config.ProxyListener
-	h   http.Handler
+	cfg   config.ProxyListener
+	h     http.Handler
+	certs *certReloader // nil: plain HTTP
 }
 
 // NewServer builds the proxies of cfg.Proxy.Listeners.
@@ -88,7 +99,14 @@ func NewServer(o ServerOptions) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.handlers = append(s.handlers, listenerHandler{cfg: l, h: p})
+		lh := listenerHandler{cfg: l, h: p}
+		if l.TLSCertFile != "" || l.TLSKeyFile != "" {
+			lh.certs, err = newCertReloader(l.TLSCertFile, l.TLSKeyFile, o.CertCheckInterval, o.Logger.With("proxy", l.Listen))
+			if err != nil {
+				return nil, fmt.Errorf("proxy: listeners[%d] (%s): %w", i, l.Listen, err)
+			}
+		}
+		s.handlers = append(s.handlers, lh)
 	}
 	return s, nil
 }
@@ -138,11 +156,22 @@ func (s *Server) Run(ctx context.Context) error {
 	var srvs []*http.Server
 	for i, h := range s.handlers {
 		srv := &http.Server{Handler: h.h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
-			ErrorLog: slog.NewLogLogger(s.o.Logger.Handler(), slog.LevelWarn)}
+			ErrorLog: serverErrorLog(s.o.Logger)}
 		srvs = append(srvs, srv)
 		ln := s.lns[i]
-		go func() { errc <- srv.Serve(ln) }()
-		s.o.Logger.Info("recording proxy listening", "addr", ln.Addr().String(), "tenant", h.cfg.Tenant, "integration", h.cfg.Integration)
+		scheme := "http"
+		if h.certs != nil {
+			scheme = "https"
+			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: h.certs.getCertificate}
+			go func() { errc <- srv.ServeTLS(ln, "", "") }()
+		} else {
+			go func() { errc <- srv.Serve(ln) }()
+		}
+		s.o.Logger.Info("recording proxy listening", "addr", ln.Addr().String(), "scheme", scheme, "tenant", h.cfg.Tenant, "integration", h.cfg.Integration)
+		if h.certs == nil && !isLoopback(ln.Addr()) {
+			s.o.Logger.Warn("recording proxy listener is plain HTTP on a non-loopback address: the integrations' client secrets and bearer tokens cross the network unencrypted; set tls_cert_file and tls_key_file on it, or listen on loopback",
+				"addr", ln.Addr().String(), "key", fmt.Sprintf("proxy.listeners[%d]", i))
+		}
 	}
 	var err error
 	select {
@@ -160,4 +189,23 @@ func (s *Server) Run(ctx context.Context) error {
 	stopRec()
 	<-recDone
 	return err
+}
+
+// serverErrorLog is the listeners' http.Server error log: warnings, except
+// failed TLS handshakes (scanners, health probes speaking plain HTTP),
+// which are routine on a TLS port and go to debug.
+func serverErrorLog(l *slog.Logger) *log.Logger {
+	return log.New(errorLogWriter{l}, "", 0)
+}
+
+type errorLogWriter struct{ l *slog.Logger }
+
+func (w errorLogWriter) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelWarn
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	w.l.Log(context.Background(), level, msg)
+	return len(p), nil
 }
