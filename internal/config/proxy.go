@@ -116,7 +116,13 @@ func (d *decoder) validateProxy(c *Config) {
 			d.errorf(nil, lp+".tls_key_file", "set tls_cert_file too (or neither)")
 		case l.TLSCertFile != "":
 			l.TLSCertFile, l.TLSKeyFile = d.resolve(l.TLSCertFile), d.resolve(l.TLSKeyFile)
-			d.validateKeyPair(lp, l.TLSCertFile, l.TLSKeyFile)
+			// The pair is read only when serve runs the proxy: other
+			// commands (and serve without it) must not need the key, which
+			// may be readable by the proxy's user alone. `sfmcwatch proxy`
+			// checks it when it builds the listeners.
+			if p.Enabled {
+				d.validateKeyPair(lp, l.TLSCertFile, l.TLSKeyFile)
+			}
 		}
 	}
 }

@@ -58,7 +58,7 @@ func TestProxyListenerTLS(t *testing.T) {
 		}
 	}
 	secrets := [][]byte{key[30:70], otherKey[30:70], cert[30:70], otherCert[30:70]}
-	const tenant = "tenants:\n  - name: a\n    subdomain: abc\n    client_id: c\n    client_secret: s\nproxy:\n  listeners:\n    - listen: 127.0.0.1:9001\n"
+	const tenant = "tenants:\n  - name: a\n    subdomain: abc\n    client_id: c\n    client_secret: s\nproxy:\n  enabled: true\n  listeners:\n    - listen: 127.0.0.1:9001\n"
 	listener := func(cert, key string) string {
 		s := "    - listen: 127.0.0.1:9002\n"
 		if cert != "" {
@@ -133,5 +133,31 @@ func TestProxyListenerTLS(t *testing.T) {
 				t.Fatalf("want the one problem %s: …%s…, got %v", c.path, c.want, err)
 			}
 		})
+	}
+}
+
+// TestProxyTLSPairNotReadWhenDisabled: with the proxy not run by serve,
+// loading the config (check-config, scan, a reload) does not need the
+// key, which may be readable by the proxy's user alone; `sfmcwatch proxy`
+// checks the pair when it builds its listeners.
+func TestProxyTLSPairNotReadWhenDisabled(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sfmcwatch.yaml")
+	yaml := "tenants:\n  - name: a\n    subdomain: abc\n    client_id: c\n    client_secret: s\nproxy:\n  listeners:\n    - listen: 127.0.0.1:9002\n      tls_cert_file: missing.crt\n      tls_key_file: missing.key\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatalf("disabled proxy: %v", err)
+	}
+	if got := cfg.Proxy.Listeners[0].TLSKeyFile; got != filepath.Join(dir, "missing.key") {
+		t.Fatalf("key path %q not resolved against %s", got, dir)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(yaml, "proxy:\n", "proxy:\n  enabled: true\n", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "proxy.listeners[0].tls_cert_file") {
+		t.Fatalf("enabled proxy with missing files: %v", err)
 	}
 }

@@ -56,6 +56,10 @@ func newCertReloader(certFile, keyFile string, interval time.Duration, log *slog
 		return nil, err
 	}
 	r.cert, r.loaded, r.checked = cert, st, time.Now()
+	if leaf := cert.Leaf; leaf != nil && time.Now().After(leaf.NotAfter) {
+		log.Warn("proxy TLS certificate has expired: clients will refuse it", "cert_file", certFile,
+			"not_after", leaf.NotAfter.UTC().Format(time.DateOnly))
+	}
 	return r, nil
 }
 

@@ -351,12 +351,36 @@ func checkOutboxMessage(m OutboxMessage) error {
 	return nil
 }
 
+// outboxLockClass is the first key of the PostgreSQL advisory locks that
+// serialise enqueues of one message key (the two-key lock space does not
+// overlap the migration lock's single-key one).
+const outboxLockClass = 0x5f0b0c5
+
 func (s *sqlStore) enqueueTx(ctx context.Context, tx *sql.Tx, now time.Time, msgs []OutboxMessage) (int, error) {
-	inserted := 0
 	for _, m := range msgs {
 		if err := checkOutboxMessage(m); err != nil {
 			return 0, err
 		}
+	}
+	if s.pg {
+		// NOT EXISTS below cannot see another transaction's uncommitted
+		// rows: without a lock, two replicas could store a whole-receiver
+		// row and channel rows of the same key. Lock each key for the
+		// rest of the transaction, in sorted order (no deadlock); the
+		// statements after it see what the other transaction committed.
+		keys := make([]string, 0, len(msgs))
+		for _, m := range msgs {
+			keys = append(keys, m.Key)
+		}
+		slices.Sort(keys)
+		for _, k := range slices.Compact(keys) {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, outboxLockClass, k); err != nil {
+				return 0, fmt.Errorf("lock outbox key %q: %w", k, err)
+			}
+		}
+	}
+	inserted := 0
+	for _, m := range msgs {
 		due := m.NextAttemptAt
 		if due.IsZero() {
 			due = now

@@ -220,6 +220,59 @@ func testOutbox(t *testing.T, h harness) {
 	}
 	t.Run("Channels", func(t *testing.T) { testOutboxChannels(t, h) })
 	t.Run("UpgradeKeepsRows", func(t *testing.T) { testOutboxUpgrade(t, h) })
+	t.Run("ConcurrentKinds", func(t *testing.T) { testOutboxConcurrentKinds(t, h) })
+}
+
+// Two replicas enqueueing the same messages at once, one as a
+// whole-receiver row and one as channel rows (mixed configurations during
+// a rollout), never leave both kinds for one key: the whole-receiver row
+// would send to every channel again.
+func testOutboxConcurrentKinds(t *testing.T, h harness) {
+	ctx := t.Context()
+	cfg := h.fresh(t)
+	a, b := openT(t, cfg), openT(t, cfg)
+	const n = 150
+	errs := make(chan error, 2)
+	go func() {
+		for i := range n {
+			if _, err := a.EnqueueNotifications(ctx, t0, chanMsg(fmt.Sprint("k", i), "ops", "")); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	}()
+	go func() {
+		for i := range n {
+			if _, err := b.EnqueueNotifications(ctx, t0, chanMsg(fmt.Sprint("k", i), "ops", "slack"), chanMsg(fmt.Sprint("k", i), "ops", "email")); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	}()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		rows, err := a.ListNotifications(ctx, OutboxFilter{Key: fmt.Sprint("k", i), Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, chans := 0, 0
+		for _, r := range rows {
+			if r.Channel == "" {
+				whole++
+			} else {
+				chans++
+			}
+		}
+		if whole+chans == 0 || (whole > 0 && chans > 0) || whole > 1 || chans > 2 {
+			t.Fatalf("key k%d: %d whole-receiver rows and %d channel rows; want one kind only", i, whole, chans)
+		}
+	}
 }
 
 func chanMsg(key, receiver, channel string) OutboxMessage {

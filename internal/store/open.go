@@ -289,6 +289,19 @@ func migrate(ctx context.Context, dialect goose.Dialect, db *sql.DB, dir string,
 	if err != nil {
 		return fmt.Errorf("store: migrate %s: %w", dialect, err)
 	}
+	// A database migrated by a newer sfmcwatch has a schema this binary
+	// does not know (goose's Up just finds nothing to do): running on it
+	// could misread or duplicate what the newer replicas write, e.g. send
+	// notifications twice during a rolling upgrade. Refuse instead.
+	dbv, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("store: schema version: %w", err)
+	}
+	if srcs := p.ListSources(); len(srcs) > 0 {
+		if known := srcs[len(srcs)-1].Version; dbv > known {
+			return fmt.Errorf("store: the database schema is at version %d, newer than this binary's %d: run the sfmcwatch version that migrated it (or newer); during an upgrade stop every older replica first", dbv, known)
+		}
+	}
 	for _, r := range results {
 		logger.InfoContext(ctx, "applied migration",
 			slog.Int64("version", r.Source.Version),

@@ -141,3 +141,52 @@ func TestSQLitePragmas(t *testing.T) {
 		t.Errorf("reader query_only = %q, %v", qo, err)
 	}
 }
+
+// TestOpenRefusesNewerSchema: a database a newer sfmcwatch migrated is
+// refused, not silently used with a schema this binary does not know.
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	cfg := Config{Driver: DriverSQLite, Path: filepath.Join(t.TempDir(), "newer.db")}
+	s := openT(t, cfg)
+	_ = s.Close()
+	dsn, err := sqliteDSN(cfg.Path, cfg, dsnWriter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO ` + migrationTable + ` (version_id, is_applied) VALUES (99999, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	_, err = Open(t.Context(), cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "schema is at version 99999") {
+		t.Fatalf("Open on a newer schema: %v", err)
+	}
+}
+
+// TestSQLiteOutboxIndexes: the outbox table rebuilt by migration 00005
+// keeps its indexes (claiming due rows and pruning read them).
+func TestSQLiteOutboxIndexes(t *testing.T) {
+	cfg := Config{Driver: DriverSQLite, Path: filepath.Join(t.TempDir(), "idx.db")}
+	s := openT(t, cfg).(*sqlStore)
+	rows, err := s.r.QueryContext(t.Context(), `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'notification_outbox'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		got[n] = true
+	}
+	for _, want := range []string{"notification_outbox_due", "notification_outbox_created"} {
+		if !got[want] {
+			t.Errorf("index %s missing (have %v)", want, got)
+		}
+	}
+}
