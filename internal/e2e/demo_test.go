@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -72,9 +73,47 @@ func TestDemoDashboardInBrowser(t *testing.T) {
 		t.Fatalf("the demo printed no dashboard login:\n%s", out.String()[:min(2000, len(out.String()))])
 	}
 	url, user, pw := m[1], m[2], m[3]
-	bctx := newDashboardBrowser(t, 3*time.Minute)
+	bctx := newDashboardBrowser(t, 5*time.Minute)
+	began := time.Now()
+	// step runs one part of the walk under its own deadline and, when it
+	// fails, says how long it took and what the browser was showing (a
+	// timeout alone does not tell a slow server from a missing element).
+	// The first run starts the browser and binds it to its context: start
+	// it on bctx, so that a step's own deadline does not stop it.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start the browser: %v", err)
+	}
+	step := func(name string, d time.Duration, actions ...chromedp.Action[chromedp.Void]) error {
+		t.Helper()
+		start := time.Now()
+		sctx, cancel := context.WithTimeout(bctx, d)
+		err := chromedp.Do(sctx, actions...)
+		cancel()
+		t.Logf("step %q: %s (walk at %s)", name, time.Since(start).Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+		if err == nil {
+			return nil
+		}
+		// Is the server answering? (/readyz reads the store.)
+		hc := &http.Client{Timeout: 10 * time.Second}
+		hstart := time.Now()
+		if resp, herr := hc.Get(url + "/readyz"); herr != nil {
+			t.Logf("step %q: GET /readyz after %s: %v", name, time.Since(hstart).Round(time.Millisecond), herr)
+		} else {
+			resp.Body.Close()
+			t.Logf("step %q: GET /readyz: %d in %s", name, resp.StatusCode, time.Since(hstart).Round(time.Millisecond))
+		}
+		dctx, dcancel := context.WithTimeout(bctx, 10*time.Second)
+		defer dcancel()
+		text, derr := chromedp.Run(dctx, chromedp.Evaluate[string](`location.href + "\n" + (document.body ? document.body.innerText : "")`))
+		if derr != nil {
+			t.Logf("step %q failed (%v); the browser could not be read: %v", name, err, derr)
+		} else {
+			t.Logf("step %q failed (%v); the browser shows:\n%s", name, err, text[:min(len(text), 3000)])
+		}
+		return err
+	}
 
-	if err := chromedp.Do(bctx,
+	if err := step("log in", 90*time.Second,
 		chromedp.Navigate(url+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#username")),
 		chromedp.SendKeys(chromedp.CSS("#username"), user),
@@ -94,7 +133,7 @@ func TestDemoDashboardInBrowser(t *testing.T) {
 
 	// The incidents list shows the story's incidents; open the critical
 	// automation's and acknowledge it.
-	if err := chromedp.Do(bctx,
+	if err := step("incidents list", 60*time.Second,
 		chromedp.Navigate(url+"/incidents"),
 		chromedp.WaitVisible(chromedp.Search(`//a[contains(., "Hourly ERP Export")]`)),
 	); err != nil {
@@ -106,7 +145,7 @@ func TestDemoDashboardInBrowser(t *testing.T) {
 			t.Errorf("incidents list does not show the story's %q", want)
 		}
 	}
-	if err := chromedp.Do(bctx,
+	if err := step("open incident", 60*time.Second,
 		chromedp.Click(chromedp.Search(`//a[contains(., "Hourly ERP Export")]`)),
 		chromedp.WaitVisible(chromedp.CSS("h1")),
 	); err != nil {
