@@ -153,7 +153,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// The simulated clock only moves when the demo steps it (see play), so
 	// what the story shows does not depend on how fast this machine is: a
 	// slow or busy machine plays the same story, just more slowly.
-	r, err = newRig(ctx, rigOptions{Seed: o.Seed, Size: o.Size, Dir: dir, Speed: o.Speed, Extra: demoObjects, Logger: o.Logger, OnChanges: onChanges, Integrations: true,
+	r, err = newRig(ctx, rigOptions{Seed: o.Seed, Size: o.Size, Dir: dir, Speed: o.Speed, Start: storyStartFor(time.Now()), Extra: demoObjects, Logger: o.Logger, OnChanges: onChanges, Integrations: true,
 		Alerts: &prefixWriter{w: o.Out, prefix: "         ALERT  "}})
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -234,6 +234,24 @@ rejecting rows, a short platform outage. Polls every 5 simulated minutes.
 	sort.Strings(res.Rules)
 	printSummary(o.Out, res)
 	return res, nil
+}
+
+// storyStartFor is the simulated time the story starts at when the demo
+// runs at now: the start of the current UTC hour, moved back so that the
+// story (under 6 hours) ends before midnight UTC. The simulated tenant's
+// hourly automations, the 5-minute polls and the daily API budget then
+// line up the same way whenever the demo runs, so every run plays the same
+// story (starting at the current minute made the story, and the incidents
+// it opens, depend on the minute it was started). It stays within a day
+// of the real clock, which the dashboard's session cookies need.
+func storyStartFor(now time.Time) time.Time {
+	const horizon = 6 * time.Hour
+	start := now.UTC().Truncate(time.Hour)
+	midnight := start.Truncate(24 * time.Hour).Add(24 * time.Hour)
+	if start.Add(horizon).After(midnight) {
+		start = midnight.Add(-horizon)
+	}
+	return start
 }
 
 func printSummary(w io.Writer, r *Result) {
