@@ -237,21 +237,19 @@ rejecting rows, a short platform outage. Polls every 5 simulated minutes.
 }
 
 // storyStartFor is the simulated time the story starts at when the demo
-// runs at now: the start of the current UTC hour, moved back so that the
-// story (under 6 hours) ends before midnight UTC. The simulated tenant's
-// hourly automations, the 5-minute polls and the daily API budget then
-// line up the same way whenever the demo runs, so every run plays the same
-// story (starting at the current minute made the story, and the incidents
-// it opens, depend on the minute it was started). It stays within a day
-// of the real clock, which the dashboard's session cookies need.
+// runs at now: 10:00 UTC of the current day, or of the day before when it
+// is earlier than that. The simulated tenant's schedules hang off day
+// boundaries, so starting at a fixed time of day makes every run play the
+// same story and open the same incidents (starting at the current minute,
+// or hour, made them depend on when the demo was started). The story ends
+// well before midnight UTC, so no daily budget resets in the middle of it.
 func storyStartFor(now time.Time) time.Time {
-	const horizon = 6 * time.Hour
-	start := now.UTC().Truncate(time.Hour)
-	midnight := start.Truncate(24 * time.Hour).Add(24 * time.Hour)
-	if start.Add(horizon).After(midnight) {
-		start = midnight.Add(-horizon)
+	const at = 10 * time.Hour
+	day := now.UTC().Truncate(24 * time.Hour)
+	if now.UTC().Sub(day) < at {
+		day = day.Add(-24 * time.Hour)
 	}
-	return start
+	return day.Add(at)
 }
 
 func printSummary(w io.Writer, r *Result) {
