@@ -126,7 +126,7 @@ func (c *checkpointer) run(ctx context.Context) {
 
 // once runs one PASSIVE checkpoint, and a TRUNCATE when the WAL is long.
 func (c *checkpointer) once(ctx context.Context) error {
-	frames, err := checkpoint(ctx, c.ckpt, "PASSIVE")
+	_, frames, err := checkpoint(ctx, c.ckpt, "PASSIVE")
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (c *checkpointer) once(ctx context.Context) error {
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", truncateBusy.Milliseconds())); err != nil {
 		return fmt.Errorf("busy_timeout: %w", err)
 	}
-	busy, frames, err := checkpointConn(ctx, conn, "TRUNCATE")
+	busy, frames, err := checkpoint(ctx, conn, "TRUNCATE")
 	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", c.busy.Milliseconds())); rerr != nil && err == nil {
 		err = fmt.Errorf("restore busy_timeout: %w", rerr)
 	}
@@ -164,22 +164,18 @@ func (c *checkpointer) once(ctx context.Context) error {
 	return nil
 }
 
-// checkpoint runs PRAGMA wal_checkpoint(mode) and returns the WAL's length
-// in frames when it ran. A checkpoint that could not finish because of
-// readers or a writer (busy) is not an error: the next one continues.
-func checkpoint(ctx context.Context, db *sql.DB, mode string) (int, error) {
-	var busy, frames, done int
-	if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &done); err != nil {
-		return 0, fmt.Errorf("wal_checkpoint(%s): %w", mode, err)
-	}
-	return frames, nil
+// rowQuerier is what runs the checkpoint pragma: a pool or a held
+// connection.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// checkpointConn is checkpoint on a held connection; busy reports that
-// readers or a writer kept it from finishing.
-func checkpointConn(ctx context.Context, conn *sql.Conn, mode string) (busy bool, frames int, err error) {
+// checkpoint runs PRAGMA wal_checkpoint(mode) and returns the WAL's length
+// in frames. busy reports that readers or a writer kept it from finishing;
+// that is not an error: the next one continues.
+func checkpoint(ctx context.Context, q rowQuerier, mode string) (busy bool, frames int, err error) {
 	var b, done int
-	if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&b, &frames, &done); err != nil {
+	if err := q.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&b, &frames, &done); err != nil {
 		return false, 0, fmt.Errorf("wal_checkpoint(%s): %w", mode, err)
 	}
 	return b != 0, frames, nil
