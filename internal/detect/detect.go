@@ -38,6 +38,12 @@ type Finding struct {
 	// errored run's start, the snapshot where the drop was observed, the
 	// first failing call), used for time-to-detection.
 	FirstSeen time.Time `json:"first_seen"`
+	// FailureStartedAt is when the failure began by SFMC's own timestamps
+	// (the errored run's start or completion, a stopped journey's
+	// modifiedDate, a failed import's end time); zero when SFMC gives no
+	// such time. It may precede FirstSeen by a long way (a failure that
+	// happened before sfmcwatch started); incidents keep the earliest.
+	FailureStartedAt time.Time `json:"failure_started_at,omitzero"`
 	// Evidence links the snapshots and events that show the problem.
 	Evidence []store.Evidence `json:"evidence,omitempty"`
 	// Discriminator distinguishes several findings of one rule on one
