@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -57,6 +58,7 @@ func runContract(t *testing.T, h harness) {
 		{"EventAggregates", testEventAggregates},
 		{"Snapshots", testSnapshots},
 		{"Incidents", testIncidents},
+		{"IncidentFailureStart", testIncidentFailureStart},
 		{"IncidentEvidenceCap", testIncidentEvidenceCap},
 		{"IncidentConcurrentUpsert", testIncidentConcurrentUpsert},
 		{"Work", testWork},
@@ -496,6 +498,104 @@ func testIncidents(t *testing.T, h harness) {
 	resolved, err := s.ListIncidents(ctx, IncidentFilter{Status: IncidentResolved})
 	if err != nil || len(resolved) != 2 {
 		t.Errorf("resolved list = %d, %v", len(resolved), err)
+	}
+}
+
+// testIncidentFailureStart: the three times of an incident (failure start
+// by SFMC's timestamps, first evidence, opened) round-trip, time to
+// detection is reported both ways, and an update keeps the earliest known
+// failure start (never one after the incident opened).
+func testIncidentFailureStart(t *testing.T, h harness) {
+	ctx := t.Context()
+	s := openT(t, h.fresh(t))
+	failed := t0.Add(-3 * time.Hour)
+	u := upsert("fs", t0)
+	u.FirstSeen = t0.Add(-1500 * time.Millisecond) // sub-second precision survives
+	u.FailureStartedAt = failed
+	inc, created, err := s.OpenOrUpdateIncident(ctx, u)
+	if err != nil || !created {
+		t.Fatalf("open = %v, %v", created, err)
+	}
+	check := func(what string, in Incident, wantFailed time.Time) {
+		t.Helper()
+		if !in.FailureStartedAt.Equal(wantFailed) || !in.FirstSeen.Equal(t0.Add(-1500*time.Millisecond)) || !in.OpenedAt.Equal(t0) ||
+			in.TTD != 1500*time.Millisecond || in.FailureKnown() != !wantFailed.IsZero() {
+			t.Fatalf("%s = failure %v first %v opened %v ttd %v", what, in.FailureStartedAt, in.FirstSeen, in.OpenedAt, in.TTD)
+		}
+		if want := t0.Sub(wantFailed); in.FailureKnown() && in.TTDSinceFailure != want {
+			t.Fatalf("%s: ttd since failure = %v, want %v", what, in.TTDSinceFailure, want)
+		}
+		if !in.FailureKnown() && in.TTDSinceFailure != 0 {
+			t.Fatalf("%s: ttd since an unknown failure start = %v", what, in.TTDSinceFailure)
+		}
+	}
+	check("opened", inc, failed)
+	got, err := s.GetIncident(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("GetIncident", got, failed)
+
+	// A later failure start, or none, leaves the earliest; an earlier one
+	// replaces it; one after the incident opened is ignored.
+	for i, tc := range []struct{ at, want time.Time }{
+		{failed.Add(time.Hour), failed},
+		{time.Time{}, failed},
+		{failed.Add(-time.Hour), failed.Add(-time.Hour)},
+		{t0.Add(time.Minute), failed.Add(-time.Hour)},
+	} {
+		u := upsert("fs", t0.Add(time.Duration(i+1)*time.Minute))
+		u.FailureStartedAt = tc.at
+		in, created, err := s.OpenOrUpdateIncident(ctx, u)
+		if err != nil || created {
+			t.Fatalf("update %d = %v, %v", i, created, err)
+		}
+		check(fmt.Sprintf("update %d", i), in, tc.want)
+	}
+	list, err := s.ListIncidents(ctx, IncidentFilter{Rule: "api.errors"})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("list = %+v, %v", list, err)
+	}
+	check("ListIncidents", list[0], failed.Add(-time.Hour))
+
+	// Unknown at open, learnt later (but not after the opening).
+	u = upsert("late", t0)
+	in, _, err := s.OpenOrUpdateIncident(ctx, u)
+	if err != nil || in.FailureKnown() {
+		t.Fatalf("open without failure start = %+v, %v", in, err)
+	}
+	u = upsert("late", t0.Add(time.Minute))
+	u.FailureStartedAt = t0.Add(-time.Minute)
+	in, _, err = s.OpenOrUpdateIncident(ctx, u)
+	if err != nil || !in.FailureStartedAt.Equal(t0.Add(-time.Minute)) || in.TTDSinceFailure != time.Minute {
+		t.Fatalf("failure start learnt on update = %+v, %v", in, err)
+	}
+	// A failure start after now (clock skew) is capped at the opening.
+	u = upsert("future", t0)
+	u.FailureStartedAt = t0.Add(time.Hour)
+	in, _, err = s.OpenOrUpdateIncident(ctx, u)
+	if err != nil || !in.FailureStartedAt.Equal(t0) || in.TTDSinceFailure != 0 || !in.FailureKnown() {
+		t.Fatalf("future failure start = %+v, %v", in, err)
+	}
+	res, err := s.ResolveFingerprint(ctx, "future", t0.Add(time.Hour))
+	if err != nil || !res.FailureStartedAt.Equal(t0) {
+		t.Fatalf("resolved = %+v, %v", res, err)
+	}
+
+	// JSON: first_seen stays, first_seen_at joins it; ttd_since_failure_ns
+	// only when the failure's start is known (even when it is 0).
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{`"first_seen":`, `"first_seen_at":`, `"failure_started_at":`, `"ttd_ns":`, `"ttd_since_failure_ns":0`} {
+		if !strings.Contains(string(b), k) {
+			t.Errorf("JSON lacks %s: %s", k, b)
+		}
+	}
+	b, _ = json.Marshal(Incident{ID: 1, FirstSeen: t0})
+	if strings.Contains(string(b), "failure_started_at") || strings.Contains(string(b), "ttd_since_failure_ns") {
+		t.Errorf("JSON of an incident without a failure start: %s", b)
 	}
 }
 

@@ -6,23 +6,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
-const incidentCols = "id, fingerprint, rule, severity, family, tenant, resource_type, resource_key, title, status, owner, remediation, first_seen, last_seen, opened_at, updated_at, resolved_at, ttd_seconds, occurrences, acknowledged_at, acknowledged_by"
+const incidentCols = "id, fingerprint, rule, severity, family, tenant, resource_type, resource_key, title, status, owner, remediation, first_seen, last_seen, opened_at, updated_at, resolved_at, ttd_seconds, occurrences, acknowledged_at, acknowledged_by, failure_started_at"
 
 func scanIncident(sc scanner) (Incident, error) {
 	var (
 		in                                       Incident
 		status, remediation                      string
 		firstSeen, lastSeen, openedAt, updatedAt int64
-		resolvedAt, acknowledgedAt               sql.NullInt64
+		resolvedAt, acknowledgedAt, failureStart sql.NullInt64
 		ttdSeconds                               int64
 	)
 	if err := sc.Scan(&in.ID, &in.Fingerprint, &in.Rule, &in.Severity, &in.Family, &in.Tenant,
 		&in.ResourceType, &in.ResourceKey, &in.Title, &status, &in.Owner, &remediation,
 		&firstSeen, &lastSeen, &openedAt, &updatedAt, &resolvedAt, &ttdSeconds, &in.Occurrences,
-		&acknowledgedAt, &in.AcknowledgedBy); err != nil {
+		&acknowledgedAt, &in.AcknowledgedBy, &failureStart); err != nil {
 		return in, err
 	}
 	in.Status = IncidentStatus(status)
@@ -37,7 +38,16 @@ func scanIncident(sc scanner) (Incident, error) {
 	in.UpdatedAt = fromUS(updatedAt)
 	in.ResolvedAt = fromNullUS(resolvedAt)
 	in.AcknowledgedAt = fromNullUS(acknowledgedAt)
+	// Time to detection from the stored times (microseconds); ttd_seconds
+	// holds the same figure in whole seconds and is kept for older readers.
 	in.TTD = time.Duration(ttdSeconds) * time.Second
+	if firstSeen > 0 && openedAt >= firstSeen {
+		in.TTD = time.Duration(openedAt-firstSeen) * time.Microsecond
+	}
+	in.FailureStartedAt = fromNullUS(failureStart)
+	if in.FailureKnown() {
+		in.TTDSinceFailure = max(0, in.OpenedAt.Sub(in.FailureStartedAt))
+	}
 	return in, nil
 }
 
@@ -55,6 +65,18 @@ func (s *sqlStore) OpenOrUpdateIncident(ctx context.Context, u IncidentUpsert) (
 	first := u.FirstSeen
 	if first.IsZero() || first.After(u.Now) {
 		first = u.Now
+	}
+	failed := u.FailureStartedAt
+	if failed.After(u.Now) {
+		failed = u.Now
+	}
+	// On update, an earlier failure start replaces the stored one (or
+	// fills it in), unless it is after the incident opened.
+	failedSet := "failure_started_at"
+	var failedArgs []any
+	if !failed.IsZero() {
+		failedSet = "CASE WHEN ? <= opened_at AND (failure_started_at IS NULL OR failure_started_at > ?) THEN ? ELSE failure_started_at END"
+		failedArgs = []any{us(failed), us(failed), us(failed)}
 	}
 	rem := "[]"
 	if len(u.Remediation) > 0 {
@@ -77,11 +99,11 @@ func (s *sqlStore) OpenOrUpdateIncident(ctx context.Context, u IncidentUpsert) (
 			}
 			err := tx.QueryRowContext(ctx, s.q(`INSERT INTO incidents
 				(fingerprint, rule, severity, family, tenant, resource_type, resource_key, title, status,
-				 owner, remediation, first_seen, last_seen, opened_at, updated_at, ttd_seconds, occurrences)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, 1)
+				 owner, remediation, first_seen, last_seen, opened_at, updated_at, ttd_seconds, occurrences, failure_started_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, 1, ?)
 				ON CONFLICT DO NOTHING RETURNING id`),
 				u.Fingerprint, u.Rule, u.Severity, u.Family, u.Tenant, u.ResourceType, u.ResourceKey, u.Title,
-				u.Owner, rem, us(first), now, now, now, int64(u.Now.Sub(first)/time.Second)).Scan(&id)
+				u.Owner, rem, us(first), now, now, now, int64(u.Now.Sub(first)/time.Second), nullUS(failed)).Scan(&id)
 			if err == nil {
 				created = true
 				break
@@ -92,9 +114,9 @@ func (s *sqlStore) OpenOrUpdateIncident(ctx context.Context, u IncidentUpsert) (
 			err = tx.QueryRowContext(ctx, s.q(`UPDATE incidents SET
 				rule = ?, severity = ?, family = ?, title = ?, owner = ?, remediation = ?,
 				last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END,
-				updated_at = ?, occurrences = occurrences + 1
+				updated_at = ?, occurrences = occurrences + 1, failure_started_at = `+failedSet+`
 				WHERE fingerprint = ? AND status = 'open' RETURNING id`),
-				u.Rule, u.Severity, u.Family, u.Title, u.Owner, rem, now, now, now, u.Fingerprint).Scan(&id)
+				slices.Concat([]any{u.Rule, u.Severity, u.Family, u.Title, u.Owner, rem, now, now, now}, failedArgs, []any{u.Fingerprint})...).Scan(&id)
 			if err == nil {
 				break
 			}

@@ -335,29 +335,62 @@ const MaxEvidence = 200
 
 // Incident is a detected problem with its lifecycle.
 type Incident struct {
-	ID             int64          `json:"id"`
-	Fingerprint    string         `json:"fingerprint"`
-	Rule           string         `json:"rule"`
-	Severity       string         `json:"severity"`
-	Family         string         `json:"family,omitempty"`
-	Tenant         string         `json:"tenant,omitempty"`
-	ResourceType   string         `json:"resource_type,omitempty"`
-	ResourceKey    string         `json:"resource_key,omitempty"`
-	Title          string         `json:"title"`
-	Status         IncidentStatus `json:"status"`
-	Owner          string         `json:"owner,omitempty"`
-	Remediation    []string       `json:"remediation,omitempty"`
-	FirstSeen      time.Time      `json:"first_seen"`
-	LastSeen       time.Time      `json:"last_seen"`
-	OpenedAt       time.Time      `json:"opened_at"`
-	UpdatedAt      time.Time      `json:"updated_at"`
-	ResolvedAt     time.Time      `json:"resolved_at"`
-	TTD            time.Duration  `json:"ttd_ns"`
-	Occurrences    int64          `json:"occurrences"`
-	AcknowledgedAt time.Time      `json:"acknowledged_at"`
-	AcknowledgedBy string         `json:"acknowledged_by,omitempty"`
+	ID           int64          `json:"id"`
+	Fingerprint  string         `json:"fingerprint"`
+	Rule         string         `json:"rule"`
+	Severity     string         `json:"severity"`
+	Family       string         `json:"family,omitempty"`
+	Tenant       string         `json:"tenant,omitempty"`
+	ResourceType string         `json:"resource_type,omitempty"`
+	ResourceKey  string         `json:"resource_key,omitempty"`
+	Title        string         `json:"title"`
+	Status       IncidentStatus `json:"status"`
+	Owner        string         `json:"owner,omitempty"`
+	Remediation  []string       `json:"remediation,omitempty"`
+	// FirstSeen is when sfmcwatch first saw evidence of the problem (JSON
+	// first_seen, and first_seen_at as well: see MarshalJSON).
+	FirstSeen time.Time `json:"first_seen"`
+	// FailureStartedAt is when the failure began by SFMC's own timestamps
+	// (detect.Finding.FailureStartedAt, the earliest of the incident's
+	// findings); zero when unknown.
+	FailureStartedAt time.Time `json:"failure_started_at,omitzero"`
+	LastSeen         time.Time `json:"last_seen"`
+	OpenedAt         time.Time `json:"opened_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	ResolvedAt       time.Time `json:"resolved_at"`
+	// TTD is time to detection from sfmcwatch's first evidence:
+	// OpenedAt − FirstSeen.
+	TTD time.Duration `json:"ttd_ns"`
+	// TTDSinceFailure is time to detection from the failure's start:
+	// OpenedAt − FailureStartedAt; meaningful only when FailureStartedAt
+	// is set (see FailureKnown). JSON ttd_since_failure_ns, absent when
+	// unknown (see MarshalJSON).
+	TTDSinceFailure time.Duration `json:"-"`
+	Occurrences     int64         `json:"occurrences"`
+	AcknowledgedAt  time.Time     `json:"acknowledged_at"`
+	AcknowledgedBy  string        `json:"acknowledged_by,omitempty"`
 	// Evidence is filled by GetIncident only.
 	Evidence []Evidence `json:"evidence,omitempty"`
+}
+
+// FailureKnown reports whether SFMC's timestamps said when the failure
+// began (FailureStartedAt and TTDSinceFailure are set).
+func (in Incident) FailureKnown() bool { return !in.FailureStartedAt.IsZero() }
+
+// MarshalJSON adds first_seen_at (the same time as first_seen, which stays
+// for compatibility) and, when the failure's start is known,
+// ttd_since_failure_ns to the incident's fields.
+func (in Incident) MarshalJSON() ([]byte, error) {
+	type plain Incident
+	out := struct {
+		plain
+		FirstSeenAt     time.Time      `json:"first_seen_at"`
+		TTDSinceFailure *time.Duration `json:"ttd_since_failure_ns,omitempty"`
+	}{plain: plain(in), FirstSeenAt: in.FirstSeen}
+	if in.FailureKnown() {
+		out.TTDSinceFailure = &in.TTDSinceFailure
+	}
+	return json.Marshal(out)
 }
 
 // IncidentUpsert is one detection of a problem.
@@ -375,6 +408,11 @@ type IncidentUpsert struct {
 	// FirstSeen is the time of the first evidence (zero = Now); on open,
 	// time-to-detection is Now - FirstSeen.
 	FirstSeen time.Time
+	// FailureStartedAt is when the failure began by SFMC's timestamps
+	// (zero = unknown). On open it is stored (capped at Now); on update it
+	// replaces the stored one when earlier (or none was known), unless it
+	// is after the incident opened.
+	FailureStartedAt time.Time
 	// Now is the detection time.
 	Now time.Time
 	// Evidence to link (duplicates ignored; capped at MaxEvidence).
