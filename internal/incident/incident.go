@@ -5,8 +5,11 @@
 // found again after its incident was resolved opens a new incident (the
 // store keeps at most one open incident per fingerprint).
 //
-// All state lives in the store — incidents, evidence links, time to
-// detection (opened_at − first evidence) and the damping counters (a small
+// All state lives in the store — incidents, evidence links, their three
+// times (failure_started_at: when the failure began by SFMC's own
+// timestamps, when known; first_seen: sfmcwatch's first evidence;
+// opened_at), time to detection both ways (opened_at − first_seen, and
+// opened_at − failure_started_at) and the damping counters (a small
 // cursor per fingerprint) — so a restarted process, or another replica
 // sharing the database, carries on without duplicate incidents.
 //
@@ -213,8 +216,12 @@ func (m *Manager) applyRule(ctx context.Context, now time.Time, tenant string, r
 			if m.wasResolvedBefore(ctx, inc) {
 				ch.Reopened = append(ch.Reopened, inc)
 			}
-			m.log.Info("incident opened", "id", inc.ID, "rule", inc.Rule, "tenant", inc.Tenant,
-				"resource", inc.ResourceType+":"+inc.ResourceKey, "severity", inc.Severity, "ttd", inc.TTD, "title", inc.Title)
+			attrs := []any{"id", inc.ID, "rule", inc.Rule, "tenant", inc.Tenant,
+				"resource", inc.ResourceType + ":" + inc.ResourceKey, "severity", inc.Severity, "ttd", inc.TTD}
+			if inc.FailureKnown() {
+				attrs = append(attrs, "ttd_since_failure", inc.TTDSinceFailure)
+			}
+			m.log.Info("incident opened", append(attrs, "title", inc.Title)...)
 			continue
 		}
 		ch.Updated = append(ch.Updated, inc)
@@ -252,7 +259,7 @@ func (m *Manager) applyRule(ctx context.Context, now time.Time, tenant string, r
 
 // mergeFindings folds findings with the same fingerprint (a rule should not
 // emit two, but if it does they are one problem): earliest FirstSeen,
-// highest severity, evidence of both.
+// earliest known FailureStartedAt, highest severity, evidence of both.
 func mergeFindings(fs []detect.Finding) []detect.Finding {
 	idx := map[string]int{}
 	var out []detect.Finding
@@ -267,6 +274,9 @@ func mergeFindings(fs []detect.Finding) []detect.Finding {
 		g := &out[i]
 		if !f.FirstSeen.IsZero() && (g.FirstSeen.IsZero() || f.FirstSeen.Before(g.FirstSeen)) {
 			g.FirstSeen = f.FirstSeen
+		}
+		if !f.FailureStartedAt.IsZero() && (g.FailureStartedAt.IsZero() || f.FailureStartedAt.Before(g.FailureStartedAt)) {
+			g.FailureStartedAt = f.FailureStartedAt
 		}
 		if f.Severity.Rank() > g.Severity.Rank() {
 			g.Severity = f.Severity
@@ -294,7 +304,7 @@ func upsert(f detect.Finding, fp string, now time.Time) store.IncidentUpsert {
 	return store.IncidentUpsert{
 		Fingerprint: fp, Rule: f.Rule, Severity: string(sev), Family: string(f.Family), Tenant: f.Tenant,
 		ResourceType: string(f.ResourceType), ResourceKey: f.ResourceKey, Title: f.Title, Owner: string(f.Owner),
-		Remediation: f.Remediation, FirstSeen: f.FirstSeen, Now: now, Evidence: ev,
+		Remediation: f.Remediation, FirstSeen: f.FirstSeen, FailureStartedAt: f.FailureStartedAt, Now: now, Evidence: ev,
 	}
 }
 

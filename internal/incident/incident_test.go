@@ -201,3 +201,51 @@ func TestIncidentOfAnotherTypeResolves(t *testing.T) {
 		t.Fatalf("triggered_send incident of a transactional evaluation not resolved: %+v", ch)
 	}
 }
+
+// TestFailureStart: an incident carries when the failure began by SFMC's
+// timestamps as well as the first evidence; later findings keep the
+// earliest known start (a rule that cannot tell leaves it alone), and two
+// findings of one fingerprint in one evaluation merge to the earliest.
+func TestFailureStart(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "i.db"))
+	m := New(st, Options{})
+	withStart := func(first, started time.Time) detect.Finding {
+		f := finding("nightly", first, catalog.Error)
+		f.FailureStartedAt = started
+		return f
+	}
+	// The run errored two hours before sfmcwatch saw it (first evidence
+	// a minute before opening).
+	ch := apply(t, m, t0, withStart(t0.Add(-time.Minute), t0.Add(-2*time.Hour)))
+	if len(ch.Opened) != 1 {
+		t.Fatalf("open: %+v", ch)
+	}
+	inc := ch.Opened[0]
+	if !inc.FailureStartedAt.Equal(t0.Add(-2*time.Hour)) || inc.TTD != time.Minute || inc.TTDSinceFailure != 2*time.Hour || !inc.OpenedAt.Equal(t0) {
+		t.Fatalf("opened: failure %v ttd %v since failure %v", inc.FailureStartedAt, inc.TTD, inc.TTDSinceFailure)
+	}
+	for i, tc := range []struct {
+		fs   []detect.Finding
+		want time.Time
+	}{
+		{[]detect.Finding{withStart(t0, t0.Add(-time.Hour))}, t0.Add(-2 * time.Hour)},                                                                       // later: kept
+		{[]detect.Finding{withStart(t0, time.Time{})}, t0.Add(-2 * time.Hour)},                                                                              // unknown: kept
+		{[]detect.Finding{withStart(t0, t0.Add(-3*time.Hour))}, t0.Add(-3 * time.Hour)},                                                                     // earlier: taken
+		{[]detect.Finding{withStart(t0, time.Time{}), withStart(t0, t0.Add(-4*time.Hour)), withStart(t0, t0.Add(-90*time.Minute))}, t0.Add(-4 * time.Hour)}, // merged
+	} {
+		ch := apply(t, m, t0.Add(time.Duration(i+1)*time.Minute), tc.fs...)
+		if len(ch.Updated) != 1 || ch.Updated[0].ID != inc.ID {
+			t.Fatalf("update %d: %+v", i, ch)
+		}
+		u := ch.Updated[0]
+		if !u.FailureStartedAt.Equal(tc.want) || u.TTDSinceFailure != t0.Sub(tc.want) || u.TTD != time.Minute {
+			t.Errorf("update %d: failure %v since failure %v ttd %v, want failure %v", i, u.FailureStartedAt, u.TTDSinceFailure, u.TTD, tc.want)
+		}
+	}
+	// A rule that cannot tell when the failure began leaves it unknown.
+	f := finding("other", t0, catalog.Warning)
+	ch = apply(t, m, t0.Add(10*time.Minute), withStart(t0, t0.Add(-4*time.Hour)), f)
+	if len(ch.Opened) != 1 || ch.Opened[0].FailureKnown() || ch.Opened[0].TTDSinceFailure != 0 {
+		t.Fatalf("unknown failure start: %+v", ch.Opened)
+	}
+}
