@@ -57,7 +57,11 @@ func parseAsync(col *collector, o *jsonObject) {
 			}
 		case '"':
 			if s := rawText(o.Status); strings.EqualFold(s, "Error") || strings.EqualFold(s, "Failed") {
-				statusError(col, o)
+				if col.read {
+					recordStatus(col, o, s)
+				} else {
+					statusError(col, o)
+				}
 			}
 		}
 	}
@@ -69,6 +73,15 @@ func parseAsync(col *collector, o *jsonObject) {
 		for _, it := range items {
 			code := rawCode(it.ErrorCode)
 			if code == "" && !strings.EqualFold(rawText(it.Status), "Error") {
+				continue
+			}
+			if col.read {
+				// A list read: the row is a record in a failed state.
+				st := rawText(it.Status)
+				if code == "" {
+					code = "status:" + canonicalState(st)
+				}
+				col.addState("items[].status", st, finding{code: code, msg: rawText(it.Message), on: on, hint: hintError})
 				continue
 			}
 			if code == "" {
@@ -110,4 +123,32 @@ func statusError(col *collector, o *jsonObject) {
 	default:
 		col.add(finding{code: "status:Error", msg: rawText(o.Message), on: restChain(col.surface), hint: hintError})
 	}
+}
+
+// recordStatus records the top-level "status": "Error" (or "Failed") of a
+// record a read returned: an automation (with statusId, e.g. -1, looked up
+// on the automation surface), a journey, a triggered send or transactional
+// definition. The read succeeded; this is the record's state.
+func recordStatus(col *collector, o *jsonObject, s string) {
+	msg := rawText(o.Message)
+	if msg == "" {
+		msg = firstErrorText(o.Errors)
+	}
+	if id := rawCode(o.StatusID); id != "" && (col.surface == catalog.Automation || col.surface == catalog.REST) {
+		col.refine(catalog.Automation)
+		col.addState("status", s, finding{code: id, msg: msg, on: chain{catalog.Automation}, hint: hintError})
+		return
+	}
+	col.addState("status", s, finding{code: "status:" + canonicalState(s), msg: msg, on: restChain(col.surface), hint: hintError})
+}
+
+// canonicalState spells the failed states the same way whatever the case.
+func canonicalState(s string) string {
+	switch {
+	case strings.EqualFold(s, "Error"):
+		return "Error"
+	case strings.EqualFold(s, "Failed"):
+		return "Failed"
+	}
+	return s
 }

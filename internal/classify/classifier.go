@@ -13,7 +13,8 @@ import (
 // Classify classifies one response. It never fails: unreadable, truncated or
 // unknown bodies are classified by HTTP status and whatever could be read.
 func (c *Classifier) Classify(in Input) Result {
-	col := &collector{status: in.Status, url: in.URL}
+	success := in.Status >= 200 && in.Status < 300
+	col := &collector{status: in.Status, url: in.URL, read: success && readsState(in.Method, in.URL)}
 	body := in.Body
 	if len(body) > MaxBody {
 		body = body[:MaxBody]
@@ -30,7 +31,6 @@ func (c *Classifier) Classify(in Input) Result {
 		col.surface = surfaceFromKind(kind, body)
 	}
 
-	success := in.Status >= 200 && in.Status < 300
 	switch kind {
 	case kindJSON:
 		if success && !jsonHasMarkers(body) {
@@ -93,6 +93,11 @@ type collector struct {
 	// msg is the best human text found in the body, used for the
 	// HTTP-status classification when no code was found.
 	msg string
+	// read is set when the call read resources (see readsState): status
+	// fields in the body then describe the records, and the parsers put
+	// them in states instead of findings.
+	read   bool
+	states []stateFinding
 }
 
 // add records one occurrence of code (merged with earlier identical ones).
@@ -159,6 +164,11 @@ func (col *collector) result(c *Classifier) Result {
 		r.Classifications = append(r.Classifications, cl)
 	}
 	r.IsError = anyErr
+	if !anyErr {
+		// A body that says the call failed (errorcode, fault…) returned no
+		// records to speak of.
+		r.RecordStates = col.recordStates(c)
+	}
 	if len(r.Classifications) > 1 {
 		slices.SortStableFunc(r.Classifications, compareClassifications)
 	}

@@ -22,8 +22,14 @@ type Input struct {
 	// Surface, when known, narrows how codes are looked up; empty means
 	// detect from the URL/body shape.
 	Surface catalog.Surface
-	// URL (or path) of the request, optional; helps detect the surface.
+	// URL (or path) of the request, optional; helps detect the surface
+	// and whether the call read a resource's state (see readsState).
 	URL string
+	// Method is the request's HTTP method (any case), optional. With URL it
+	// tells a read of a resource (GET) from the caller's own operation
+	// (POST, PUT, PATCH, DELETE): a failed state in a read's body is the
+	// record's state, reported in Result.RecordStates, not a call failure.
+	Method string
 	// Status is the HTTP status; 0 when no response was received.
 	Status int
 	// Header holds response headers (Retry-After, Content-Type), optional.
@@ -67,6 +73,50 @@ type Result struct {
 	// Classifications holds one entry per distinct code, most severe first.
 	// A successful call has exactly one classification of family none.
 	Classifications []Classification `json:"classifications"`
+	// RecordStates holds what the records returned by a successful read
+	// say about themselves ("status": "Error" on an automation, a journey
+	// or a definition; items[].status; the transactional not-sent feed's
+	// statusCodes; ImportStatus in a SOAP Retrieve). They are evidence for
+	// the resource's own rule and never make the call an error: IsError
+	// and Classifications describe the call only.
+	RecordStates []RecordState `json:"record_states,omitempty"`
+}
+
+// RecordState is one state a record returned by a successful read reports
+// about itself, resolved against the catalog like a classification.
+type RecordState struct {
+	// Field is where the state was read: "status", "items[].status",
+	// "messages[].statusCode", "ImportStatus"…
+	Field string `json:"field"`
+	// Value is the state as the record gives it ("Error", "Failed", a
+	// status code).
+	Value string `json:"value,omitempty"`
+	// Failed is set when the state is a failure of the record (the record
+	// says Error or Failed, or its code is in one of the five error
+	// families); recipient outcomes and notes are not.
+	Failed      bool             `json:"failed"`
+	Surface     catalog.Surface  `json:"surface"`
+	Code        string           `json:"code"`
+	Message     string           `json:"message,omitempty"`
+	Count       int              `json:"count"`
+	Family      catalog.Family   `json:"family"`
+	Title       string           `json:"title"`
+	Owner       catalog.Owner    `json:"owner"`
+	Severity    catalog.Severity `json:"severity"`
+	Remediation []string         `json:"remediation,omitempty"`
+	DocURL      string           `json:"documentation,omitempty"`
+	Unknown     bool             `json:"unknown,omitempty"`
+}
+
+// RecordFailed reports whether a record returned by the read is in a
+// failed state (the read itself may well have succeeded).
+func (r Result) RecordFailed() bool {
+	for _, s := range r.RecordStates {
+		if s.Failed {
+			return true
+		}
+	}
+	return false
 }
 
 // Primary returns the most significant classification.

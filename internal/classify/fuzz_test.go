@@ -52,6 +52,14 @@ func fuzzOne(t *testing.T, c *Classifier, in Input) {
 	if anyErr != r.IsError {
 		t.Fatalf("IsError %v vs classifications %v", r.IsError, anyErr)
 	}
+	if len(r.RecordStates) > 0 && (r.IsError || in.Status < 200 || in.Status > 299) {
+		t.Fatalf("record states on a failed call (status %d, IsError %v)", in.Status, r.IsError)
+	}
+	for _, s := range r.RecordStates {
+		if s.Count < 1 || !s.Family.Valid() || s.Field == "" {
+			t.Fatalf("record state %+v", s)
+		}
+	}
 	if r.RetryAfter < 0 {
 		t.Fatalf("negative RetryAfter %v", r.RetryAfter)
 	}
@@ -103,12 +111,16 @@ func FuzzHTML(f *testing.F) {
 func FuzzClassify(f *testing.F) {
 	c := New(catalog.Default())
 	urls := []string{"", "/v2/token", "/Service.asmx", "/messaging/v1/email/messages", "/messaging/v1/messageDefinitionSends/x/send",
-		"/interaction/v1/interactions", "/contacts/v1/x", "/automation/v1/imports", "/data/v1/async/x/status"}
+		"/interaction/v1/interactions", "/contacts/v1/x", "/automation/v1/imports", "/data/v1/async/x/status",
+		"GET /automation/v1/automations/x", "GET /messaging/v1/email/messages/?type=notSent", "GET /interaction/v1/interactions/key:x"}
 	i := 0
 	seedFuzz(f, func(b []byte) { f.Add(urls[i%len(urls)], 200+i%4*100, "", b); i++ }, "*")
 	f.Add("/data/v1/x", 429, "Fri, 01 Mar 2030 12:00:00 GMT", []byte(`{"errorcode":50100,"retryAfter":"5"}`))
 	f.Fuzz(func(t *testing.T, url string, status int, retry string, body []byte) {
 		in := Input{URL: url, Status: status, Body: body}
+		if m, rest, ok := strings.Cut(url, " "); ok && (m == "GET" || m == "POST" || m == "PATCH") {
+			in.Method, in.URL = m, rest
+		}
 		if retry != "" {
 			in.Header = map[string][]string{"Retry-After": {retry}}
 		}

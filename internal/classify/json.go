@@ -29,6 +29,7 @@ type jsonObject struct {
 	// Async data API and contacts.
 	ResultMessages []jsonResultMessage `json:"resultMessages"`
 	Status         json.RawMessage     `json:"status"`
+	StatusID       json.RawMessage     `json:"statusId"` // automation records (-1 Error)
 	Items          json.RawMessage     `json:"items"`
 	// Journey publish/validate status, MobileConnect.
 	Errors   json.RawMessage `json:"errors"`

@@ -27,6 +27,9 @@ type soapState struct {
 	resultErrs                 int    // results with StatusCode Error and no ErrorCode
 	resultErrMsg               string // first such StatusMessage
 	importErrors               int
+	// retrieve is set for a RetrieveResponseMsg: its Results are records,
+	// whose states are not the call's.
+	retrieve bool
 }
 
 // parseSOAP streams a SOAP (or other XML) body with encoding/xml and
@@ -68,6 +71,8 @@ func parseSOAP(col *collector, b []byte) {
 				st.fault = true
 			case "Results":
 				st.resCode, st.resStatus, st.resMsg = "", "", ""
+			case "RetrieveResponseMsg":
+				st.retrieve = true
 			}
 		case xml.CharData:
 			if len(text) < maxXMLText {
@@ -160,7 +165,14 @@ func (st *soapState) finish(col *collector) {
 		col.add(finding{code: code, msg: msg, on: soapChain(col.surface), hint: hintError})
 	}
 	if st.importErrors > 0 {
-		col.add(finding{code: "ImportStatus:Error", on: chain{catalog.Import}, hint: hintError, count: st.importErrors})
+		f := finding{code: "ImportStatus:Error", on: chain{catalog.Import}, hint: hintError, count: st.importErrors}
+		if st.retrieve && col.status >= 200 && col.status < 300 {
+			// A Retrieve of ImportResultsSummary read import runs that
+			// failed: the import's state, not the Retrieve's.
+			col.addState("ImportStatus", "Error", f)
+		} else {
+			col.add(f)
+		}
 	}
 	v := st.overall
 	switch {

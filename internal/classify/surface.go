@@ -13,21 +13,7 @@ func surfaceFromURL(u string) catalog.Surface {
 	if u == "" {
 		return ""
 	}
-	p := u
-	if i := strings.IndexAny(p, "?#"); i >= 0 {
-		p = p[:i]
-	}
-	if i := strings.Index(p, "://"); i >= 0 {
-		p = p[i+3:]
-		if j := strings.IndexByte(p, '/'); j >= 0 {
-			p = p[j:]
-		} else {
-			p = "/"
-		}
-	}
-	if hasUpper(p) {
-		p = strings.ToLower(p)
-	}
+	p, _ := urlPath(u)
 	switch {
 	case strings.Contains(p, "/v2/token"), strings.Contains(p, "/v1/requesttoken"), strings.Contains(p, "/v2/authorize"):
 		return catalog.OAuth

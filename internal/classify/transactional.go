@@ -111,7 +111,7 @@ func definitionSendErrors(col *collector, hasErrors json.RawMessage, errs []json
 // single ENS payloads. A statusCode is more specific than the event type.
 func parseEvents(col *collector, o *jsonObject) {
 	if o.EventCategoryType != "" || len(o.StatusCode) > 0 {
-		col.event(jsonEvent{EventCategoryType: o.EventCategoryType, StatusCode: o.StatusCode, StatusMessage: o.StatusMessage, Info: o.Info})
+		col.event(jsonEvent{EventCategoryType: o.EventCategoryType, StatusCode: o.StatusCode, StatusMessage: o.StatusMessage, Info: o.Info}, "statusCode")
 	}
 	if len(o.Messages) == 0 || o.Messages[0] != '[' {
 		return
@@ -129,12 +129,15 @@ func parseEvents(col *collector, o *jsonObject) {
 			continue
 		}
 		if ev.EventCategoryType != "" || len(ev.StatusCode) > 0 {
-			col.event(ev)
+			col.event(ev, "messages[].statusCode")
 		}
 	}
 }
 
-func (col *collector) event(ev jsonEvent) {
+// event records one send event. On a read of the not-sent feed (col.read)
+// the events are the records the read returned — other sends' outcomes —
+// so they are record states, not a failure of the read.
+func (col *collector) event(ev jsonEvent, field string) {
 	code, msg := rawCode(ev.StatusCode), rawText(ev.StatusMessage)
 	if ev.Info != nil {
 		if code == "" {
@@ -158,7 +161,16 @@ func (col *collector) event(ev jsonEvent) {
 		return
 	}
 	col.refine(catalog.Transactional)
-	col.add(finding{code: code, msg: msg, on: restChain(catalog.Transactional), hint: h})
+	f := finding{code: code, msg: msg, on: restChain(catalog.Transactional), hint: h}
+	if col.read {
+		value := rawText(ev.StatusMessage)
+		if value == "" {
+			value = ev.EventCategoryType
+		}
+		col.addState(field, value, f)
+		return
+	}
+	col.add(f)
 }
 
 // stringList returns the strings of a JSON array (other elements skipped).

@@ -357,7 +357,7 @@ func (p *Proxy) finish(c *call, upstreamErr error) {
 		return
 	}
 	body := c.resCapture.decoded(c.header.Get("Content-Encoding"))
-	res := p.cls.Classify(classify.Input{URL: c.path, Status: c.status, Header: c.header, Body: body, Now: c.start})
+	res := p.cls.Classify(classify.Input{URL: c.path, Method: c.method, Status: c.status, Header: c.header, Body: body, Now: c.start})
 	pr := res.Primary()
 	rec.Family, rec.Code, rec.Surface = string(pr.Family), pr.Code, string(pr.Surface)
 	rec.IsError = pr.Family.IsError()

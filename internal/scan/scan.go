@@ -245,7 +245,7 @@ func summarize(j job, c *classify.Classifier, t thresholds) *batchSummary {
 }
 
 func classifyEvent(b *batchSummary, ev *event.Event, res *classify.Result, c *classify.Classifier, t thresholds) {
-	*res = c.Classify(classify.Input{URL: ev.URL, Status: ev.Status, Body: ev.Body, Now: ev.TS})
+	*res = c.Classify(classify.Input{URL: ev.URL, Method: ev.Method, Status: ev.Status, Body: ev.Body, Now: ev.TS})
 	ep, key := ev.Endpoint, ev.ObjectKey
 	if ep == "" && ev.URL != "" {
 		ep, key = endpointOf(ev.URL)

@@ -362,10 +362,13 @@ func isTimeout(err error) bool {
 
 func (c *Client) classify(r *request, resp *response) classify.Result {
 	u := r.endpoint
-	res := c.cls.Classify(classify.Input{Surface: r.surface, URL: u, Status: resp.status, Header: resp.header,
+	res := c.cls.Classify(classify.Input{Surface: r.surface, URL: u, Method: r.method, Status: resp.status, Header: resp.header,
 		Body: resp.body, Now: c.now()})
 	for i := range res.Classifications {
 		res.Classifications[i].Message = c.scrub(res.Classifications[i].Message)
+	}
+	for i := range res.RecordStates {
+		res.RecordStates[i].Message = c.scrub(res.RecordStates[i].Message)
 	}
 	return res
 }

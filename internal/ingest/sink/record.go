@@ -50,7 +50,7 @@ func (r *Recorder) Record(ev event.Event, received time.Time) store.EventRecord 
 	if ev.Endpoint == "" && ev.URL != "" {
 		ev.Endpoint, ev.ObjectKey = endpoint.Template(ev.URL)
 	}
-	res := r.cls.Classify(classify.Input{URL: ev.URL, Status: ev.Status, Body: ev.Body, Now: ev.TS})
+	res := r.cls.Classify(classify.Input{URL: ev.URL, Method: ev.Method, Status: ev.Status, Body: ev.Body, Now: ev.TS})
 	return fromResult(ev, res)
 }
 
