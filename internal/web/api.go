@@ -13,26 +13,36 @@ import (
 
 // IncidentJSON is an incident in the API (GET /api/v1/incidents).
 type IncidentJSON struct {
-	ID             int64      `json:"id"`
-	Rule           string     `json:"rule"`
-	Severity       string     `json:"severity"`
-	Family         string     `json:"family"`
-	Tenant         string     `json:"tenant"`
-	ResourceType   string     `json:"resource_type"`
-	ResourceKey    string     `json:"resource_key"`
-	Title          string     `json:"title"`
-	Status         string     `json:"status"`
-	FirstSeen      time.Time  `json:"first_seen"`
-	LastSeen       time.Time  `json:"last_seen"`
-	OpenedAt       time.Time  `json:"opened_at"`
-	ResolvedAt     *time.Time `json:"resolved_at"`
-	TTDSeconds     int64      `json:"ttd_seconds"`
-	Occurrences    int64      `json:"occurrences"`
-	Owner          string     `json:"owner"`
-	Remediation    []string   `json:"remediation"`
-	Fingerprint    string     `json:"fingerprint"`
-	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
-	AcknowledgedBy string     `json:"acknowledged_by,omitempty"`
+	ID           int64  `json:"id"`
+	Rule         string `json:"rule"`
+	Severity     string `json:"severity"`
+	Family       string `json:"family"`
+	Tenant       string `json:"tenant"`
+	ResourceType string `json:"resource_type"`
+	ResourceKey  string `json:"resource_key"`
+	Title        string `json:"title"`
+	Status       string `json:"status"`
+	// FirstSeen (kept for compatibility) and FirstSeenAt are both when
+	// sfmcwatch first saw evidence of the problem.
+	FirstSeen   time.Time `json:"first_seen"`
+	FirstSeenAt time.Time `json:"first_seen_at"`
+	// FailureStartedAt is when the failure began by SFMC's own timestamps
+	// (null when SFMC gives none).
+	FailureStartedAt *time.Time `json:"failure_started_at"`
+	LastSeen         time.Time  `json:"last_seen"`
+	OpenedAt         time.Time  `json:"opened_at"`
+	ResolvedAt       *time.Time `json:"resolved_at"`
+	// TTDSeconds is opened_at − first_seen (whole seconds);
+	// TTDSinceFailureSeconds is opened_at − failure_started_at (null when
+	// the failure's start is unknown).
+	TTDSeconds             int64      `json:"ttd_seconds"`
+	TTDSinceFailureSeconds *int64     `json:"ttd_since_failure_seconds"`
+	Occurrences            int64      `json:"occurrences"`
+	Owner                  string     `json:"owner"`
+	Remediation            []string   `json:"remediation"`
+	Fingerprint            string     `json:"fingerprint"`
+	AcknowledgedAt         *time.Time `json:"acknowledged_at,omitempty"`
+	AcknowledgedBy         string     `json:"acknowledged_by,omitempty"`
 }
 
 // EvidenceJSON is one evidence link with the referenced row inlined (nil
@@ -64,7 +74,7 @@ func toJSON(in store.Incident) IncidentJSON {
 	out := IncidentJSON{
 		ID: in.ID, Rule: in.Rule, Severity: in.Severity, Family: in.Family, Tenant: in.Tenant,
 		ResourceType: in.ResourceType, ResourceKey: in.ResourceKey, Title: in.Title, Status: string(in.Status),
-		FirstSeen: in.FirstSeen, LastSeen: in.LastSeen, OpenedAt: in.OpenedAt, TTDSeconds: int64(in.TTD / time.Second),
+		FirstSeen: in.FirstSeen, FirstSeenAt: in.FirstSeen, LastSeen: in.LastSeen, OpenedAt: in.OpenedAt, TTDSeconds: int64(in.TTD / time.Second),
 		Occurrences: in.Occurrences, Owner: in.Owner, Remediation: in.Remediation, Fingerprint: in.Fingerprint,
 		AcknowledgedBy: in.AcknowledgedBy,
 	}
@@ -78,6 +88,10 @@ func toJSON(in store.Incident) IncidentJSON {
 	if !in.AcknowledgedAt.IsZero() {
 		t := in.AcknowledgedAt
 		out.AcknowledgedAt = &t
+	}
+	if in.FailureKnown() {
+		t, secs := in.FailureStartedAt, int64(in.TTDSinceFailure/time.Second)
+		out.FailureStartedAt, out.TTDSinceFailureSeconds = &t, &secs
 	}
 	return out
 }

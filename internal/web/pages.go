@@ -213,21 +213,30 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := incidentData{Incident: toJSON(inc), EvidenceTotal: len(inc.Evidence)}
 	notified, note := s.notifiedAt(r, inc)
+	failed := TimelineStep{What: "Failure began", At: inc.FailureStartedAt, Note: "by SFMC's own timestamps"}
+	opened := "detected " + human(inc.TTD) + " after the first evidence"
+	if inc.FailureKnown() {
+		opened += ", " + human(inc.TTDSinceFailure) + " after the failure began"
+	} else {
+		failed.Note = "unknown: SFMC's records give no start time"
+	}
 	d.Timeline = []TimelineStep{
-		{What: "First evidence", At: inc.FirstSeen},
-		{What: "Opened", At: inc.OpenedAt, Note: "detected after " + human(inc.TTD)},
+		failed,
+		{What: "First evidence", At: inc.FirstSeen, Note: "first seen by sfmcwatch"},
+		{What: "Opened", At: inc.OpenedAt, Note: opened},
 		{What: "Notified", At: notified, Note: note},
 		{What: "Acknowledged", At: inc.AcknowledgedAt},
 		{What: "Resolved", At: inc.ResolvedAt},
 	}
+	ack, resolved := &d.Timeline[4], &d.Timeline[5]
 	if !inc.AcknowledgedAt.IsZero() {
-		d.Timeline[3].Note = "by " + inc.AcknowledgedBy
+		ack.Note = "by " + inc.AcknowledgedBy
 	}
 	if !inc.ResolvedAt.IsZero() {
-		d.Timeline[4].Note = "open for " + human(inc.ResolvedAt.Sub(inc.OpenedAt))
+		resolved.Note = "open for " + human(inc.ResolvedAt.Sub(inc.OpenedAt))
 	}
 	if inc.Status == store.IncidentOpen {
-		d.Timeline[4].Note = "still open; last seen " + ago(s.now(), inc.LastSeen)
+		resolved.Note = "still open; last seen " + ago(s.now(), inc.LastSeen)
 	}
 	ev := inc.Evidence
 	if len(ev) > maxInlineEvidence {

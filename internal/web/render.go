@@ -128,6 +128,15 @@ func (s *Server) funcs() template.FuncMap {
 			}
 			return human(time.Duration(n) * time.Second)
 		},
+		// elapsed shows a known duration in seconds, 0 included ("0s");
+		// elapsedp the same or "—" when unknown (nil).
+		"elapsed": func(n int64) string { return human(time.Duration(max(n, 0)) * time.Second) },
+		"elapsedp": func(n *int64) string {
+			if n == nil {
+				return "—"
+			}
+			return human(time.Duration(max(*n, 0)) * time.Second)
+		},
 		"num":   func(n int64) string { return thousands(n) },
 		"deref": func(p *int64) int64 { return *p },
 		"json": func(v any) (string, error) {

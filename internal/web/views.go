@@ -59,11 +59,19 @@ type PeriodStats struct {
 	Days     int `json:"days"`
 	Opened   int `json:"opened"`
 	Resolved int `json:"resolved"`
-	// TTD and TTR in seconds: median and 90th percentile (0 when no data).
+	// TTD and TTR in seconds: median and 90th percentile (0 when no data:
+	// Opened and Resolved say whether there is any). TTD is from the first
+	// evidence sfmcwatch saw (opened_at − first_seen).
 	TTDMedian int64 `json:"ttd_median_seconds"`
 	TTDP90    int64 `json:"ttd_p90_seconds"`
-	TTRMedian int64 `json:"ttr_median_seconds"`
-	TTRP90    int64 `json:"ttr_p90_seconds"`
+	// TTDSinceFailure is from the failure's start by SFMC's timestamps
+	// (opened_at − failure_started_at), over the TTDSinceFailureN incidents
+	// that know it.
+	TTDSinceFailureN      int   `json:"ttd_since_failure_n"`
+	TTDSinceFailureMedian int64 `json:"ttd_since_failure_median_seconds"`
+	TTDSinceFailureP90    int64 `json:"ttd_since_failure_p90_seconds"`
+	TTRMedian             int64 `json:"ttr_median_seconds"`
+	TTRP90                int64 `json:"ttr_p90_seconds"`
 }
 
 // Timeline is counts per time bucket and series (uPlot's column layout).
@@ -179,21 +187,27 @@ func (s *Server) buildOverview(ctx context.Context) (*Overview, error) {
 	for _, days := range []int{7, 30} {
 		from := now.Add(-time.Duration(days) * 24 * time.Hour)
 		ps := PeriodStats{Days: days}
-		var ttd, ttr []int64
+		var ttd, ttf, ttr []int64
 		for _, in := range recent {
 			if in.OpenedAt.Before(from) {
 				continue
 			}
 			ps.Opened++
 			ttd = append(ttd, int64(in.TTD/time.Second))
+			if in.FailureKnown() {
+				ttf = append(ttf, int64(in.TTDSinceFailure/time.Second))
+			}
 			if in.Status == store.IncidentResolved && !in.ResolvedAt.IsZero() {
 				ps.Resolved++
 				ttr = append(ttr, int64(in.ResolvedAt.Sub(in.OpenedAt)/time.Second))
 			}
 		}
 		slices.Sort(ttd)
+		slices.Sort(ttf)
 		slices.Sort(ttr)
 		ps.TTDMedian, ps.TTDP90 = percentile(ttd, 0.5), percentile(ttd, 0.9)
+		ps.TTDSinceFailureN = len(ttf)
+		ps.TTDSinceFailureMedian, ps.TTDSinceFailureP90 = percentile(ttf, 0.5), percentile(ttf, 0.9)
 		ps.TTRMedian, ps.TTRP90 = percentile(ttr, 0.5), percentile(ttr, 0.9)
 		ov.Detection = append(ov.Detection, ps)
 	}

@@ -53,7 +53,7 @@ func setup(t *testing.T) (*httptest.Server, store.Store, int64, string) {
 	}
 	inc, _, err := st.OpenOrUpdateIncident(ctx, store.IncidentUpsert{Fingerprint: "api.errors|acme|tenant|acme|x", Rule: "api.errors",
 		Severity: "warning", Family: "server", Tenant: "acme", ResourceType: "tenant", ResourceKey: "acme", Title: "boom",
-		Owner: "infrastructure", Remediation: []string{"wait"}, FirstSeen: t0.Add(-time.Minute), Now: t0,
+		Owner: "infrastructure", Remediation: []string{"wait"}, FirstSeen: t0.Add(-time.Minute), FailureStartedAt: t0.Add(-time.Hour), Now: t0,
 		Evidence: []store.Evidence{{Kind: store.EvidenceEvent, RefID: evs[0].ID}, {Kind: store.EvidenceSnapshot, RefID: ids[0]}}})
 	if err != nil {
 		t.Fatal(err)
@@ -107,14 +107,28 @@ func TestIncidentsAPI(t *testing.T) {
 		t.Fatalf("list: %+v", list)
 	}
 	for _, k := range []string{"id", "rule", "severity", "family", "tenant", "resource_type", "resource_key", "title", "status",
-		"first_seen", "opened_at", "resolved_at", "ttd_seconds", "owner", "remediation"} {
-		if _, ok := list.Incidents[0][k]; !ok {
-			t.Fatalf("field %s missing: %v", k, list.Incidents[0])
+		"first_seen", "first_seen_at", "failure_started_at", "opened_at", "resolved_at", "ttd_seconds", "ttd_since_failure_seconds",
+		"owner", "remediation"} {
+		for _, in := range list.Incidents {
+			if _, ok := in[k]; !ok {
+				t.Fatalf("field %s missing: %v", k, in)
+			}
 		}
 	}
 	get(t, srv.URL+"/api/v1/incidents?tenant=acme&status=open&family=server&severity=warning&rule=api.errors", 200, &list)
 	if list.Count != 1 || list.Incidents[0]["ttd_seconds"].(float64) != 60 {
 		t.Fatalf("filtered: %+v", list)
+	}
+	// The three times and time to detection both ways.
+	in := list.Incidents[0]
+	if in["failure_started_at"] != "2026-11-02T05:00:00Z" || in["first_seen_at"] != "2026-11-02T05:59:00Z" || in["first_seen"] != in["first_seen_at"] ||
+		in["opened_at"] != "2026-11-02T06:00:00Z" || in["ttd_since_failure_seconds"].(float64) != 3600 {
+		t.Fatalf("times: %v", in)
+	}
+	// Unknown failure start: null, not a zero time or 0 seconds.
+	get(t, srv.URL+"/api/v1/incidents?tenant=other", 200, &list)
+	if list.Count != 1 || list.Incidents[0]["failure_started_at"] != nil || list.Incidents[0]["ttd_since_failure_seconds"] != nil {
+		t.Fatalf("unknown failure start: %v", list.Incidents)
 	}
 	get(t, srv.URL+"/api/v1/incidents?status=resolved", 200, &list)
 	if list.Count != 0 {

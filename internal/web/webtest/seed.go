@@ -311,7 +311,7 @@ func seedIncidents(ctx context.Context, st store.Store, o Options, tenant string
 		fp := fmt.Sprintf("%s|%s|%s|%s|h%d", k.rule, tenant, k.rtype, k.key, n)
 		inc, _, err := st.OpenOrUpdateIncident(ctx, store.IncidentUpsert{Fingerprint: fp, Rule: k.rule, Severity: k.severity, Family: k.family,
 			Tenant: tenant, ResourceType: k.rtype, ResourceKey: orTenant(k.key, tenant), Title: k.title, Owner: k.owner, Remediation: k.remediation,
-			FirstSeen: first, Now: opened})
+			FirstSeen: first, FailureStartedAt: failureStart(k.rule, first, n), Now: opened})
 		if err != nil {
 			return fmt.Errorf("webtest: incidents: %w", err)
 		}
@@ -330,7 +330,7 @@ func seedIncidents(ctx context.Context, st store.Store, o Options, tenant string
 		opened := o.Now.Add(-time.Duration(len(incidentKinds)-n) * 7 * time.Minute)
 		up := store.IncidentUpsert{Fingerprint: fmt.Sprintf("%s|%s|%s|%s", k.rule, tenant, k.rtype, orTenant(k.key, tenant)+"|"+k.family), Rule: k.rule, Severity: k.severity,
 			Family: k.family, Tenant: tenant, ResourceType: k.rtype, ResourceKey: orTenant(k.key, tenant), Title: k.title, Owner: k.owner,
-			Remediation: k.remediation, FirstSeen: opened.Add(-4 * time.Minute), Now: opened}
+			Remediation: k.remediation, FirstSeen: opened.Add(-4 * time.Minute), FailureStartedAt: failureStart(k.rule, opened.Add(-4*time.Minute), n), Now: opened}
 		if k.rule == "api.errors" {
 			for _, id := range evIDs[:min(len(evIDs), 5)] {
 				up.Evidence = append(up.Evidence, store.Evidence{Kind: store.EvidenceEvent, RefID: id})
@@ -360,6 +360,18 @@ func seedIncidents(ctx context.Context, st store.Store, o Options, tenant string
 		res.Open = append([]int64{inc.ID}, res.Open...)
 	}
 	return nil
+}
+
+// failureStart is when a seeded incident's failure began by SFMC's own
+// timestamps: for the rules whose records carry one (a run's start, a
+// journey's modifiedDate, an import's end), 15 to 85 minutes before the
+// first evidence; zero (unknown) for the others.
+func failureStart(rule string, first time.Time, n int) time.Time {
+	switch rule {
+	case "automation.error", "journey.stopped", "import.partial":
+		return first.Add(-time.Duration(15+n%8*10) * time.Minute)
+	}
+	return time.Time{}
 }
 
 func orTenant(k, tenant string) string {
