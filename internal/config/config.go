@@ -251,6 +251,7 @@ type Rules struct {
 	TenantBlind                TenantBlindRule         `yaml:"tenant.blind" doc:"sfmcwatch cannot authenticate: token endpoint or API 401s; client secret near expiry."`
 	TenantBlocked              TenantBlockedRule       `yaml:"tenant.blocked" doc:"SFMC blocks the tenant's requests (REST 50200)."`
 	TenantBudget               TenantBudgetRule        `yaml:"tenant.budget" doc:"sfmcwatch's own calls approach the tenant's daily_api_budget."`
+	ENSSilent                  ENSSilentRule           `yaml:"ens.silent" doc:"ENS stopped reporting: polling sees automation runs finish or messages not sent that ENS, which reported them before, did not push (callback suspended, subscription lost)."`
 }
 
 // RuleInfo names one rule and its common settings.
@@ -313,6 +314,9 @@ type AutomationErrorRule struct {
 	LastRuns            int   `yaml:"last_runs" doc:"Runs considered by ratio."`
 	CriticalFirstError  bool  `yaml:"critical_first_error" doc:"Critical automations fire on their first error."`
 	EscalateConsecutive int   `yaml:"escalate_consecutive" doc:"Consecutive errors that escalate to critical (SFMC deactivates after 30)."`
+	// InfrequentInterval: automations that run this rarely or less often
+	// (or with no known rhythm) fire on their first error.
+	InfrequentInterval Duration `yaml:"infrequent_interval" doc:"Automations that run at most this often (interval from objects.<key>.expected_interval, the schedule, or learned gaps; or with no known rhythm) alert on their first errored run; 0 turns this off."`
 }
 
 // AutomationStalledRule: runtime creep.
@@ -446,6 +450,14 @@ type TenantBlindRule struct {
 type TenantBlockedRule struct {
 	RuleBase    `yaml:",inline"`
 	CircuitOpen Duration `yaml:"circuit_open" doc:"Stop calling the tenant this long after a block."`
+}
+
+// ENSSilentRule: a lost ENS callback or subscription.
+type ENSSilentRule struct {
+	RuleBase  `yaml:",inline"`
+	Window    Duration `yaml:"window" doc:"Runs finished and messages not sent within this window are judged."`
+	Grace     Duration `yaml:"grace" doc:"How long ENS gets to report a run or message polling saw before it counts as missed."`
+	MinMissed int      `yaml:"min_missed" doc:"Missed runs/messages in the window that fire, when ENS reported none of the window's others."`
 }
 
 // TenantBudgetRule: own API spend.

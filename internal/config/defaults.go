@@ -74,7 +74,7 @@ func DefaultRules() Rules {
 		},
 		AutomationError: AutomationErrorRule{
 			RuleBase: on(catalog.Error), Consecutive: 2, Ratio: 0.5, LastRuns: 6,
-			CriticalFirstError: true, EscalateConsecutive: 5,
+			CriticalFirstError: true, EscalateConsecutive: 5, InfrequentInterval: Duration(4 * time.Hour),
 		},
 		AutomationStalled: AutomationStalledRule{
 			RuleBase: on(catalog.Warning), P95Factor: 1.5, HistoryRuns: 20,
@@ -127,5 +127,7 @@ func DefaultRules() Rules {
 		},
 		TenantBlocked: TenantBlockedRule{RuleBase: on(catalog.Critical), CircuitOpen: Duration(15 * time.Minute)},
 		TenantBudget:  TenantBudgetRule{RuleBase: on(catalog.Warning), Threshold: 0.8},
+		ENSSilent: ENSSilentRule{RuleBase: on(catalog.Warning), Window: Duration(time.Hour),
+			Grace: Duration(10 * time.Minute), MinMissed: 2},
 	}
 }

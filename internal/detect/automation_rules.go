@@ -45,6 +45,16 @@ func automationSnaps(in *Input) []autoSnap {
 	return out
 }
 
+// seenAt is when sfmcwatch first saw evidence of a failure that SFMC's
+// timestamps date at started: then, when it happened while watching (to
+// within a poll), else on sfmcwatch's first look at the automation.
+func (a autoSnap) seenAt(started time.Time) time.Time {
+	if since := a.state.ObservedSince; !since.IsZero() && started.Before(since) {
+		return since
+	}
+	return cmp.Or(started, a.snap.ObservedAt)
+}
+
 func autoEvidence(s store.Snapshot, now time.Time) []store.Evidence {
 	if s.ID == 0 {
 		return nil
@@ -110,7 +120,9 @@ func autoFixAdvice(f catalog.Family) string {
 // ---------------------------------------------------------------- automation.error
 
 // AutomationErrorRule fires when runs error: the first error of a critical
-// automation, otherwise `consecutive` errored runs in a row or `ratio` of
+// automation or of an infrequent one (it runs every infrequent_interval or
+// less often, or its rhythm is unknown: judged by time, not run counts),
+// otherwise `consecutive` errored runs in a row or `ratio` of
 // the last `last_runs` runs. The ratio is evaluated once at least half of
 // last_runs (+1) runs are known and stays firing until the share falls
 // below it; a streak clears at the first clean run.
@@ -152,7 +164,12 @@ func (r AutomationErrorRule) Evaluate(_ context.Context, in *Input) ([]Finding, 
 			}
 		}
 		critical := cfg.CriticalFirstError && in.Critical(a.snap.ResourceKey)
-		byStreak := streak >= consecutive || (critical && streak >= 1)
+		// Infrequent jobs (a few runs a day or fewer, or no known rhythm)
+		// alert on their first error: waiting for a second errored run of
+		// a daily job means alerting a day late.
+		interval := autoInterval(a.state, in.Object(a.snap.ResourceKey).ExpectedInterval.Std())
+		infrequent := cfg.InfrequentInterval.Std() > 0 && (interval <= 0 || interval >= cfg.InfrequentInterval.Std())
+		byStreak := streak >= consecutive || ((critical || infrequent) && streak >= 1)
 		byRatio := cfg.Ratio > 0 && len(window) >= lastN/2+1 && errs > 0 &&
 			float64(errs)/float64(len(window)) >= float64(cfg.Ratio)
 		if !byStreak && !byRatio {
@@ -171,16 +188,20 @@ func (r AutomationErrorRule) Evaluate(_ context.Context, in *Input) ([]Finding, 
 		if byStreak {
 			// The error exists from the moment the run ended in error.
 			first := runs[len(runs)-streak]
-			f.FirstSeen = cmp.Or(first.CompletedAt, first.StartedAt)
-			if streak == 1 {
+			f.FailureStartedAt = cmp.Or(first.CompletedAt, first.StartedAt)
+			switch {
+			case streak == 1 && critical:
 				f.Title = fmt.Sprintf("Critical automation '%s' errored", a.name())
-			} else {
+			case streak == 1:
+				f.Title = fmt.Sprintf("Automation '%s' errored", a.name())
+			default:
 				f.Title = fmt.Sprintf("Automation '%s' errored %d runs in a row", a.name(), streak)
 			}
 		} else {
-			f.FirstSeen = cmp.Or(firstErr.CompletedAt, firstErr.StartedAt)
+			f.FailureStartedAt = cmp.Or(firstErr.CompletedAt, firstErr.StartedAt)
 			f.Title = fmt.Sprintf("Automation '%s' errored %d of its last %d runs", a.name(), errs, len(window))
 		}
+		f.FirstSeen = a.seenAt(f.FailureStartedAt)
 		if cfg.EscalateConsecutive > 0 && streak >= cfg.EscalateConsecutive {
 			f.Severity = catalog.Critical
 		}
@@ -195,6 +216,16 @@ func (r AutomationErrorRule) Evaluate(_ context.Context, in *Input) ([]Finding, 
 		if streak >= 1 {
 			f.Detail += fmt.Sprintf(" %d consecutive errored runs; %d of the last %d.", streak, errs, len(window))
 		}
+		if streak == 1 && infrequent && !critical {
+			if interval > 0 {
+				f.Detail += fmt.Sprintf(" It runs every %s, so its first error alerts at once (infrequent_interval %s).", interval.Round(time.Minute), cfg.InfrequentInterval.Std())
+			} else {
+				f.Detail += " Its run rhythm is unknown (no schedule, too few runs), so its first error alerts at once."
+			}
+		}
+		if age := in.Now.Sub(f.FailureStartedAt); byStreak && age > autoStaleErrorAge {
+			f.Detail += fmt.Sprintf(" The errored run is still the last one, %s later: nothing has run successfully since.", age.Round(time.Hour))
+		}
 		look := fmt.Sprintf("In Automation Studio open '%s' > Activity history, select the run of %s and read the failed activity's message", a.name(), when)
 		if msg != "" {
 			look += fmt.Sprintf(" (%q)", msg)
@@ -207,6 +238,33 @@ func (r AutomationErrorRule) Evaluate(_ context.Context, in *Input) ([]Finding, 
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// autoOldState: a paused or stopped state SFMC dates further back than
+// this is reported at info severity on the first look.
+const autoOldState = 7 * 24 * time.Hour
+
+// autoStaleErrorAge: an errored last run older than this is called out as
+// persisting in the finding's detail.
+const autoStaleErrorAge = 24 * time.Hour
+
+// autoInterval is how often an automation runs: the object's
+// expected_interval, else the schedule's interval, else the median of the
+// learned gaps between runs (0 when unknown).
+func autoInterval(st resource.AutomationState, expected time.Duration) time.Duration {
+	if expected > 0 {
+		return expected
+	}
+	if st.Interval > 0 {
+		return st.Interval
+	}
+	gaps := autoRunGaps(st.Runs, 0)
+	if len(gaps) < autoMinLearnGaps {
+		return 0
+	}
+	s := slices.Clone(gaps)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 // ---------------------------------------------------------------- automation.stalled
@@ -272,7 +330,8 @@ func (r AutomationStalledRule) Evaluate(_ context.Context, in *Input) ([]Finding
 			continue
 		}
 		f := a.finding(in, r.ID())
-		f.FirstSeen = cur.StartedAt
+		f.FailureStartedAt = cur.StartedAt.Add(thr)
+		f.FirstSeen = a.seenAt(f.FailureStartedAt)
 		f.Family, f.Owner = catalog.Timeout, catalog.DataEngineering
 		f.Severity = catalog.Warning
 		if ea := cfg.ErrorAfter.Std(); ea > 0 && d >= ea {
@@ -401,7 +460,8 @@ func (r AutomationMissedRunRule) Evaluate(_ context.Context, in *Input) ([]Findi
 			continue
 		}
 		f := a.finding(in, r.ID())
-		f.FirstSeen = expected
+		f.FailureStartedAt = expected
+		f.FirstSeen = a.seenAt(expected)
 		f.Family, f.Owner = catalog.None, catalog.MarketingOps
 		last := "never observed a run"
 		if n := len(st.Runs); n > 0 {
@@ -433,11 +493,11 @@ func (r AutomationMissedRunRule) Evaluate(_ context.Context, in *Input) ([]Findi
 
 // AutomationPausedRule fires when an automation is paused, its file-drop
 // trigger is inactive, it is stopped, or its schedule disappeared
-// (deactivated, at deactivated_severity) for confirm_polls polls. In
-// continuous monitoring only a change observed while watching fires (or any
-// such state on a critical automation), so automations paused long before
-// monitoring began do not alert on every start; the one-shot audit reports
-// every paused or inactive automation.
+// (deactivated, at deactivated_severity). A change observed while watching
+// fires once confirm_polls polls confirm it. A state found on the first
+// look fires at once, in serve and audit alike; when SFMC's lastPausedDate
+// (or modifiedDate) says it is older than 7 days, at info severity (an old
+// pause is still an automation that does not run, but rarely news).
 type AutomationPausedRule struct{}
 
 // ID implements Rule.
@@ -474,20 +534,36 @@ func (r AutomationPausedRule) Evaluate(_ context.Context, in *Input) ([]Finding,
 			}
 		}
 		critical := in.Critical(a.snap.ResourceKey)
-		if !in.Audit() {
-			if max(st.StatusPolls, 1) < confirm {
-				continue
-			}
-			if st.PreviousStatus == "" && !critical {
-				continue
-			}
+		firstSight := st.PreviousStatus == ""
+		// A change seen while watching is confirmed over confirm_polls
+		// polls; a state found on the first look is already confirmed by
+		// SFMC's own timestamps.
+		if !firstSight && max(st.StatusPolls, 1) < confirm {
+			continue
 		}
 		f := a.finding(in, r.ID())
 		f.FirstSeen = cmp.Or(st.StatusSince, a.snap.ObservedAt)
 		f.Family, f.Owner = catalog.None, catalog.MarketingOps
 		since := ""
-		if st.PreviousStatus != "" {
+		if !firstSight {
 			since = fmt.Sprintf(" since %s (was %s)", f.FirstSeen.UTC().Format(time.RFC3339), st.PreviousStatus)
+		} else {
+			// Found in this state on the first look: SFMC's lastPausedDate
+			// (or modifiedDate) tells how old the state is. An old state is
+			// still reported, one severity lower than a fresh one.
+			at := st.ModifiedAt
+			if status == resource.StatusPaused && !st.PausedAt.IsZero() {
+				at = st.PausedAt
+			}
+			if !at.IsZero() && !at.After(in.Now) {
+				f.FailureStartedAt = at
+				since = fmt.Sprintf(" since at least %s (SFMC's %s; found so on sfmcwatch's first look)", at.UTC().Format(time.RFC3339), map[bool]string{true: "lastPausedDate", false: "modifiedDate"}[at.Equal(st.PausedAt)])
+				if in.Now.Sub(at) > autoOldState && !critical {
+					f.Severity = catalog.Info
+				}
+			} else {
+				since = " (found so on sfmcwatch's first look; SFMC gave no date)"
+			}
 		}
 		switch {
 		case deactivated:
@@ -580,7 +656,8 @@ func (r AutomationPartialRule) Evaluate(_ context.Context, in *Input) ([]Finding
 			continue
 		}
 		f := a.finding(in, r.ID())
-		f.FirstSeen = cmp.Or(last.CompletedAt, last.StartedAt)
+		f.FailureStartedAt = cmp.Or(last.CompletedAt, last.StartedAt)
+		f.FirstSeen = a.seenAt(f.FailureStartedAt)
 		f.Family, f.Owner = catalog.Client, catalog.DataEngineering
 		if last.Rows == 0 {
 			f.Severity = cmp.Or(cfg.ZeroOutputSeverity, catalog.Error)

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -656,25 +657,19 @@ func (DEStale) Evaluate(_ context.Context, in *Input) ([]Finding, error) {
 	for _, o := range des {
 		obj := in.Object(o.snap.ResourceKey)
 		warn, errAfter, interval, mode := FreshnessThresholds(cfg, obj, o.st.Loads)
-		if mode == "" || (in.Audit() && mode == "learned") {
+		if mode == "" {
 			continue
 		}
-		var last, asOf time.Time
-		basis := "last load seen"
-		switch {
-		case in.Audit():
-			last, asOf, basis = o.st.ModifiedAt, in.Now, "last ModifiedDate"
-			if !o.st.LastLoadAt.IsZero() {
-				last, basis = o.st.LastLoadAt, "last load seen"
-			}
-		default:
-			if o.st.RowCountAt.IsZero() {
-				continue // never measured: no evidence either way
-			}
-			last, asOf = o.st.LastLoadAt, o.st.RowCountAt
-			if last.IsZero() {
-				last, basis = o.st.ObservedSince, "no load seen since monitoring started"
-			}
+		// The same judgment on the first look (serve's first cycle, the
+		// audit) and later: the last load sfmcwatch saw, else SFMC's
+		// ModifiedDate, else when monitoring started; as of the last row
+		// count (or now when none was read).
+		last, asOf, basis := o.st.LastLoadAt, cmp.Or(o.st.RowCountAt, in.Now), "last load seen"
+		if last.IsZero() {
+			last, basis = o.st.ModifiedAt, "last ModifiedDate"
+		}
+		if last.IsZero() {
+			last, basis = o.st.ObservedSince, "no load seen since monitoring started"
 		}
 		if last.IsZero() {
 			continue

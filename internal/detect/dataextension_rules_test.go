@@ -404,10 +404,12 @@ func TestDEStale(t *testing.T) {
 	if len(fs) != 1 || fs[0].Severity != catalog.Error || !strings.Contains(fs[0].Title, "usually loaded every 1h") {
 		t.Fatalf("learned: %+v", fs)
 	}
-	// Audit: declared SLAs only, against ModifiedDate.
+	// First look (audit or serve's first cycle): no load seen yet, so the
+	// declared SLA is judged against SFMC's ModifiedDate; a DE whose last
+	// load was seen recently is fresh whatever its ModifiedDate.
 	rules := config.DefaultRules()
 	auditSnap := deSnap("D", n64(10), resource.DataExtensionState{ModifiedAt: deT0.Add(-5 * time.Hour), ObservedSince: deT0})
-	learnedSnap := deSnap("E", n64(10), resource.DataExtensionState{ModifiedAt: deT0.Add(-500 * time.Hour), Loads: l})
+	learnedSnap := deSnap("E", n64(10), resource.DataExtensionState{ModifiedAt: deT0.Add(-500 * time.Hour), Loads: l, LastLoadAt: deT0.Add(-30 * time.Minute)})
 	in := &Input{Now: deT0, Tenant: deTenant(sla), Rules: &rules, Type: resource.DataExtension, Current: []store.Snapshot{auditSnap, learnedSnap}}
 	fs, err := DEStale{}.Evaluate(context.Background(), in)
 	if err != nil || len(fs) != 1 || fs[0].ResourceKey != "D" || fs[0].Severity != catalog.Error || !strings.Contains(fs[0].Detail, "Last ModifiedDate") {

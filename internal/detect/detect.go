@@ -89,15 +89,20 @@ type Input struct {
 	// Current holds the latest snapshot of every object of Type in the
 	// tenant (what the collector just stored).
 	Current []store.Snapshot
-	// Snapshots, Events and Usage give history; nil in a one-shot audit
-	// (then rules that need history return no findings).
+	// Snapshots, Events and Usage give history. A one-shot audit passes
+	// OneLook (the snapshots of its single look) and no Events or Usage.
 	Snapshots Snapshots
 	Events    Events
 	Usage     Usage
+	// OneShot marks a one-shot audit: rules that need history of events
+	// or changes (NeedsHistory) are skipped. Every other rule judges the
+	// single look exactly as serve judges its first cycle.
+	OneShot bool
 }
 
-// Audit reports whether this is a one-shot audit (no history available).
-func (in *Input) Audit() bool { return in.Snapshots == nil }
+// Audit reports whether this is a one-shot evaluation without stored
+// history (the audit, or a caller that passed no snapshot store).
+func (in *Input) Audit() bool { return in.OneShot || in.Snapshots == nil }
 
 // History returns up to limit snapshots of one object observed since from,
 // oldest first (nil in an audit).
@@ -171,6 +176,14 @@ func (r *Registry) ForType(t resource.Type) []Rule {
 func (r *Registry) Evaluate(ctx context.Context, in *Input) (map[string][]Finding, error) {
 	out := map[string][]Finding{}
 	var errs []string
+	if in.Snapshots == nil {
+		// No store: judge the given snapshots as a single look.
+		cp := *in
+		look := NewOneLook()
+		look.Add(in.Type, in.Current)
+		cp.Snapshots, cp.OneShot = look, true
+		in = &cp
+	}
 	for _, rule := range r.ForType(in.Type) {
 		base := in.Rules.Rule(rule.ID())
 		if base != nil && !base.Enabled {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
@@ -61,8 +62,10 @@ func importRunFailed(r resource.Run, baseline bool) bool {
 // ---------------------------------------------------------------- import.failed
 
 // ImportFailedRule fires when the newest finished import run ended in
-// Error, or completed with zero rows imported while the file had rows (or
-// earlier runs imported rows). It clears at the next run that imports rows.
+// Error, or completed with zero rows imported while the file had rows,
+// earlier runs imported rows, or its destination data extension holds no
+// rows (judged on the first look too). It clears at the next run that
+// imports rows.
 type ImportFailedRule struct{}
 
 // ID implements Rule.
@@ -74,9 +77,29 @@ func (ImportFailedRule) Type() resource.Type { return resource.Import }
 // NeedsHistory implements Rule.
 func (ImportFailedRule) NeedsHistory() bool { return false }
 
+// importEmptyDestinations returns the data extensions (lower-case key)
+// whose latest row count is 0, read once per evaluation.
+func importEmptyDestinations(ctx context.Context, in *Input) (map[string]bool, error) {
+	out := map[string]bool{}
+	if in.Snapshots == nil {
+		return out, nil
+	}
+	des, err := in.Snapshots.LatestSnapshots(ctx, in.Tenant.Name, string(resource.DataExtension))
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range des {
+		if d.RowCount != nil && *d.RowCount == 0 {
+			out[strings.ToLower(d.ResourceKey)] = true
+		}
+	}
+	return out, nil
+}
+
 // Evaluate implements Rule.
-func (r ImportFailedRule) Evaluate(_ context.Context, in *Input) ([]Finding, error) {
+func (r ImportFailedRule) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
 	var out []Finding
+	var empty map[string]bool // destinations with 0 rows, read when needed
 	for _, s := range importSnaps(in) {
 		runs := finishedImportRuns(s.state.Runs)
 		if len(runs) == 0 {
@@ -97,18 +120,40 @@ func (r ImportFailedRule) Evaluate(_ context.Context, in *Input) ([]Finding, err
 			}
 			failed++
 		}
+		last := runs[len(runs)-1]
+		emptyDest := false
+		if failed == 0 && last.Status == resource.StatusComplete && last.Rows == 0 && s.state.DestinationKey != "" {
+			// "Completed" with nothing loaded, on the first look or with no
+			// earlier run to compare: judged by the destination. An empty
+			// destination data extension means the load delivered nothing.
+			if empty == nil {
+				var err error
+				if empty, err = importEmptyDestinations(ctx, in); err != nil {
+					return nil, err
+				}
+			}
+			if emptyDest = empty[strings.ToLower(s.state.DestinationKey)]; emptyDest {
+				failed = 1
+			}
+		}
 		if failed == 0 {
 			continue
 		}
-		last := runs[len(runs)-1]
 		f := s.finding(in, r.ID())
-		f.FirstSeen = runs[len(runs)-failed].StartedAt
+		first := runs[len(runs)-failed]
+		f.FirstSeen = cmp.Or(s.snap.ObservedAt, in.Now)
+		f.FailureStartedAt = cmp.Or(first.CompletedAt, first.StartedAt)
 		f.Family, f.Owner = catalog.Client, catalog.DataEngineering
 		when := last.StartedAt.UTC().Format(time.RFC3339)
-		if last.Status == resource.StatusError {
+		switch {
+		case last.Status == resource.StatusError:
 			f.Title = fmt.Sprintf("Import '%s' failed", s.name())
-			f.Detail = fmt.Sprintf("The import run started %s ended with ImportStatus Error (%d of %d file rows rejected, none imported).", when, last.Errored, last.Total)
-		} else {
+			f.Detail = fmt.Sprintf("The import run started %s ended with ImportStatus Error (%s).", when, importRunCounts(last))
+		case emptyDest:
+			f.Title = fmt.Sprintf("Import '%s' completed but loaded nothing into an empty data extension", s.name())
+			f.Detail = fmt.Sprintf("The import run started %s reports Completed with 0 rows imported (file rows %d, rejected %d), and its destination '%s' holds 0 rows: whatever reads it has no data.",
+				when, last.Total, last.Errored, s.state.DestinationKey)
+		default:
 			f.Title = fmt.Sprintf("Import '%s' imported no rows", s.name())
 			f.Detail = fmt.Sprintf("The import run started %s completed but imported 0 rows (file rows %d, rejected %d).", when, last.Total, last.Errored)
 		}
@@ -127,6 +172,18 @@ func (r ImportFailedRule) Evaluate(_ context.Context, in *Input) ([]Finding, err
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// importRunCounts describes an errored run's row counts as SFMC gave them
+// (NumberSuccessful, NumberErrors, file rows).
+func importRunCounts(r resource.Run) string {
+	switch {
+	case r.Rows > 0:
+		return fmt.Sprintf("%d rows imported before it failed, %d rejected, %d file rows", r.Rows, r.Errored, r.Total)
+	case r.Rows == 0:
+		return fmt.Sprintf("none imported, %d of %d file rows rejected", r.Errored, r.Total)
+	}
+	return fmt.Sprintf("%d of %d file rows rejected; rows imported unknown", r.Errored, r.Total)
 }
 
 // ---------------------------------------------------------------- import.partial

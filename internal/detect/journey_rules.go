@@ -28,8 +28,9 @@ const journeyMinBaselineSpan = 2 * time.Hour
 // 2 × poll), keeps firing for keep_firing_for after a republish (no flapping
 // incidents when someone stops and republishes), and says when a pause
 // expires if SFMC reports it (warning pause_warning ahead, raising the
-// severity). In an audit it reports stopped or paused journeys modified in
-// the last 7 days, and every critical journey that is not published.
+// severity). On the first look (serve's first cycle and the audit alike) it
+// reports every paused journey, stopped journeys SFMC modified in the last
+// 7 days, and every critical journey that is not published.
 type JourneyStoppedRule struct{}
 
 // ID implements Rule.
@@ -58,10 +59,13 @@ func (r JourneyStoppedRule) Evaluate(ctx context.Context, in *Input) ([]Finding,
 		name := msgName(st.Name, s.ResourceKey)
 		switch {
 		case journeyBadStatus(s.Status):
-			fire := st.PublishedBefore || crit
-			if in.Audit() {
-				fire = crit || (s.Status != resource.StatusUnpublished && !st.ModifiedAt.IsZero() && in.Now.Sub(st.ModifiedAt) <= journeyAuditRecent)
-			}
+			// Seen published before (a change while watching), critical, or
+			// found so on the first look with SFMC's modifiedDate recent: a
+			// journey paused, or stopped within the last 7 days, is current;
+			// one stopped or unpublished long ago is a finished campaign.
+			firstLook := st.PreviousStatus == "" && !st.PublishedBefore
+			recent := !st.ModifiedAt.IsZero() && in.Now.Sub(st.ModifiedAt) <= journeyAuditRecent
+			fire := st.PublishedBefore || crit || (firstLook && (s.Status == resource.StatusPaused || (s.Status == resource.StatusStopped && recent)))
 			if !fire {
 				continue
 			}
@@ -70,7 +74,11 @@ func (r JourneyStoppedRule) Evaluate(ctx context.Context, in *Input) ([]Finding,
 				Owner:     catalog.MarketingOps,
 				FirstSeen: msgFirst(st.StatusSince, s.ObservedAt), Evidence: msgEvidence(s)}
 			since := ""
-			if !st.StatusSince.IsZero() && !in.Audit() {
+			switch {
+			case firstLook && !st.ModifiedAt.IsZero():
+				f.FailureStartedAt = st.ModifiedAt
+				since = fmt.Sprintf(" since at least %s (SFMC's modifiedDate; found so on sfmcwatch's first look)", st.ModifiedAt.UTC().Format(time.RFC3339))
+			case !firstLook && !st.StatusSince.IsZero():
 				since = fmt.Sprintf(" since %s", st.StatusSince.UTC().Format(time.RFC3339))
 			}
 			switch s.Status {

@@ -23,7 +23,7 @@ const (
 	// a read-only poll can see, so their burn rate uses an absolute floor:
 	// at least this many system-caused NotSent in the long window (and at
 	// least one in the short window).
-	silentMinSystemNotSent = 10
+	silentMinSystemNotSent = 5
 	// silentAbsenceFactor: absence fires after max(absence_after,
 	// silentAbsenceFactor / baseline rate) without a send.
 	silentAbsenceFactor = 3
@@ -64,7 +64,9 @@ const (
 //     queue is read every poll (not Active or backlogged definitions are
 //     read first); resolves on the next reading.
 //
-// It needs history (the audit skips it).
+// On the first look (serve's first cycle and the audit alike) the queue and
+// burn-rate checks judge what they are given; absence and cross-reference
+// need history and events.
 type SilentFailureRule struct{}
 
 // ID implements Rule.
@@ -74,7 +76,7 @@ func (SilentFailureRule) ID() string { return "triggered_send.silent_failure" }
 func (SilentFailureRule) Type() resource.Type { return resource.Transactional }
 
 // NeedsHistory implements Rule.
-func (SilentFailureRule) NeedsHistory() bool { return true }
+func (SilentFailureRule) NeedsHistory() bool { return false }
 
 // Evaluate implements Rule.
 func (r SilentFailureRule) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
@@ -134,7 +136,8 @@ func (r SilentFailureRule) transactional(ctx context.Context, in *Input, s store
 			Detail: fmt.Sprintf("Messages were accepted (202) but have waited in the queue for %s and the queue is not draining (status %s, read %s).",
 				(time.Duration(qa) * time.Second).Round(time.Second), s.Status, st.QueueReadAt.UTC().Format(time.RFC3339)),
 			Family: catalog.Timeout, Owner: catalog.MarketingOps, Evidence: msgEvidence(s),
-			FirstSeen: st.QueueReadAt.Add(-time.Duration(qa) * time.Second),
+			FailureStartedAt: st.QueueReadAt.Add(-time.Duration(qa) * time.Second),
+			FirstSeen:        seenSince(st.QueueReadAt.Add(-time.Duration(qa)*time.Second), st.ObservedSince),
 			Remediation: []string{
 				"Check the definition's status (GET /messaging/v1/email/definitions/{key}): an Inactive definition accepts and queues sends without sending them.",
 				"Reactivate it if it should send; otherwise stop the integration calling it. Check Salesforce Trust for send delays.",
@@ -154,14 +157,21 @@ func (r SilentFailureRule) transactional(ctx context.Context, in *Input, s store
 	if err != nil {
 		return nil, err
 	}
-	if len(hist) < 2 {
-		return out, nil
+	if len(hist) == 0 {
+		hist = []store.Snapshot{s}
 	}
 	cur := hist[len(hist)-1]
 	la, _ := msgAtOrBefore(hist, in.Now.Add(-long))
 	sa, _ := msgAtOrBefore(hist[:len(hist)-1], in.Now.Add(-short))
 	nLong := cur.Counters[resource.CounterNotSentSystem] - la.Counters[resource.CounterNotSentSystem]
 	nShort := cur.Counters[resource.CounterNotSentSystem] - sa.Counters[resource.CounterNotSentSystem]
+	if la.ObservedAt.After(in.Now.Add(-long)) && la.ObservedAt.Equal(st.ObservedSince) {
+		// Monitoring is younger than the long window: the first look's
+		// count (the feed's events of the hour before it, by SFMC's
+		// timestamps) belongs to the window too, so the first cycle judges
+		// the not-sent list as it found it.
+		nLong = cur.Counters[resource.CounterNotSentSystem]
+	}
 	if nLong < silentMinSystemNotSent || nShort < 1 {
 		return out, nil
 	}

@@ -25,7 +25,8 @@ func TestSilentFailureTransactionalBurn(t *testing.T) {
 		want        bool
 	}{
 		{name: "10 in 1h, 1 in 5m", long: 10, short: 1, want: true},
-		{name: "9 in 1h", long: 9, short: 3},
+		{name: "5 in 1h", long: 5, short: 3, want: true},
+		{name: "4 in 1h", long: 4, short: 3},
 		{name: "10 in 1h, none in 5m", long: 10, short: 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -26,8 +26,9 @@ const tsHistoryLimit = 2000
 // definition sfmcwatch saw Active (or a critical one) is not Active for
 // 1 + confirm_polls consecutive polls (a Paused — API Inactive — TSD still
 // accepts sends and queues them silently). TTD ≤ (1 + confirm_polls) ×
-// poll (default 2 polls, §4.1). In an audit it reports critical TSDs that
-// are not Active and any TSD that is not Active with a non-zero Queued.
+// poll (default 2 polls, §4.1). On the first look (serve's first cycle and
+// the audit alike) it reports critical TSDs that are not Active and any TSD
+// that is not Active with a non-zero Queued.
 type TriggeredSendInactiveRule struct{}
 
 // ID implements Rule.
@@ -53,11 +54,17 @@ func (TriggeredSendInactiveRule) Evaluate(ctx context.Context, in *Input) ([]Fin
 		}
 		crit := in.Critical(s.ResourceKey)
 		queued := s.Counters[resource.CounterQueued]
-		if in.Audit() {
-			if !crit && queued <= 0 {
+		// Seen Active before (a change while watching, confirmed over
+		// confirm_polls), critical, or found on the first look not Active
+		// while holding queued messages (sends accepted and swallowed).
+		firstLook := st.PreviousStatus == "" && !st.ActiveBefore
+		switch {
+		case crit:
+		case firstLook:
+			if queued <= 0 {
 				continue
 			}
-		} else if !(st.ActiveBefore || crit) || st.StatusPolls < 1+confirm {
+		case !st.ActiveBefore || st.StatusPolls < 1+confirm:
 			continue
 		}
 		name := msgName(st.Name, s.ResourceKey)
@@ -78,7 +85,11 @@ func (TriggeredSendInactiveRule) Evaluate(ctx context.Context, in *Input) ([]Fin
 		if queued > 0 {
 			f.Detail += fmt.Sprintf(" %d messages are queued.", queued)
 		}
-		if !in.Audit() && !st.StatusSince.IsZero() {
+		switch {
+		case firstLook && !st.ModifiedAt.IsZero():
+			f.FailureStartedAt = st.ModifiedAt
+			f.Detail += fmt.Sprintf(" Found so on sfmcwatch's first look; SFMC last modified it %s.", st.ModifiedAt.UTC().Format(time.RFC3339))
+		case !firstLook && !st.StatusSince.IsZero():
 			f.Detail += fmt.Sprintf(" Not active since %s (%d polls).", st.StatusSince.UTC().Format(time.RFC3339), st.StatusPolls)
 		}
 		if crit {
@@ -95,6 +106,12 @@ func (TriggeredSendInactiveRule) Evaluate(ctx context.Context, in *Input) ([]Fin
 // window. TTD: the first poll at which the window's ratio crosses (1 poll
 // for a burst well above the ratio); it resolves once the errors have left
 // the window (≤ window + 1 poll after they stop).
+//
+// First look: SFMC's counters are lifetime totals, so a definition found
+// with a lifetime NotSentDueToError share ≥ ratio (same floors) is
+// reported at warning while the window holds too few attempts to judge
+// (the first cycles, or no traffic since); it resolves once at least 20
+// attempts in the window show the share below the ratio.
 type TriggeredSendErrorsRule struct{}
 
 // ID implements Rule.
@@ -103,8 +120,15 @@ func (TriggeredSendErrorsRule) ID() string { return "triggered_send.errors" }
 // Type implements Rule.
 func (TriggeredSendErrorsRule) Type() resource.Type { return resource.TriggeredSend }
 
-// NeedsHistory implements Rule.
-func (TriggeredSendErrorsRule) NeedsHistory() bool { return true }
+// NeedsHistory implements Rule: the first look judges lifetime counters.
+func (TriggeredSendErrorsRule) NeedsHistory() bool { return false }
+
+func tsErrorsRemediation() []string {
+	return []string{
+		"Open the send's Tracking > Not Sent details (or the _Sent/_NotSent data views) for the error reasons.",
+		"Typical causes: content errors (AMPscript RaiseError, missing attributes), a changed sender profile or send classification, a broken publication list.",
+	}
+}
 
 // Evaluate implements Rule.
 func (TriggeredSendErrorsRule) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
@@ -116,43 +140,62 @@ func (TriggeredSendErrorsRule) Evaluate(ctx context.Context, in *Input) ([]Findi
 		if err := resource.Decode(s, &st); err != nil {
 			return nil, err
 		}
-		// Cheap pre-check: errors must have grown within the window.
-		if st.ErrorAt.IsZero() || in.Now.Sub(st.ErrorAt) > window {
+		lifeSent, lifeErrs := s.Counters[resource.CounterSent], s.Counters[resource.CounterNotSentDueToError]
+		lifetimeBad := lifeErrs >= tsErrorsMinErrors && lifeSent+lifeErrs >= tsErrorsMinAttempts &&
+			float64(lifeErrs)/float64(lifeSent+lifeErrs) >= float64(cfg.Ratio)
+		recentErr := !st.ErrorAt.IsZero() && in.Now.Sub(st.ErrorAt) <= window
+		// Cheap pre-check: errors must have grown within the window, or the
+		// lifetime share be over the ratio.
+		if !recentErr && !lifetimeBad {
 			continue
 		}
-		hist, err := in.Snapshots.SnapshotHistory(ctx, s.ResourceRef, in.Now.Add(-window), time.Time{}, tsHistoryLimit)
-		if err != nil {
-			return nil, err
-		}
-		if len(hist) < 2 {
-			continue
-		}
-		a, cur := hist[0], hist[len(hist)-1]
-		sent, errs, ok := tsDeltas(a, cur)
-		if !ok || errs < tsErrorsMinErrors || sent+errs < tsErrorsMinAttempts {
-			continue
-		}
-		ratio := float64(errs) / float64(sent+errs)
-		if ratio < float64(cfg.Ratio) {
-			continue
-		}
-		first := cur.ObservedAt
-		for i := 1; i < len(hist); i++ {
-			if hist[i].Counters[resource.CounterNotSentDueToError] > hist[i-1].Counters[resource.CounterNotSentDueToError] {
-				first = hist[i].ObservedAt
-				break
+		var hist []store.Snapshot
+		if in.Snapshots != nil {
+			var err error
+			if hist, err = in.Snapshots.SnapshotHistory(ctx, s.ResourceRef, in.Now.Add(-window), time.Time{}, tsHistoryLimit); err != nil {
+				return nil, err
 			}
 		}
 		name := msgName(st.Name, s.ResourceKey)
+		var windowAttempts int64
+		if len(hist) >= 2 {
+			a, cur := hist[0], hist[len(hist)-1]
+			sent, errs, ok := tsDeltas(a, cur)
+			if ok {
+				windowAttempts = sent + errs
+			}
+			if ok && recentErr && errs >= tsErrorsMinErrors && sent+errs >= tsErrorsMinAttempts &&
+				float64(errs)/float64(sent+errs) >= float64(cfg.Ratio) {
+				ratio := float64(errs) / float64(sent+errs)
+				first := cur.ObservedAt
+				for i := 1; i < len(hist); i++ {
+					if hist[i].Counters[resource.CounterNotSentDueToError] > hist[i-1].Counters[resource.CounterNotSentDueToError] {
+						first = hist[i].ObservedAt
+						break
+					}
+				}
+				f := Finding{ResourceType: resource.TriggeredSend, ResourceKey: s.ResourceKey, ResourceName: st.Name,
+					Title: fmt.Sprintf("Triggered send '%s': %.1f%% not sent due to error", name, ratio*100),
+					Detail: fmt.Sprintf("%d of %d attempts in the last %s were NotSentDueToError (threshold %.1f%%).",
+						errs, sent+errs, cur.ObservedAt.Sub(a.ObservedAt).Round(time.Minute), float64(cfg.Ratio)*100),
+					Owner: catalog.MarketingOps, FirstSeen: first, Evidence: msgEvidence(a, cur), Remediation: tsErrorsRemediation()}
+				if in.Critical(s.ResourceKey) {
+					f.Severity = msgEscalate(cfg.Severity)
+				}
+				out = append(out, f)
+				continue
+			}
+		}
+		if !lifetimeBad || windowAttempts >= tsErrorsMinAttempts {
+			continue // the window has enough recent attempts and they are healthy
+		}
+		ratio := float64(lifeErrs) / float64(lifeSent+lifeErrs)
 		f := Finding{ResourceType: resource.TriggeredSend, ResourceKey: s.ResourceKey, ResourceName: st.Name,
-			Title: fmt.Sprintf("Triggered send '%s': %.1f%% not sent due to error", name, ratio*100),
-			Detail: fmt.Sprintf("%d of %d attempts in the last %s were NotSentDueToError (threshold %.1f%%).",
-				errs, sent+errs, cur.ObservedAt.Sub(a.ObservedAt).Round(time.Minute), float64(cfg.Ratio)*100),
-			Owner: catalog.MarketingOps, FirstSeen: first, Evidence: msgEvidence(a, cur),
-			Remediation: []string{
-				"Open the send's Tracking > Not Sent details (or the _Sent/_NotSent data views) for the error reasons.",
-				"Typical causes: content errors (AMPscript RaiseError, missing attributes), a changed sender profile or send classification, a broken publication list.",
-			}}
+			Title: fmt.Sprintf("Triggered send '%s': %.1f%% of its lifetime sends not sent due to error", name, ratio*100),
+			Detail: fmt.Sprintf("SFMC's lifetime counters show %d NotSentDueToError against %d Sent (threshold %.1f%%); too few attempts in the last %s to tell whether it still fails, so this is reported from the totals and resolves once %d attempts in the window are below the threshold.",
+				lifeErrs, lifeSent, float64(cfg.Ratio)*100, window, tsErrorsMinAttempts),
+			Owner: catalog.MarketingOps, Severity: catalog.Warning, FirstSeen: s.ObservedAt, Evidence: msgEvidence(s),
+			Remediation: tsErrorsRemediation()}
 		if in.Critical(s.ResourceKey) {
 			f.Severity = msgEscalate(cfg.Severity)
 		}
@@ -175,11 +218,14 @@ func tsDeltas(a, b store.Snapshot) (sent, errs int64, ok bool) {
 	return s1 - s0, e1 - e0, true
 }
 
-// TriggeredSendBacklogRule is triggered_send.backlog: Queued grew over the
-// whole window while Sent stayed flat (default 15 min, error). It compares
-// the current snapshot with the last one observed at or before now −
-// window, so TTD ≤ window + 1 poll and it resolves on the first poll where
-// Sent moves or the queue stops growing.
+// TriggeredSendBacklogRule is triggered_send.backlog: Queued stayed
+// non-empty and did not shrink over the whole window while Sent stayed flat
+// (default 15 min, error). It compares the current snapshot with the last
+// one observed at or before now − window, so TTD ≤ window + 1 poll and it
+// resolves on the first poll where Sent moves or the queue drains. While
+// monitoring is younger than the window, it compares with the first look:
+// a queue found non-empty that has not drained one poll later, with
+// nothing sent, fires on the second cycle.
 type TriggeredSendBacklogRule struct{}
 
 // ID implements Rule.
@@ -207,21 +253,28 @@ func (TriggeredSendBacklogRule) Evaluate(ctx context.Context, in *Input) ([]Find
 		if err != nil {
 			return nil, err
 		}
+		var st resource.TriggeredSendState
+		if err := resource.Decode(s, &st); err != nil {
+			return nil, err
+		}
 		ref, ok := msgAtOrBefore(hist, in.Now.Add(-window))
 		if !ok || ref.ObservedAt.After(in.Now.Add(-window)) {
-			continue
+			// Monitoring began less than a window ago: a queue found
+			// non-empty on the first look that has not drained by the next
+			// poll, with nothing sent, is already stuck.
+			if len(hist) < 2 || st.ObservedSince.Before(in.Now.Add(-window)) || !hist[0].ObservedAt.Before(s.ObservedAt) {
+				continue
+			}
+			ref = hist[0]
 		}
 		q0, ok1 := ref.Counters[resource.CounterQueued]
 		s0, ok2 := ref.Counters[resource.CounterSent]
 		s1, ok3 := s.Counters[resource.CounterSent]
-		// Flat: Sent moved by at most 1 + 1% of the queue growth (SFMC
-		// counters are not perfectly synchronous).
-		if !ok1 || !ok2 || !ok3 || q <= q0 || s1 < s0 || s1-s0 > 1+(q-q0)/100 {
+		// Not draining: the queue did not shrink. Flat: Sent moved by at
+		// most 1 + 1% of the queue growth (SFMC counters are not perfectly
+		// synchronous).
+		if !ok1 || !ok2 || !ok3 || q < q0 || s1 < s0 || s1-s0 > 1+(q-q0)/100 {
 			continue
-		}
-		var st resource.TriggeredSendState
-		if err := resource.Decode(s, &st); err != nil {
-			return nil, err
 		}
 		name := msgName(st.Name, s.ResourceKey)
 		f := Finding{ResourceType: resource.TriggeredSend, ResourceKey: s.ResourceKey, ResourceName: st.Name,

@@ -103,7 +103,9 @@ func TestTriggeredSendBacklogRule(t *testing.T) {
 		{name: "only 14m of history", refAge: 14 * time.Minute, q0: 0, q1: 30},
 		{name: "sent moved by 1", refAge: 15 * time.Minute, q0: 0, q1: 30, dSent: 1, want: true},
 		{name: "sent moved by 2", refAge: 15 * time.Minute, q0: 0, q1: 30, dSent: 2},
-		{name: "queue not growing", refAge: 20 * time.Minute, q0: 30, q1: 30},
+		{name: "queue not draining", refAge: 20 * time.Minute, q0: 30, q1: 30, want: true},
+		{name: "queue draining", refAge: 20 * time.Minute, q0: 30, q1: 29},
+		{name: "queue empty", refAge: 20 * time.Minute, q0: 0, q1: 0},
 		{name: "big queue, sent +1%", refAge: 15 * time.Minute, q0: 0, q1: 1000, dSent: 11, want: true},
 	}
 	for _, c := range cases {

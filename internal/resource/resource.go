@@ -126,6 +126,15 @@ type Run struct {
 	// automation runs).
 	Errored int64 `json:"errored,omitempty"`
 	Total   int64 `json:"total,omitempty"`
+	// ENS is the last Automation Studio instance state SFMC's Event
+	// Notification Service reported for this run (started, complete,
+	// error, stopped, skipped; "" when ENS never reported it), and ENSAt
+	// when sfmcwatch received it. A run known only from ENS is kept until
+	// a poll covers it; a poll that sees the run never clears these.
+	ENS   string    `json:"ens,omitempty"`
+	ENSAt time.Time `json:"ens_at,omitzero"`
+	// Polled is true once a poll reported the run.
+	Polled bool `json:"polled,omitempty"`
 }
 
 // Duration returns the run time (to now when still running).
@@ -158,6 +167,13 @@ type AutomationState struct {
 	FileDrop bool `json:"file_drop,omitempty"`
 	// LegacyID is the legacy API id (notifications endpoint).
 	LegacyID string `json:"legacy_id,omitempty"`
+	// ModifiedAt and PausedAt are SFMC's modifiedDate and lastPausedDate
+	// (zero when SFMC did not say): how old a paused or stopped state is.
+	ModifiedAt time.Time `json:"modified_at"`
+	PausedAt   time.Time `json:"paused_at"`
+	// ObservedSince is sfmcwatch's first observation of the automation
+	// (carried): evidence older than it was found on the first look.
+	ObservedSince time.Time `json:"observed_since"`
 	// TargetsKnown is true once the definition (steps, target DEs) was read.
 	TargetsKnown bool `json:"targets_known,omitempty"`
 	// StatusSince is when the current Snapshot.Status was first observed,
@@ -166,6 +182,9 @@ type AutomationState struct {
 	StatusSince    time.Time `json:"status_since"`
 	StatusPolls    int       `json:"status_polls,omitempty"`
 	PreviousStatus string    `json:"previous_status,omitempty"`
+	// ENSAt is when an ENS event about this automation last arrived (zero:
+	// never): ens.silent only judges automations ENS reported before.
+	ENSAt time.Time `json:"ens_at,omitzero"`
 }
 
 // JourneyState is the payload of a journey snapshot.
@@ -244,6 +263,28 @@ type TransactionalState struct {
 	// SystemNotSentAt is the last poll that saw system-caused not-sent
 	// events (not_sent_system grew).
 	SystemNotSentAt time.Time `json:"system_not_sent_at"`
+	// NotSentSeen are the not-sent messages counted into not_sent in the
+	// last hour, whichever input saw them first (the not-sent feed or an
+	// ENS EmailNotSent event), so the other input does not count them
+	// again; oldest first, at most MaxNotSentSeen.
+	NotSentSeen []NotSentMark `json:"not_sent_seen,omitempty"`
+	// ENSAt is when an ENS EmailNotSent event for this definition last
+	// arrived (zero: never).
+	ENSAt time.Time `json:"ens_at,omitzero"`
+}
+
+// MaxNotSentSeen bounds TransactionalState.NotSentSeen.
+const MaxNotSentSeen = 2000
+
+// NotSentMark is one counted not-sent message: Key is a short hash of its
+// messageKey, At when it happened, Polled and ENS which inputs saw it,
+// System whether it counted into not_sent_system.
+type NotSentMark struct {
+	Key    string    `json:"k"`
+	At     time.Time `json:"at"`
+	Polled bool      `json:"p,omitempty"`
+	ENS    bool      `json:"e,omitempty"`
+	System bool      `json:"s,omitempty"`
 }
 
 // Field is one data extension column.
