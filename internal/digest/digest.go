@@ -59,12 +59,19 @@ type Incident struct {
 	Title        string           `json:"title"`
 	Owner        string           `json:"owner,omitempty"`
 	Remediation  []string         `json:"remediation,omitempty"`
-	FirstSeen    time.Time        `json:"first_seen"`
-	OpenedAt     time.Time        `json:"opened_at"`
+	// FirstSeen is when sfmcwatch first saw evidence of the problem.
+	FirstSeen time.Time `json:"first_seen"`
+	// FailureStartedAt is when the failure began by SFMC's own timestamps
+	// (zero, and absent from JSON, when unknown).
+	FailureStartedAt time.Time `json:"failure_started_at,omitzero"`
+	OpenedAt         time.Time `json:"opened_at"`
 	// ResolvedAt is zero while open.
 	ResolvedAt time.Time `json:"resolved_at"`
 	// TTD is time to detection: opened_at − first evidence.
 	TTD time.Duration `json:"ttd_ns"`
+	// TTDSinceFailure is opened_at − failure_started_at, when that is
+	// known (FailureKnown); absent from JSON when unknown or zero.
+	TTDSinceFailure time.Duration `json:"ttd_since_failure_ns,omitempty"`
 	// TTR is time to resolve: resolved_at − opened_at (0 while open).
 	TTR time.Duration `json:"ttr_ns"`
 	// Duration is how long it was open within the digest (to the period's
@@ -78,6 +85,10 @@ type Incident struct {
 
 // Open reports whether the incident was still open at the period's end.
 func (i Incident) Open() bool { return i.ResolvedAt.IsZero() }
+
+// FailureKnown reports whether SFMC's timestamps said when the failure
+// began.
+func (i Incident) FailureKnown() bool { return !i.FailureStartedAt.IsZero() }
 
 // Stats summarises durations: nearest-rank median and 90th percentile.
 type Stats struct {
@@ -168,18 +179,23 @@ type Digest struct {
 	Incidents []Incident `json:"incidents"`
 	// Carried are incidents opened before the period and still open at
 	// its start.
-	Carried   []Incident `json:"carried"`
-	Previous  int        `json:"previous"`
-	Tenants   []Tenant   `json:"tenants"`
-	Families  []Count    `json:"families"`
-	TTD       Stats      `json:"ttd"`
-	TTR       Stats      `json:"ttr"`
-	PrevTTD   Stats      `json:"previous_ttd"`
-	PrevTTR   Stats      `json:"previous_ttr"`
-	Recurring []Pattern  `json:"recurring"`
-	Silent    []Incident `json:"silent"`
-	Spend     []Spend    `json:"api_spend"`
-	FixFirst  []Priority `json:"fix_first"`
+	Carried  []Incident `json:"carried"`
+	Previous int        `json:"previous"`
+	Tenants  []Tenant   `json:"tenants"`
+	Families []Count    `json:"families"`
+	// TTD is time to detection from the first evidence sfmcwatch saw.
+	TTD     Stats `json:"ttd"`
+	TTR     Stats `json:"ttr"`
+	PrevTTD Stats `json:"previous_ttd"`
+	PrevTTR Stats `json:"previous_ttr"`
+	// TTDSinceFailure is time to detection from the failure's start by
+	// SFMC's timestamps, over the incidents that know it (N of them).
+	TTDSinceFailure     Stats      `json:"ttd_since_failure"`
+	PrevTTDSinceFailure Stats      `json:"previous_ttd_since_failure"`
+	Recurring           []Pattern  `json:"recurring"`
+	Silent              []Incident `json:"silent"`
+	Spend               []Spend    `json:"api_spend"`
+	FixFirst            []Priority `json:"fix_first"`
 }
 
 // Quiet reports a period with no incident opened.
@@ -266,8 +282,11 @@ func Build(ctx context.Context, st Store, o Options) (*Digest, error) {
 	view := func(in store.Incident, end time.Time) Incident {
 		v := Incident{ID: in.ID, Fingerprint: in.Fingerprint, Rule: in.Rule, Severity: catalog.Severity(in.Severity), Family: in.Family,
 			Tenant: in.Tenant, ResourceType: in.ResourceType, ResourceKey: in.ResourceKey, Title: in.Title, Owner: in.Owner,
-			Remediation: in.Remediation, FirstSeen: in.FirstSeen, OpenedAt: in.OpenedAt, TTD: in.TTD,
+			Remediation: in.Remediation, FirstSeen: in.FirstSeen, FailureStartedAt: in.FailureStartedAt, OpenedAt: in.OpenedAt, TTD: in.TTD,
 			Critical: critical(in), Silent: silentRules[in.Rule] != ""}
+		if in.FailureKnown() {
+			v.TTDSinceFailure = in.TTDSinceFailure
+		}
 		if !in.ResolvedAt.IsZero() && !in.ResolvedAt.After(end) {
 			v.ResolvedAt = in.ResolvedAt
 			v.TTR = in.ResolvedAt.Sub(in.OpenedAt)
@@ -292,20 +311,27 @@ func Build(ctx context.Context, st Store, o Options) (*Digest, error) {
 	d.Previous = len(prev)
 
 	// Durations.
-	var ttd, ttr, pttd, pttr []time.Duration
+	var ttd, ttf, ttr, pttd, pttf, pttr []time.Duration
 	for _, in := range d.Incidents {
 		ttd = append(ttd, in.TTD)
+		if in.FailureKnown() {
+			ttf = append(ttf, in.TTDSinceFailure)
+		}
 		if !in.Open() {
 			ttr = append(ttr, in.TTR)
 		}
 	}
 	for _, in := range prev {
 		pttd = append(pttd, in.TTD)
+		if in.FailureKnown() {
+			pttf = append(pttf, in.TTDSinceFailure)
+		}
 		if !in.ResolvedAt.IsZero() && !in.ResolvedAt.After(from) {
 			pttr = append(pttr, in.ResolvedAt.Sub(in.OpenedAt))
 		}
 	}
 	d.TTD, d.TTR, d.PrevTTD, d.PrevTTR = stats(ttd), stats(ttr), stats(pttd), stats(pttr)
+	d.TTDSinceFailure, d.PrevTTDSinceFailure = stats(ttf), stats(pttf)
 
 	// Tenants and families.
 	tenants := map[string]*Tenant{}

@@ -52,6 +52,15 @@ tenants:
 	if d.TTD.N != 7 || d.TTD.Median != 5*time.Minute || d.TTD.P90 != 73*time.Minute {
 		t.Errorf("TTD %+v", d.TTD)
 	}
+	// Since the failure began (SFMC's timestamps), for the 4 incidents that
+	// date it: 73m+12m, 65m+15m, 0+3h, 5m+10m → 15m 80m 85m 3h: median rank
+	// 2 → 80m, p90 rank ⌈3.6⌉=4 → 3h; the week before: 70m+20m.
+	if d.TTDSinceFailure.N != 4 || d.TTDSinceFailure.Median != 80*time.Minute || d.TTDSinceFailure.P90 != 3*time.Hour {
+		t.Errorf("TTD since failure %+v", d.TTDSinceFailure)
+	}
+	if d.PrevTTDSinceFailure.N != 1 || d.PrevTTDSinceFailure.Median != 90*time.Minute {
+		t.Errorf("previous TTD since failure %+v", d.PrevTTDSinceFailure)
+	}
 	// TTR of the 6 resolved: 3h 90m 20m 100m 2h 90m → 20m 90m 90m 100m 2h 3h:
 	// median rank 3 → 90m, p90 rank ⌈5.4⌉=6 → 3h.
 	if d.TTR.N != 6 || d.TTR.Median != 90*time.Minute || d.TTR.P90 != 3*time.Hour {
@@ -118,11 +127,24 @@ tenants:
 	if euSpend.Calls != 800 || euSpend.Budget != 0 {
 		t.Errorf("eu spend %+v", euSpend)
 	}
-	// Every incident keeps its TTD exactly.
+	// Every incident keeps its TTD exactly, both ways.
+	known := 0
 	for _, in := range d.Incidents {
 		if in.TTD < 0 || in.OpenedAt.Sub(in.FirstSeen) != in.TTD {
 			t.Errorf("incident %s TTD %s vs first seen %s", in.Title, in.TTD, in.FirstSeen)
 		}
+		if in.FailureKnown() {
+			known++
+			if in.OpenedAt.Sub(in.FailureStartedAt) != in.TTDSinceFailure || in.FailureStartedAt.After(in.FirstSeen) {
+				t.Errorf("incident %s: failure began %s, first seen %s, opened %s, TTD since failure %s",
+					in.Title, in.FailureStartedAt, in.FirstSeen, in.OpenedAt, in.TTDSinceFailure)
+			}
+		} else if in.TTDSinceFailure != 0 {
+			t.Errorf("incident %s: TTD since an unknown failure start %s", in.Title, in.TTDSinceFailure)
+		}
+	}
+	if known != 4 {
+		t.Errorf("%d incidents know when their failure began, want 4", known)
 	}
 }
 

@@ -104,7 +104,7 @@ func (s *Scheduler) RunAt(ctx context.Context, fireAt time.Time) (bool, error) {
 		return true, err
 	}
 	s.log().Info("weekly digest", "from", d.From, "to", d.To, "incidents", len(d.Incidents), "silent", len(d.Silent),
-		"ttd_median", d.TTD.Median, "ttr_median", d.TTR.Median)
+		"ttd_median", d.TTD.Median, "ttd_since_failure_median", d.TTDSinceFailure.Median, "ttr_median", d.TTR.Median)
 	if s.Deliver != nil {
 		if err := s.Deliver(ctx, d); err != nil {
 			return true, fmt.Errorf("digest: deliver: %w", err)

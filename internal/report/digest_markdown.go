@@ -33,6 +33,8 @@ func WriteDigestMarkdown(w io.Writer, d *digest.Digest) error {
 		}
 		fmt.Fprintf(bw, "\n## Time to detection and time to resolve\n\n| | this period | period before | |\n|---|---|---|---|\n")
 		fmt.Fprintf(bw, "| time to detection (first evidence → incident) | %s | %s | %s |\n", statLine(d.TTD), statLine(d.PrevTTD), trend(d.TTD, d.PrevTTD))
+		fmt.Fprintf(bw, "| time to detection since the failure began (SFMC's timestamps → incident) | %s | %s | %s |\n",
+			failureStatLine(d.TTDSinceFailure, len(d.Incidents)), failureStatLine(d.PrevTTDSinceFailure, d.Previous), trend(d.TTDSinceFailure, d.PrevTTDSinceFailure))
 		fmt.Fprintf(bw, "| time to resolve (incident → resolved) | %s | %s | %s |\n", statLine(d.TTR), statLine(d.PrevTTR), trend(d.TTR, d.PrevTTR))
 		if len(d.Recurring) > 0 {
 			fmt.Fprintf(bw, "\n## Recurring patterns\n\nThe same problem on the same object, several times: fix the cause.\n\n| pattern | this period | period before | owner | fix |\n|---|---:|---:|---|---|\n")
@@ -62,9 +64,9 @@ func WriteDigestMarkdown(w io.Writer, d *digest.Digest) error {
 		fmt.Fprintf(bw, "| %s | %s | %d | %s | %s | %s |\n", md(s.Tenant), num(s.Calls), s.Days, num(s.Previous), share, top)
 	}
 	if !d.Quiet() {
-		fmt.Fprintf(bw, "\n## All incidents of the period\n\n| # | opened | tenant | severity | rule | incident | detected after | resolved after | owner |\n|---:|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(bw, "\n## All incidents of the period\n\n| # | opened | tenant | severity | rule | incident | detected after | since the failure began | resolved after | owner |\n|---:|---|---|---|---|---|---|---|---|---|\n")
 		for _, in := range d.Incidents {
-			fmt.Fprintf(bw, "| %d | %s | %s | %s | `%s` | %s | %s | %s | %s |\n", in.ID, v.when(in.OpenedAt), md(in.Tenant), in.Severity, in.Rule, md(in.Title), human(in.TTD), v.resolved(in), in.Owner)
+			fmt.Fprintf(bw, "| %d | %s | %s | %s | `%s` | %s | %s | %s | %s | %s |\n", in.ID, v.when(in.OpenedAt), md(in.Tenant), in.Severity, in.Rule, md(in.Title), human(in.TTD), sinceFailure(in), v.resolved(in), in.Owner)
 		}
 	}
 	if len(d.Carried) > 0 {
@@ -73,6 +75,6 @@ func WriteDigestMarkdown(w io.Writer, d *digest.Digest) error {
 			fmt.Fprintf(bw, "| %d | %s | %s | `%s` | %s | %s |\n", in.ID, v.when(in.OpenedAt), md(in.Tenant), in.Rule, md(in.Title), v.resolved(in))
 		}
 	}
-	fmt.Fprintf(bw, "\nTimes in %s. Time to detection is the time from the first evidence to the incident; time to resolve from the incident to its resolution (resolution waits for two clean evaluations and 10 minutes). Percentiles are nearest-rank. Health uses the shared score definition over the incidents open at the period's end.\n", d.Location)
+	fmt.Fprintf(bw, "\nTimes in %s. Time to detection is the time from the first evidence sfmcwatch saw to the incident, and, where SFMC's own records date the failure (a run's start, a journey's stop, an import's end), from the failure's start; time to resolve from the incident to its resolution (resolution waits for two clean evaluations and 10 minutes). Percentiles are nearest-rank. Health uses the shared score definition over the incidents open at the period's end.\n", d.Location)
 	return bw.Flush()
 }

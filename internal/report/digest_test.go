@@ -83,6 +83,11 @@ func TestDigestEmail(t *testing.T) {
 			t.Errorf("HTML part not self-contained: %q", bad)
 		}
 	}
+	for _, want := range []string{"since failure    median 1h20m, p90 3h (n=4 of 7 dated by SFMC)", "Since the failure began"} {
+		if !strings.Contains(e.Text+e.HTML, want) {
+			t.Errorf("digest lacks %q", want)
+		}
+	}
 	// Every incident is named with its detection time in both parts.
 	for _, s := range digesttest.Week[2:] {
 		title := s.Title
@@ -91,6 +96,10 @@ func TestDigestEmail(t *testing.T) {
 		}
 		if !strings.Contains(e.Text, "detected after "+human(s.TTD)) {
 			t.Errorf("text part lacks TTD %s of %q", human(s.TTD), title)
+		}
+		// And, where SFMC dates the failure, the time since it began.
+		if since := human(s.TTD+s.Failure) + " after the failure began"; s.Failure > 0 && !strings.Contains(e.Text, since) {
+			t.Errorf("text part lacks %q for %q", since, title)
 		}
 	}
 }

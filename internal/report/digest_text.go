@@ -25,7 +25,10 @@ func WriteDigestText(w io.Writer, d *digest.Digest) error {
 		for _, t := range d.Tenants {
 			fmt.Fprintf(bw, "  %-16s %3d (before %d)  health %d %s (before %d)  %s\n", t.Name, t.Opened, t.Previous, t.Score.Value, t.Score.Grade, t.PreviousScore, familyList(t.Families))
 		}
-		fmt.Fprintf(bw, "\nTIME TO DETECTION  %s; before: %s\nTIME TO RESOLVE    %s; before: %s\n", statLine(d.TTD), statLine(d.PrevTTD), statLine(d.TTR), statLine(d.PrevTTR))
+		fmt.Fprintf(bw, "\nTIME TO DETECTION  %s; before: %s\n", statLine(d.TTD), statLine(d.PrevTTD))
+		fmt.Fprintf(bw, "  since failure    %s; before: %s\n", failureStatLine(d.TTDSinceFailure, len(d.Incidents)), failureStatLine(d.PrevTTDSinceFailure, d.Previous))
+		fmt.Fprintf(bw, "TIME TO RESOLVE    %s; before: %s\n", statLine(d.TTR), statLine(d.PrevTTR))
+		fmt.Fprintf(bw, "(detection counts from the first evidence sfmcwatch saw; \"since failure\" from when SFMC's own records say the failure began)\n")
 		if len(d.Recurring) > 0 {
 			fmt.Fprintf(bw, "\nRECURRING\n")
 			for _, p := range d.Recurring {
@@ -48,7 +51,11 @@ func WriteDigestText(w io.Writer, d *digest.Digest) error {
 			if in.Open() {
 				res = "still open"
 			}
-			fmt.Fprintf(bw, "  #%-4d %s  %-8s %-30s %s — detected after %s, %s\n", in.ID, v.when(in.OpenedAt), in.Severity, in.Rule, in.Title, human(in.TTD), res)
+			since := ""
+			if in.FailureKnown() {
+				since = " (" + human(in.TTDSinceFailure) + " after the failure began)"
+			}
+			fmt.Fprintf(bw, "  #%-4d %s  %-8s %-30s %s — detected after %s%s, %s\n", in.ID, v.when(in.OpenedAt), in.Severity, in.Rule, in.Title, human(in.TTD), since, res)
 		}
 	}
 	if len(d.Carried) > 0 {

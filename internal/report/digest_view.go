@@ -20,6 +20,24 @@ func statLine(s digest.Stats) string {
 	return fmt.Sprintf("median %s, p90 %s (n=%d)", human(s.Median), human(s.P90), s.N)
 }
 
+// failureStatLine is statLine for time to detection since the failure
+// began, over the incidents (of all opened) whose start SFMC dates.
+func failureStatLine(s digest.Stats, of int) string {
+	if s.N == 0 {
+		return "none dated by SFMC"
+	}
+	return fmt.Sprintf("median %s, p90 %s (n=%d of %d dated by SFMC)", human(s.Median), human(s.P90), s.N, of)
+}
+
+// sinceFailure is an incident's time to detection since its failure
+// began, or "-" when SFMC dates no start.
+func sinceFailure(in digest.Incident) string {
+	if !in.FailureKnown() {
+		return "-"
+	}
+	return human(in.TTDSinceFailure)
+}
+
 // trend compares this period's median with the previous one's.
 func trend(cur, prev digest.Stats) string {
 	switch {

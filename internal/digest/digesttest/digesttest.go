@@ -16,11 +16,14 @@ import (
 var End = time.Date(2026, 11, 9, 8, 0, 0, 0, time.UTC)
 
 // Spec is one seeded incident: opened at End+Opened (negative), first
-// evidence TTD earlier, resolved TTR after opening (0: still open).
+// evidence TTD earlier, resolved TTR after opening (0: still open); the
+// failure began by SFMC's timestamps Failure before the first evidence
+// (0: SFMC dates no start).
 type Spec struct {
 	Rule, Severity, Family, Tenant, Type, Key, Title, Owner string
 	Remediation                                             []string
 	Opened, TTD, TTR                                        time.Duration
+	Failure                                                 time.Duration
 }
 
 const day = 24 * time.Hour
@@ -30,24 +33,24 @@ const day = 24 * time.Hour
 var Week = []Spec{
 	// The week before.
 	{"automation.error", "error", "client", "prod", "automation", "ERP_EXPORT", "Automation 'Hourly ERP Export' errored 2 runs in a row", "data_engineering",
-		[]string{"Fix the query's column name."}, -10 * day, 70 * time.Minute, 3 * time.Hour},
+		[]string{"Fix the query's column name."}, -10 * day, 70 * time.Minute, 3 * time.Hour, 20 * time.Minute},
 	{"api.errors", "warning", "rate_limit", "prod", "tenant", "prod", "REST calls throttled (429 50100)", "infrastructure",
-		[]string{"Honour Retry-After."}, -9 * day, time.Minute, 20 * time.Minute},
+		[]string{"Honour Retry-After."}, -9 * day, time.Minute, 20 * time.Minute, 0},
 	// This week.
 	{"automation.error", "error", "client", "prod", "automation", "ERP_EXPORT", "Automation 'Hourly ERP Export' errored 2 runs in a row", "data_engineering",
-		[]string{"Fix the query's column name.", "Watch the next run."}, -6 * day, 73 * time.Minute, 3 * time.Hour},
+		[]string{"Fix the query's column name.", "Watch the next run."}, -6 * day, 73 * time.Minute, 3 * time.Hour, 12 * time.Minute},
 	{"automation.error", "error", "client", "prod", "automation", "ERP_EXPORT", "Automation 'Hourly ERP Export' errored 2 runs in a row", "data_engineering",
-		[]string{"Fix the query's column name.", "Watch the next run."}, -2 * day, 65 * time.Minute, 90 * time.Minute},
+		[]string{"Fix the query's column name.", "Watch the next run."}, -2 * day, 65 * time.Minute, 90 * time.Minute, 15 * time.Minute},
 	{"tenant.blind", "critical", "auth", "prod", "tenant", "prod", "sfmcwatch cannot authenticate to prod (invalid_client)", "marketing_ops",
-		[]string{"Update client_secret with the rotated secret."}, -5 * day, time.Second, 20 * time.Minute},
+		[]string{"Update client_secret with the rotated secret."}, -5 * day, time.Second, 20 * time.Minute, 0},
 	{"data_extension.row_drop", "error", "", "prod", "data_extension", "DE_Orders_Sendable", "DE_Orders_Sendable dropped 95% of its rows", "data_engineering",
-		[]string{"Check the query that loads DE_Orders_Sendable."}, -4 * day, 0, 100 * time.Minute},
+		[]string{"Check the query that loads DE_Orders_Sendable."}, -4 * day, 0, 100 * time.Minute, 0},
 	{"triggered_send.silent_failure", "error", "", "eu", "triggered_send", "TS_Order_Confirmation", "Order confirmations accepted but not sent", "marketing_ops",
-		[]string{"Open the send's error log in Email Studio."}, -3 * day, time.Hour, 2 * time.Hour},
+		[]string{"Open the send's error log in Email Studio."}, -3 * day, time.Hour, 2 * time.Hour, 0},
 	{"journey.stopped", "warning", "", "eu", "journey", "Browse_Abandon", "Journey 'Browse Abandonment - US' was stopped", "marketing_ops",
-		[]string{"Ask who stopped it; republish."}, -36 * time.Hour, 0, 90 * time.Minute},
+		[]string{"Ask who stopped it; republish."}, -36 * time.Hour, 0, 90 * time.Minute, 3 * time.Hour},
 	{"import.partial", "warning", "client", "prod", "import", "Orders_Import", "Import 'Orders' rejected 33% of its rows", "data_engineering",
-		[]string{"Read the import's error file."}, -20 * time.Hour, 5 * time.Minute, 0}, // still open
+		[]string{"Read the import's error file."}, -20 * time.Hour, 5 * time.Minute, 0, 10 * time.Minute}, // still open
 }
 
 // Usage seeded per day: prod 400 calls/day, eu 100/day, over 16 days.
@@ -61,6 +64,13 @@ func usage() []store.UsageDelta {
 			store.UsageDelta{Tenant: "eu", Endpoint: "GET /automation/v1/automations", At: at, Calls: 100})
 	}
 	return out
+}
+
+func failureStart(first time.Time, before time.Duration) time.Time {
+	if before <= 0 {
+		return time.Time{}
+	}
+	return first.Add(-before)
 }
 
 // Open returns a SQLite store in a temp dir, closed with the test.
@@ -83,7 +93,7 @@ func Seed(t testing.TB, st store.Store, specs []Spec, withUsage bool) {
 		fp := s.Rule + "|" + s.Tenant + "|" + s.Type + "|" + s.Key
 		in, _, err := st.OpenOrUpdateIncident(ctx, store.IncidentUpsert{Fingerprint: fp, Rule: s.Rule, Severity: s.Severity, Family: s.Family,
 			Tenant: s.Tenant, ResourceType: s.Type, ResourceKey: s.Key, Title: s.Title, Owner: s.Owner, Remediation: s.Remediation,
-			FirstSeen: opened.Add(-s.TTD), Now: opened})
+			FirstSeen: opened.Add(-s.TTD), FailureStartedAt: failureStart(opened.Add(-s.TTD), s.Failure), Now: opened})
 		if err != nil {
 			t.Fatal(err)
 		}
