@@ -72,8 +72,13 @@ type Result struct {
 	ByArea map[string]int
 	// Rules lists the rule ids that opened incidents.
 	Rules []string
-	// TTD is the time to detection per rule (first incident of the rule).
+	// TTD is the time to detection per rule (first incident of the rule),
+	// from the first evidence sfmcwatch saw.
 	TTD map[string]time.Duration
+	// TTDSinceFailure is the same incident's time to detection from when
+	// the failure began by SFMC's timestamps; absent when SFMC dates no
+	// start.
+	TTDSinceFailure map[string]time.Duration
 	// Calls is the API calls the engine spent, and SimDuration the
 	// simulated time covered.
 	Calls       int64
@@ -123,7 +128,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: story: %w", err)
 	}
-	res := &Result{ByArea: map[string]int{}, TTD: map[string]time.Duration{}}
+	res := &Result{ByArea: map[string]int{}, TTD: map[string]time.Duration{}, TTDSinceFailure: map[string]time.Duration{}}
 	var mu sync.Mutex
 	var storyStart time.Time
 	var r *rig
@@ -139,10 +144,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			res.ByArea[in.ResourceType]++
 			if _, ok := res.TTD[in.Rule]; !ok {
 				res.TTD[in.Rule] = in.TTD
+				if in.FailureKnown() {
+					res.TTDSinceFailure[in.Rule] = in.TTDSinceFailure
+				}
 				res.Rules = append(res.Rules, in.Rule)
 			}
-			fmt.Fprintf(o.Out, "%s  OPENED   #%-3d %-8s %-30s %s (owner %s, detected %s after first evidence)\n",
-				stamp(), in.ID, in.Severity, in.Rule, in.Title, in.Owner, in.TTD.Round(time.Second))
+			since := ""
+			if in.FailureKnown() {
+				since = fmt.Sprintf(", %s after the failure began", in.TTDSinceFailure.Round(time.Second))
+			}
+			fmt.Fprintf(o.Out, "%s  OPENED   #%-3d %-8s %-30s %s (owner %s, detected %s after first evidence%s)\n",
+				stamp(), in.ID, in.Severity, in.Rule, in.Title, in.Owner, in.TTD.Round(time.Second), since)
 		}
 		for _, in := range ch.Resolved {
 			res.Resolved++
@@ -270,7 +282,13 @@ func printSummary(w io.Writer, r *Result) {
 	}
 	fmt.Fprintln(w, "Time to detection (first incident of each rule, from first evidence to incident opened):")
 	for _, rule := range r.Rules {
-		fmt.Fprintf(w, "  %-32s %s\n", rule, r.TTD[rule].Round(time.Second))
+		// The second column: from when the failure began by SFMC's own
+		// timestamps (a run's start, a journey's stop, an import's end).
+		since := "(SFMC dates no start)"
+		if d, ok := r.TTDSinceFailure[rule]; ok {
+			since = d.Round(time.Second).String() + " since the failure began"
+		}
+		fmt.Fprintf(w, "  %-32s %-9s %s\n", rule, r.TTD[rule].Round(time.Second), since)
 	}
 }
 

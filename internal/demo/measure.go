@@ -46,6 +46,10 @@ type RuleLatency struct {
 	Latency  time.Duration `json:"latency_ns"`
 	TTD      time.Duration `json:"ttd_ns"`
 	Detected bool          `json:"detected"`
+	// TTDSinceFailure is the incident's opened_at − failure_started_at
+	// (when the failure began by SFMC's timestamps), set when FailureKnown.
+	TTDSinceFailure time.Duration `json:"ttd_since_failure_ns,omitempty"`
+	FailureKnown    bool          `json:"failure_known,omitempty"`
 	// Why explains what the latency is made of.
 	Why string `json:"why"`
 }
@@ -76,6 +80,9 @@ type measureCase struct {
 type opened struct {
 	at  time.Time
 	ttd time.Duration
+	// sinceFailure is opened − failure start, when known.
+	sinceFailure time.Duration
+	failureKnown bool
 }
 
 type measurer struct {
@@ -91,7 +98,7 @@ func (m *measurer) onChanges(_ string, _ resource.Type, ch incident.Changes) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, in := range append(slices.Clone(ch.Opened), ch.Reopened...) {
-		o := opened{at: in.OpenedAt, ttd: in.TTD}
+		o := opened{at: in.OpenedAt, ttd: in.TTD, sinceFailure: in.TTDSinceFailure, failureKnown: in.FailureKnown()}
 		if _, ok := m.byRule[in.Rule]; !ok {
 			m.byRule[in.Rule] = o
 		}
@@ -208,6 +215,7 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 		rl := RuleLatency{Rule: x.c.rule, Fault: x.fault, Target: key(x), Why: x.why}
 		if op, ok := m.get(x.c.rule, key(x)); ok {
 			rl.Detected, rl.Latency, rl.TTD = true, op.at.Sub(x.at), op.ttd
+			rl.TTDSinceFailure, rl.FailureKnown = op.sinceFailure, op.failureKnown
 		}
 		out.Rules = append(out.Rules, rl)
 	}
@@ -244,6 +252,7 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 		rl := RuleLatency{Rule: tc.rule, Fault: tc.name, Why: tc.why}
 		if op, ok := m.get(tc.rule, ""); ok {
 			rl.Detected, rl.Latency, rl.TTD = true, op.at.Sub(at), op.ttd
+			rl.TTDSinceFailure, rl.FailureKnown = op.sinceFailure, op.failureKnown
 		}
 		out.Rules = append(out.Rules, rl)
 		if tc.budget {
@@ -331,13 +340,16 @@ var demoSize = sim.Size{Automations: 60, Journeys: 20, DataExtensions: 120, Trig
 func PrintMeasurement(w io.Writer, m *Measurement) {
 	fmt.Fprintf(w, "Injection → incident, per rule (simulated time; polls every %s; %s fault-free warm-up):\n\n", m.PollInterval, m.WarmUp)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RULE\tFAULT\tINJECTION→INCIDENT\tTTD (EVIDENCE→INCIDENT)\tWHAT THE LATENCY IS")
+	fmt.Fprintln(tw, "RULE\tFAULT\tINJECTION→INCIDENT\tTTD (EVIDENCE→INCIDENT)\tFAILURE START→INCIDENT (SFMC TIMES)\tWHAT THE LATENCY IS")
 	for _, r := range m.Rules {
-		lat, ttd := "not detected", "-"
+		lat, ttd, since := "not detected", "-", "-"
 		if r.Detected {
 			lat, ttd = r.Latency.Round(time.Second).String(), r.TTD.Round(time.Second).String()
+			if r.FailureKnown {
+				since = r.TTDSinceFailure.Round(time.Second).String()
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Rule, r.Fault, lat, ttd, r.Why)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Rule, r.Fault, lat, ttd, since, r.Why)
 	}
 	tw.Flush()
 	if m.CallsPerHour > 0 {
