@@ -6,11 +6,13 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
@@ -46,10 +48,20 @@ type Tenant struct {
 	// APICalls is what this audit spent on the tenant (token included).
 	APICalls int `json:"api_calls"`
 	// APICallsByEndpoint breaks APICalls down by endpoint template.
-	APICallsByEndpoint map[string]int     `json:"api_calls_by_endpoint,omitempty"`
-	Score              int                `json:"score"`
-	Grade              string             `json:"grade"`
-	Deductions         []health.Deduction `json:"deductions"`
+	APICallsByEndpoint map[string]int `json:"api_calls_by_endpoint,omitempty"`
+	// Score (0–100) and Grade cover only what the audit could read. When
+	// nothing could be read (host unreachable, credentials rejected, every
+	// monitor denied) the tenant is not scored: Scored is false, Grade is
+	// "unknown" and the JSON score is null, never a "fair" 75 made of the
+	// blind finding alone. ScoreNote says what the score covers.
+	Score      int                `json:"score"`
+	Grade      string             `json:"grade"`
+	Scored     bool               `json:"scored"`
+	ScoreNote  string             `json:"score_note,omitempty"`
+	Deductions []health.Deduction `json:"deductions"`
+	// Checks says, per monitor, what was read and what could not be, with
+	// the real cause (unreachable, auth, scope, not_found, budget…).
+	Checks []Check `json:"checks"`
 	// Objects counts what was read per resource type.
 	Objects  map[string]int `json:"objects"`
 	Findings []Finding      `json:"findings"`
@@ -58,6 +70,21 @@ type Tenant struct {
 	// Errors lists resource types that could not be read, and why.
 	Errors   []string      `json:"errors,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
+}
+
+// GradeUnknown is the grade of a tenant the audit could not see.
+const GradeUnknown = "unknown"
+
+// MarshalJSON writes score as null for a tenant that was not scored.
+func (t Tenant) MarshalJSON() ([]byte, error) {
+	type plain Tenant
+	if t.Scored {
+		return json.Marshal(plain(t))
+	}
+	return json.Marshal(struct {
+		plain
+		Score *int `json:"score"`
+	}{plain: plain(t)})
 }
 
 // Report is the whole audit.
@@ -110,7 +137,11 @@ func Run(ctx context.Context, cfg *config.Config, o Options) (*Report, error) {
 func auditTenant(ctx context.Context, tc *config.Tenant, rules *config.Rules, reg *detect.Registry, o Options) (*Tenant, error) {
 	start := o.Now()
 	hl := collect.NewTenantHealth(rules.TenantBlocked.CircuitOpen.Std())
-	meter := sfmc.NewMemMeter(sfmc.EventSinkFunc(hl.Observe))
+	calls := newCallLog()
+	meter := sfmc.NewMemMeter(sfmc.EventSinkFunc(func(ev sfmc.CallEvent) {
+		hl.Observe(ev)
+		calls.observe(ev)
+	}))
 	ep := tc.Endpoints()
 	so := sfmc.Options{HTTPClient: o.HTTPClient, Clock: o.Now, Meter: meter, Logger: o.Logger}
 	if o.ClientOptions != nil {
@@ -124,8 +155,13 @@ func auditTenant(ctx context.Context, tc *config.Tenant, rules *config.Rules, re
 	out := &Tenant{Name: tc.Name, Objects: map[string]int{}}
 	snaps := map[resource.Type][]store.Snapshot{}
 	var all []detect.Finding
+	// The rules judge the single look exactly as serve judges its first
+	// cycle: each rule sees the snapshots collected so far (other types
+	// included), each object's history being its one snapshot.
+	look := detect.NewOneLook()
 	evaluate := func(t resource.Type, snaps []store.Snapshot) {
-		res, err := reg.Evaluate(ctx, &detect.Input{Now: o.Now(), Tenant: tc, Rules: rules, Type: t, Current: snaps})
+		look.Add(t, snaps)
+		res, err := reg.Evaluate(ctx, &detect.Input{Now: o.Now(), Tenant: tc, Rules: rules, Type: t, Current: snaps, Snapshots: look, OneShot: true})
 		if err != nil {
 			out.Errors = append(out.Errors, fmt.Sprintf("%s rules: %v", t, err))
 		}
@@ -133,13 +169,24 @@ func auditTenant(ctx context.Context, tc *config.Tenant, rules *config.Rules, re
 			all = append(all, fs...)
 		}
 	}
-	blocked := false
+	var (
+		blocked    bool
+		blockCause Cause
+		blockWhy   string
+		autoRead   = notificationRead{}
+	)
 	for _, t := range resource.Types {
+		chk := Check{Monitor: string(t)}
 		if m := tc.Monitors.Get(t.Monitor()); m != nil && !m.Enabled {
+			chk.Status = CheckDisabled
+			out.Checks = append(out.Checks, chk)
 			continue
 		}
 		if blocked {
-			out.Errors = append(out.Errors, fmt.Sprintf("%s: skipped (tenant blind or blocked)", t))
+			chk.Status, chk.Cause = CheckNotRead, blockCause
+			chk.Detail = "not attempted: " + blockWhy
+			out.Checks = append(out.Checks, chk)
+			out.Errors = append(out.Errors, fmt.Sprintf("%s: not read (%s; %s)", t, blockCause.Describe(), blockWhy))
 			continue
 		}
 		c, err := collect.For(t)
@@ -149,21 +196,42 @@ func auditTenant(ctx context.Context, tc *config.Tenant, rules *config.Rules, re
 		if t == resource.Automation {
 			c = collect.AutomationCollector{NotificationBudget: notificationBudget(tc)}
 		}
+		m, refused := calls.mark(), meter.Refused(tc.Name, o.Now())
 		res, err := c.Collect(ctx, &collect.Input{Now: o.Now(), Tenant: tc, Client: cl, Previous: map[string]store.Snapshot{}, Health: hl})
+		chk.Failures = calls.failuresSince(m)
+		if n := meter.Refused(tc.Name, o.Now()) - refused; n > 0 {
+			chk.Failures = append(chk.Failures, EndpointFailure{Endpoint: "(calls refused before sending)", Cause: CauseBudget, Requests: n})
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
 			hl.RecordFailure(o.Now(), err)
-			out.Errors = append(out.Errors, fmt.Sprintf("%s: %v", t, err))
+			chk.Status = CheckNotRead
+			chk.Cause, chk.Endpoint = causeOf(err)
+			chk.Detail = err.Error()
+			out.Checks = append(out.Checks, chk)
+			out.Errors = append(out.Errors, fmt.Sprintf("%s: not read (%s): %v", t, chk.Cause.Describe(), err))
 			if sfmc.IsAuth(err) || sfmc.IsBlocked(err) || (sfmc.IsTransient(err) && len(out.Objects) == 0) {
 				// Every further call would fail the same way (credentials,
 				// block, or a tenant unreachable from the start): stop
 				// spending calls and time.
-				blocked = true
+				blocked, blockCause = true, chk.Cause
+				blockWhy = fmt.Sprintf("reading %s failed first", t)
+				if chk.Endpoint != "" {
+					blockWhy += " on " + chk.Endpoint
+				}
 			}
 			continue
 		}
+		chk.Status, chk.Objects = CheckRead, len(res.Snapshots)
+		if len(chk.Failures) > 0 {
+			chk.Status = CheckPartial
+		}
+		if t == resource.Automation {
+			autoRead = notificationRead{read: true, failures: chk.Failures, refused: meter.Refused(tc.Name, o.Now()) - refused}
+		}
+		out.Checks = append(out.Checks, chk)
 		out.Objects[string(t)] = len(res.Snapshots)
 		snaps[t] = res.Snapshots
 		evaluate(t, res.Snapshots)
@@ -178,8 +246,9 @@ func auditTenant(ctx context.Context, tc *config.Tenant, rules *config.Rules, re
 	gapCl := cl
 	if blocked {
 		gapCl = nil // no token: scopes unknown
+		out.Coverage.Notes = append(out.Coverage.Notes, fmt.Sprintf("Read scopes were not checked: %s (%s).", blockCause.Describe(), blockWhy))
 	}
-	gaps := coverageGaps(ctx, tc, gapCl, snaps, all, &out.Coverage)
+	gaps := coverageGaps(ctx, tc, gapCl, snaps, all, &out.Coverage, autoRead)
 	nRuled := len(all)
 	all = append(all, gaps...)
 
@@ -202,6 +271,10 @@ func auditTenant(ctx context.Context, tc *config.Tenant, rules *config.Rules, re
 	})
 	sc := health.Compute(problems)
 	out.Score, out.Grade, out.Deductions = sc.Value, sc.Grade, sc.Deductions
+	out.Scored, out.ScoreNote = scoreBasis(out.Checks)
+	if !out.Scored {
+		out.Score, out.Grade, out.Deductions = 0, GradeUnknown, nil
+	}
 	out.APICalls = meter.Used(tc.Name, o.Now())
 	out.APICallsByEndpoint = meter.Counts(tc.Name, o.Now())
 	out.Coverage.DailyAPIBudget = tc.DailyAPIBudget
@@ -213,6 +286,29 @@ func auditTenant(ctx context.Context, tc *config.Tenant, rules *config.Rules, re
 		out.Findings = []Finding{}
 	}
 	return out, nil
+}
+
+// scoreBasis says whether a tenant can be scored (at least one monitor was
+// read) and what the score covers.
+func scoreBasis(checks []Check) (bool, string) {
+	var read, notRead []string
+	for _, c := range checks {
+		switch c.Status {
+		case CheckRead, CheckPartial:
+			read = append(read, c.Monitor)
+		case CheckNotRead:
+			notRead = append(notRead, fmt.Sprintf("%s (%s)", c.Monitor, c.Cause.Describe()))
+		}
+	}
+	switch {
+	case len(read) == 0 && len(notRead) == 0:
+		return false, "Not scored: every monitor is disabled."
+	case len(read) == 0:
+		return false, "Not scored: nothing could be read — " + strings.Join(notRead, ", ") + "."
+	case len(notRead) == 0:
+		return true, "The score covers every enabled monitor: " + strings.Join(read, ", ") + "."
+	}
+	return true, "The score covers only what could be read: " + strings.Join(read, ", ") + "; not read: " + strings.Join(notRead, ", ") + "."
 }
 
 // MaxSeverity returns the most severe finding severity of the report ("" if none).

@@ -33,6 +33,11 @@ type Coverage struct {
 	AutomationsChecked      int `json:"automations_checked"`
 	AutomationsTotal        int `json:"automations_total"`
 	AutomationsWithoutAlert int `json:"automations_without_error_notification"`
+	// AutomationsUnchecked counts, per cause, the automations whose
+	// notification settings could not be read: not_found, scope, auth,
+	// unreachable… (the endpoint failed), budget (the audit's cap or the
+	// daily API budget), no_legacy_id (SFMC gave no id to read them by).
+	AutomationsUnchecked map[string]int `json:"automations_unchecked_by_cause,omitempty"`
 	// CriticalJourneys is how many journeys the config marks critical;
 	// CriticalJourneysNoSLA how many of those are fed by a data extension
 	// with no declared freshness SLA.
@@ -78,7 +83,7 @@ var scopeNeeds = []struct {
 
 // coverageGaps returns the coverage-gap findings for one tenant from what
 // the audit read (snaps per type) and the findings the rules produced.
-func coverageGaps(ctx context.Context, tc *config.Tenant, cl *sfmc.Client, snaps map[resource.Type][]store.Snapshot, ruled []detect.Finding, cov *Coverage) []detect.Finding {
+func coverageGaps(ctx context.Context, tc *config.Tenant, cl *sfmc.Client, snaps map[resource.Type][]store.Snapshot, ruled []detect.Finding, cov *Coverage, nr notificationRead) []detect.Finding {
 	var out []detect.Finding
 	ignored := func(t resource.Type, key string) bool { return tc.Object(string(t), key).Ignore }
 	has := func(rule, key string) bool {
@@ -113,8 +118,7 @@ func coverageGaps(ctx context.Context, tc *config.Tenant, cl *sfmc.Client, snaps
 			}})
 	}
 	if cov.AutomationsChecked < cov.AutomationsTotal {
-		cov.Notes = append(cov.Notes, fmt.Sprintf("Error-notification settings were read for %d of %d automations (one call each, within 5%% of the daily API budget); raise daily_api_budget to check all.",
-			cov.AutomationsChecked, cov.AutomationsTotal))
+		cov.Notes = append(cov.Notes, notificationNote(tc, snaps[resource.Automation], cov, nr))
 	}
 
 	// Critical journeys fed by a data extension with no freshness SLA.
@@ -190,7 +194,10 @@ func coverageGaps(ctx context.Context, tc *config.Tenant, cl *sfmc.Client, snaps
 	// Read scopes the enabled monitors need.
 	if cl != nil {
 		granted, err := cl.GrantedScopes(ctx)
-		if err == nil {
+		if err != nil {
+			cause, _ := causeOf(err)
+			cov.Notes = append(cov.Notes, fmt.Sprintf("Read scopes were not checked: the token request failed (%s).", cause.Describe()))
+		} else {
 			cov.GrantedScopes = granted
 			missing := map[string][]string{}
 			var order []string
@@ -249,4 +256,71 @@ func entryDataExtension(ctx context.Context, cl *sfmc.Client, journeyKey string,
 		}
 	}
 	return ""
+}
+
+// notificationsEndpoint is the metered name of the legacy notification
+// read (sfmc.Client.AutomationNotifications), one call per automation.
+const notificationsEndpoint = "GET /legacy/v1/beta/automations/notifications/{id}"
+
+// notificationRead is what the automation read went through: the calls
+// that failed (per endpoint and cause) and those the daily budget refused.
+type notificationRead struct {
+	read     bool
+	failures []EndpointFailure
+	refused  int
+}
+
+// notificationNote explains why some automations' notification settings
+// were not read, with the real cause of each shortfall: the endpoint's
+// answer (404, 403, 401, unreachable…), the audit's own cap (5 % of the
+// daily budget), the daily budget refusing calls, or no legacy id.
+func notificationNote(tc *config.Tenant, autos []store.Snapshot, cov *Coverage, nr notificationRead) string {
+	var noLegacy, todo int
+	for _, s := range autos {
+		var st resource.AutomationState
+		if resource.Decode(s, &st) != nil {
+			continue
+		}
+		switch {
+		case st.LegacyID == "" && st.ErrorNotifications == nil:
+			noLegacy++
+		case st.LegacyID != "":
+			todo++ // read, or meant to be read
+		}
+	}
+	limit := notificationBudget(tc)
+	attempted := min(limit, todo)
+	capped := todo - attempted
+	failed := 0
+	var parts []string
+	by := map[string]int{}
+	for _, f := range failuresOf(nr.failures, notificationsEndpoint) {
+		failed += f.Requests
+		by[string(f.Cause)] += f.Requests
+		parts = append(parts, fmt.Sprintf("%d not read: %s", f.Requests, f))
+	}
+	if refused := max(0, attempted-cov.AutomationsChecked-failed); refused > 0 {
+		why := "the calls were not made"
+		if nr.refused > 0 {
+			why = "the daily API budget refused the calls"
+		}
+		by[string(CauseBudget)] += refused
+		parts = append(parts, fmt.Sprintf("%d not read: %s", refused, why))
+	}
+	if capped > 0 {
+		by[string(CauseBudget)] += capped
+		parts = append(parts, fmt.Sprintf("%d not read: the audit reads at most %d (one call each, 5%% of the daily API budget of %d); raise daily_api_budget to check all", capped, limit, tc.DailyAPIBudget))
+	}
+	if noLegacy > 0 {
+		by["no_legacy_id"] += noLegacy
+		parts = append(parts, fmt.Sprintf("%d not read: SFMC returned no legacy id to read their settings by", noLegacy))
+	}
+	if len(by) > 0 {
+		cov.AutomationsUnchecked = by
+	}
+	note := fmt.Sprintf("Error-notification settings were read for %d of %d automations", cov.AutomationsChecked, cov.AutomationsTotal)
+	if len(parts) == 0 {
+		return note + "."
+	}
+	return note + ": " + strings.Join(parts, "; ") + "."
 }

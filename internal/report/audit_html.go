@@ -15,6 +15,8 @@ import (
 type auditTenantView struct {
 	T         audit.Tenant
 	Gauge     gauge
+	Score     string // "79/100 (fair)" or "not scored (unknown)"
+	Checks    []checkRow
 	Bars      *bars
 	Areas     []auditArea
 	Endpoints []endpointCalls
@@ -55,7 +57,7 @@ var auditHTMLTemplate = template.Must(template.New("audit").Funcs(auditFuncs).Pa
 func WriteAuditHTML(w io.Writer, r *audit.Report) error {
 	v := auditHTMLView{R: r, Definition: health.Definition(), Generated: r.GeneratedAt.UTC().Format("2006-01-02 15:04 UTC")}
 	for _, t := range r.Tenants {
-		v.Tenants = append(v.Tenants, auditTenantView{T: t, Gauge: scoreGauge(t.Score, t.Grade), Bars: deductionBars(t.Deductions),
+		v.Tenants = append(v.Tenants, auditTenantView{T: t, Gauge: tenantGauge(t), Score: scoreText(t), Checks: checkRows(t), Bars: deductionBars(t.Deductions),
 			Areas: auditAreas(t), Endpoints: endpointRows(t.APICallsByEndpoint), Budget: budgetShare(t.Coverage), Objects: objectsLine(t.Objects)})
 	}
 	if err := auditHTMLTemplate.Execute(w, v); err != nil {
@@ -89,7 +91,7 @@ const auditHTMLSource = `<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>sfmcwatch audit{{range .Tenants}} — {{.T.Name}} {{.T.Score}}/100{{end}}</title>
+<title>sfmcwatch audit{{range .Tenants}} — {{.T.Name}} {{if .T.Scored}}{{.T.Score}}/100{{else}}not scored{{end}}{{end}}</title>
 <style>` + reportCSS + `</style>
 </head>
 <body>
@@ -103,16 +105,24 @@ const auditHTMLSource = `<!DOCTYPE html>
 <title>{{.Gauge.Description}}</title>
 <path d="{{.Gauge.Track}}" fill="none" stroke="#e3e3e3" stroke-width="14" stroke-linecap="round"/>
 {{if .Gauge.Arc}}<path d="{{.Gauge.Arc}}" fill="none" stroke="{{.Gauge.Colour}}" stroke-width="14" stroke-linecap="round"/>{{end}}
-<text x="80" y="74" text-anchor="middle" style="font-size:30px;font-weight:700;fill:{{.Gauge.Colour}}">{{.Gauge.Score}}</text>
+<text x="80" y="74" text-anchor="middle" style="font-size:30px;font-weight:700;fill:{{.Gauge.Colour}}">{{.Gauge.Text}}</text>
 <text x="80" y="96" text-anchor="middle" style="font-size:13px">{{.Gauge.Grade}}</text>
 </svg>
 <table>
-<tr><th>Health score</th><td><b>{{$t.Score}}/100</b> ({{$t.Grade}})</td></tr>
+<tr><th>Health score</th><td><b>{{.Score}}</b>{{with $t.ScoreNote}}<div class="muted">{{.}}</div>{{end}}</td></tr>
 <tr><th>Findings</th><td>{{len $t.Findings}}</td></tr>
 <tr><th>Read</th><td>{{.Objects}}</td></tr>
 <tr><th>API calls this audit spent</th><td>{{num $t.APICalls}} ({{.Budget}}) in {{dur $t.Duration}}</td></tr>
 </table>
 </div>
+
+{{with .Checks}}
+<h3>What was checked</h3>
+<table class="checks">
+<tr><th>Monitor</th><th>Status</th><th>Objects</th><th>Why not (in full)</th></tr>
+{{range .}}<tr><td>{{.Monitor}}</td><td>{{if .Problem}}<b>{{.Status}}</b>{{else}}{{.Status}}{{end}}</td><td class="n">{{.Objects}}</td><td>{{.Why}}{{with .Detail}}<div class="muted">{{.}}</div>{{end}}</td></tr>
+{{end}}</table>
+{{end}}
 
 <h3>Score deductions</h3>
 {{if $t.Deductions}}
@@ -126,7 +136,7 @@ const auditHTMLSource = `<!DOCTYPE html>
 <tr><th>Area</th><th>Rule</th><th>Problems</th><th>Points</th><th>Why</th></tr>
 {{range $t.Deductions}}<tr><td>{{label (print .Area)}}</td><td><code>{{.Rule}}</code></td><td class="n">{{.Count}}</td><td class="n">−{{.Points}}</td><td>{{.Reason}}</td></tr>
 {{end}}</table>
-{{else}}<p>Nothing deducted: no problem found.</p>{{end}}
+{{else if $t.Scored}}<p>Nothing deducted: no problem found.</p>{{else}}<p>Not scored: nothing could be read, so no score is given.</p>{{end}}
 
 <h3>Findings by area</h3>
 {{range .Areas}}

@@ -17,12 +17,28 @@ func WriteAuditMarkdown(w io.Writer, r *audit.Report) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "# sfmcwatch audit\n\nGenerated %s. Read-only; secrets and e-mail addresses are masked.\n", r.GeneratedAt.UTC().Format("2006-01-02 15:04 UTC"))
 	for _, t := range r.Tenants {
-		fmt.Fprintf(bw, "\n## Tenant %s — health %d/100 (%s)\n\n", md(t.Name), t.Score, t.Grade)
+		fmt.Fprintf(bw, "\n## Tenant %s — health %s\n\n", md(t.Name), scoreText(t))
 		fmt.Fprintf(bw, "%d findings. Read %s. The audit spent %s API calls (%s).\n", len(t.Findings), objectsLine(t.Objects), num(int64(t.APICalls)), budgetShare(t.Coverage))
+		if t.ScoreNote != "" {
+			fmt.Fprintf(bw, "\n%s\n", md(t.ScoreNote))
+		}
+		if rows := checkRows(t); len(rows) > 0 {
+			fmt.Fprintf(bw, "\n### What was checked\n\n| monitor | status | objects | why not (in full) |\n|---|---|---:|---|\n")
+			for _, r := range rows {
+				why := md(r.Why)
+				if r.Detail != "" {
+					why += "<br>" + md(r.Detail)
+				}
+				fmt.Fprintf(bw, "| %s | %s | %d | %s |\n", r.Monitor, r.Status, r.Objects, why)
+			}
+		}
 		fmt.Fprintf(bw, "\n### Score deductions\n\n")
-		if len(t.Deductions) == 0 {
+		switch {
+		case !t.Scored:
+			fmt.Fprintln(bw, "Not scored: nothing could be read, so no score is given.")
+		case len(t.Deductions) == 0:
 			fmt.Fprintln(bw, "Nothing deducted: no problem found.")
-		} else {
+		default:
 			fmt.Fprintf(bw, "| area | rule | problems | points | why |\n|---|---|---:|---:|---|\n")
 			for _, d := range t.Deductions {
 				fmt.Fprintf(bw, "| %s | `%s` | %d | −%g | %s |\n", md(strings.ReplaceAll(string(d.Area), "_", " ")), d.Rule, d.Count, d.Points, md(d.Reason))

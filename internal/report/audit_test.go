@@ -39,7 +39,17 @@ func sampleAudit() *audit.Report {
 	sc := health.Compute(ps)
 	return &audit.Report{GeneratedAt: time.Date(2026, 11, 2, 7, 30, 0, 0, time.UTC), Tenants: []audit.Tenant{{
 		Name: "prod-de", APICalls: 96, APICallsByEndpoint: map[string]int{"POST /v2/token": 1, "GET /automation/v1/automations": 1, "GET /legacy/v1/beta/automations/notifications/{id}": 40, "GET /data/v1/customobjectdata/key/{key}/rowset": 54},
-		Score: sc.Value, Grade: sc.Grade, Deductions: sc.Deductions,
+		Score: sc.Value, Grade: sc.Grade, Deductions: sc.Deductions, Scored: true,
+		ScoreNote: "The score covers only what could be read: automation, triggered_send, data_extension; not read: journey (scope or permission denied (403)).",
+		Checks: []audit.Check{
+			{Monitor: "automation", Status: audit.CheckPartial, Objects: 40, Failures: []audit.EndpointFailure{
+				{Endpoint: "GET /legacy/v1/beta/automations/notifications/{id}", Cause: audit.CauseNotFound, HTTPStatus: 404, Requests: 3}}},
+			{Monitor: "journey", Status: audit.CheckNotRead, Cause: audit.CauseScope, Endpoint: "GET /interaction/v1/interactions",
+				Detail: "403 insufficient privileges"},
+			{Monitor: "triggered_send", Status: audit.CheckRead, Objects: 12},
+			{Monitor: "transactional", Status: audit.CheckDisabled},
+			{Monitor: "data_extension", Status: audit.CheckRead, Objects: 120},
+		},
 		Objects:  map[string]int{"automation": 40, "triggered_send": 12, "data_extension": 120},
 		Findings: fs,
 		Coverage: audit.Coverage{AutomationsChecked: 40, AutomationsTotal: 40, AutomationsWithoutAlert: 10, CriticalJourneys: 0,
@@ -89,6 +99,40 @@ func TestAuditHTMLStructure(t *testing.T) {
 	for _, bad := range []string{"<script", "<link", "src=\"http", "href=\"http", "url(", "@import"} {
 		if strings.Contains(h, bad) {
 			t.Errorf("HTML is not self-contained: contains %q", bad)
+		}
+	}
+}
+
+// TestAuditUnscored: a tenant nothing could be read from shows no score
+// (no "fair 75"), says why, and names what was not checked.
+func TestAuditUnscored(t *testing.T) {
+	r := &audit.Report{GeneratedAt: time.Date(2026, 11, 2, 7, 30, 0, 0, time.UTC), Tenants: []audit.Tenant{{
+		Name: "dark", Score: 0, Grade: audit.GradeUnknown, Scored: false,
+		ScoreNote: "Not scored: nothing could be read — automation (host unreachable).",
+		Checks: []audit.Check{{Monitor: "automation", Status: audit.CheckNotRead, Cause: audit.CauseUnreachable, Endpoint: "POST /v2/token",
+			Detail: "connection refused"}},
+		Findings: []audit.Finding{{Rule: "tenant.blind", Severity: catalog.Critical, ResourceType: "tenant", ResourceKey: "dark",
+			Title: "sfmcwatch cannot reach the tenant", Owner: catalog.Infrastructure, Area: health.Access, Remediation: []string{"Check the network."}}},
+	}}}
+	for name, write := range map[string]func(*bytes.Buffer) error{
+		"text":     func(b *bytes.Buffer) error { return WriteAuditText(b, r) },
+		"markdown": func(b *bytes.Buffer) error { return WriteAuditMarkdown(b, r) },
+		"html":     func(b *bytes.Buffer) error { return WriteAuditHTML(b, r) },
+	} {
+		var b bytes.Buffer
+		if err := write(&b); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		for _, want := range []string{"not scored", "host unreachable", "POST /v2/token"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s lacks %q:\n%s", name, want, out)
+			}
+		}
+		for _, bad := range []string{"0/100", "75/100", "health 75", "(fair)"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("%s contains %q", name, bad)
+			}
 		}
 	}
 }

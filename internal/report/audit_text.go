@@ -19,8 +19,11 @@ func WriteAuditText(w io.Writer, r *audit.Report) error {
 		if i > 0 {
 			fmt.Fprintln(bw)
 		}
-		fmt.Fprintf(bw, "Tenant %s — health %d/100 (%s); %d findings; audit spent %d API calls in %s\n",
-			t.Name, t.Score, t.Grade, len(t.Findings), t.APICalls, t.Duration.Round(1e6))
+		fmt.Fprintf(bw, "Tenant %s — health %s; %d findings; audit spent %d API calls in %s\n",
+			t.Name, scoreText(t), len(t.Findings), t.APICalls, t.Duration.Round(1e6))
+		if t.ScoreNote != "" {
+			fmt.Fprintln(bw, t.ScoreNote)
+		}
 		if len(t.Objects) > 0 {
 			var parts []string
 			for _, typ := range []string{"automation", "journey", "triggered_send", "transactional", "data_extension", "import"} {
@@ -69,6 +72,19 @@ func WriteAuditText(w io.Writer, r *audit.Report) error {
 					fix = " — fix: " + f.Remediation[0]
 				}
 				fmt.Fprintf(bw, "           owner %s%s\n", f.Owner, fix)
+			}
+		}
+		if rows := checkRows(t); len(rows) > 0 {
+			fmt.Fprintln(bw, "\nWHAT WAS CHECKED")
+			for _, r := range rows {
+				line := fmt.Sprintf("  %-16s %-12s", r.Monitor, r.Status)
+				if r.Status != "disabled" && r.Status != "not checked" {
+					line += fmt.Sprintf(" %d objects", r.Objects)
+				}
+				if r.Why != "" {
+					line += " — " + r.Why
+				}
+				fmt.Fprintln(bw, strings.TrimRight(line, " "))
 			}
 		}
 		c := t.Coverage

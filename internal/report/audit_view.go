@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/audit"
@@ -85,6 +86,8 @@ func gradeColour(grade string) string {
 		return "#6B7F00"
 	case "at risk":
 		return "#B07800"
+	case audit.GradeUnknown:
+		return "#666666"
 	}
 	return "#B00020"
 }
@@ -92,6 +95,7 @@ func gradeColour(grade string) string {
 // gauge is the score drawn as an arc (inline SVG).
 type gauge struct {
 	Score       int
+	Text        string // the number drawn ("?" when not scored)
 	Grade       string
 	Colour      string
 	Arc         string // SVG path of the filled part
@@ -114,8 +118,60 @@ func scoreGauge(score int, grade string) gauge {
 		xe, ye := pt(frac)
 		arc = fmt.Sprintf("M%.1f %.1f A%.0f %.0f 0 0 1 %.1f %.1f", x0, y0, r, r, xe, ye)
 	}
-	return gauge{Score: score, Grade: grade, Colour: gradeColour(grade), Arc: arc, Track: track,
+	return gauge{Score: score, Text: strconv.Itoa(score), Grade: grade, Colour: gradeColour(grade), Arc: arc, Track: track,
 		Description: fmt.Sprintf("Health score %d of 100 (%s)", score, grade)}
+}
+
+// tenantGauge is the gauge of a tenant: an empty track with "?" when the
+// tenant was not scored (nothing could be read).
+func tenantGauge(t audit.Tenant) gauge {
+	if t.Scored {
+		return scoreGauge(t.Score, t.Grade)
+	}
+	g := scoreGauge(0, audit.GradeUnknown)
+	g.Text, g.Arc = "?", ""
+	g.Description = "Health not scored (unknown): nothing could be read"
+	return g
+}
+
+// scoreText is the tenant's score for headings: "79/100 (fair)" or "not
+// scored (unknown)".
+func scoreText(t audit.Tenant) string {
+	if !t.Scored {
+		return "not scored (" + audit.GradeUnknown + ")"
+	}
+	return fmt.Sprintf("%d/100 (%s)", t.Score, t.Grade)
+}
+
+// checkRow is one monitor of "What was checked".
+type checkRow struct {
+	Monitor, Status, Why, Detail string
+	Objects                      int
+	Problem                      bool
+}
+
+func checkRows(t audit.Tenant) []checkRow {
+	out := make([]checkRow, 0, len(t.Checks))
+	for _, c := range t.Checks {
+		r := checkRow{Monitor: strings.ReplaceAll(c.Monitor, "_", " "), Status: strings.ReplaceAll(c.Status, "_", " "), Objects: c.Objects}
+		switch c.Status {
+		case audit.CheckDisabled:
+			r.Why = "monitor disabled in the config"
+		case audit.CheckNotRead:
+			r.Why, r.Detail, r.Problem = c.Cause.Describe(), c.Detail, true
+			if c.Endpoint != "" {
+				r.Why += " on " + c.Endpoint
+			}
+		case audit.CheckPartial:
+			parts := make([]string, 0, len(c.Failures))
+			for _, f := range c.Failures {
+				parts = append(parts, f.String())
+			}
+			r.Why, r.Problem = "some calls failed: "+strings.Join(parts, "; "), true
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // bars is a horizontal bar chart of deductions (inline SVG).
