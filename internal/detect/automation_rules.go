@@ -496,8 +496,8 @@ func (r AutomationMissedRunRule) Evaluate(_ context.Context, in *Input) ([]Findi
 // (deactivated, at deactivated_severity). A change observed while watching
 // fires once confirm_polls polls confirm it. A state found on the first
 // look fires at once, in serve and audit alike; when SFMC's lastPausedDate
-// (or modifiedDate) says it is older than 7 days, at info severity (an old
-// pause is still an automation that does not run, but rarely news).
+// says the pause is older than 7 days, at info severity (an old pause is
+// still an automation that does not run, but rarely news).
 type AutomationPausedRule struct{}
 
 // ID implements Rule.
@@ -551,18 +551,16 @@ func (r AutomationPausedRule) Evaluate(_ context.Context, in *Input) ([]Finding,
 			// Found in this state on the first look: SFMC's lastPausedDate
 			// (or modifiedDate) tells how old the state is. An old state is
 			// still reported, one severity lower than a fresh one.
-			at := st.ModifiedAt
-			if status == resource.StatusPaused && !st.PausedAt.IsZero() {
-				at = st.PausedAt
-			}
-			if !at.IsZero() && !at.After(in.Now) {
+			// Only lastPausedDate dates a pause: modifiedDate moves with
+			// any edit and says nothing about when the state began.
+			if at := st.PausedAt; status == resource.StatusPaused && !at.IsZero() && !at.After(in.Now) {
 				f.FailureStartedAt = at
-				since = fmt.Sprintf(" since at least %s (SFMC's %s; found so on sfmcwatch's first look)", at.UTC().Format(time.RFC3339), map[bool]string{true: "lastPausedDate", false: "modifiedDate"}[at.Equal(st.PausedAt)])
+				since = fmt.Sprintf(" since %s (SFMC's lastPausedDate; found so on sfmcwatch's first look)", at.UTC().Format(time.RFC3339))
 				if in.Now.Sub(at) > autoOldState && !critical {
 					f.Severity = catalog.Info
 				}
 			} else {
-				since = " (found so on sfmcwatch's first look; SFMC gave no date)"
+				since = " (found so on sfmcwatch's first look)"
 			}
 		}
 		switch {

@@ -193,7 +193,7 @@ func TestJourneyStoppedFirstLook(t *testing.T) {
 		want   bool
 	}{
 		{name: "stopped 2 days ago", status: resource.StatusStopped, mod: 48 * time.Hour, want: true},
-		{name: "stopped 3 weeks ago: a finished campaign", status: resource.StatusStopped, mod: 21 * 24 * time.Hour},
+		{name: "stopped 3 weeks ago: likely a finished campaign, still reported (info)", status: resource.StatusStopped, mod: 21 * 24 * time.Hour, want: true},
 		{name: "paused (however old)", status: resource.StatusPaused, mod: 10 * 24 * time.Hour, want: true},
 		{name: "unpublished 2 days ago", status: resource.StatusUnpublished, mod: 48 * time.Hour},
 	} {

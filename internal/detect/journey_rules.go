@@ -29,8 +29,9 @@ const journeyMinBaselineSpan = 2 * time.Hour
 // incidents when someone stops and republishes), and says when a pause
 // expires if SFMC reports it (warning pause_warning ahead, raising the
 // severity). On the first look (serve's first cycle and the audit alike) it
-// reports every paused journey, stopped journeys SFMC modified in the last
-// 7 days, and every critical journey that is not published.
+// reports every paused or stopped journey — stopped ones SFMC neither
+// modified nor published in the last 7 days at info (likely a finished
+// campaign) — and every critical journey that is not published.
 type JourneyStoppedRule struct{}
 
 // ID implements Rule.
@@ -64,8 +65,12 @@ func (r JourneyStoppedRule) Evaluate(ctx context.Context, in *Input) ([]Finding,
 			// journey paused, or stopped within the last 7 days, is current;
 			// one stopped or unpublished long ago is a finished campaign.
 			firstLook := st.PreviousStatus == "" && !st.PublishedBefore
-			recent := !st.ModifiedAt.IsZero() && in.Now.Sub(st.ModifiedAt) <= journeyAuditRecent
-			fire := st.PublishedBefore || crit || (firstLook && (s.Status == resource.StatusPaused || (s.Status == resource.StatusStopped && recent)))
+			last := st.ModifiedAt
+			if st.LastPublishedAt.After(last) {
+				last = st.LastPublishedAt
+			}
+			recent := !last.IsZero() && in.Now.Sub(last) <= journeyAuditRecent
+			fire := st.PublishedBefore || crit || (firstLook && s.Status != resource.StatusUnpublished)
 			if !fire {
 				continue
 			}
@@ -76,8 +81,8 @@ func (r JourneyStoppedRule) Evaluate(ctx context.Context, in *Input) ([]Finding,
 			since := ""
 			switch {
 			case firstLook && !st.ModifiedAt.IsZero():
-				f.FailureStartedAt = st.ModifiedAt
-				since = fmt.Sprintf(" since at least %s (SFMC's modifiedDate; found so on sfmcwatch's first look)", st.ModifiedAt.UTC().Format(time.RFC3339))
+				// SFMC dates no stop or pause: modifiedDate is the last edit.
+				since = fmt.Sprintf(" (found so on sfmcwatch's first look; SFMC's modifiedDate is %s)", st.ModifiedAt.UTC().Format(time.RFC3339))
 			case !firstLook && !st.StatusSince.IsZero():
 				since = fmt.Sprintf(" since %s", st.StatusSince.UTC().Format(time.RFC3339))
 			}
@@ -88,6 +93,12 @@ func (r JourneyStoppedRule) Evaluate(ctx context.Context, in *Input) ([]Finding,
 				f.Detail = fmt.Sprintf("Version %d is Paused%s: contacts wait and entries during the pause may be dropped unless queueing was chosen; at the end of the pause (at most 14 days) it resumes or stops as configured.", st.Version, since)
 			default:
 				f.Detail = fmt.Sprintf("Version %d is Unpublished%s: contacts already in it drain, no new contacts enter.", st.Version, since)
+			}
+			if firstLook && !recent && s.Status == resource.StatusStopped {
+				// Stopped with no edit or publish for a week: most likely a
+				// finished campaign; still reported, at info.
+				f.Severity = catalog.Info
+				f.Detail += " SFMC shows no edit or publish in the last 7 days, so it may be a finished campaign: mark it ignored if so."
 			}
 			if crit {
 				f.Severity = catalog.Critical

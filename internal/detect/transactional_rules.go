@@ -172,6 +172,10 @@ func (r SilentFailureRule) transactional(ctx context.Context, in *Input, s store
 		// the not-sent list as it found it.
 		nLong = cur.Counters[resource.CounterNotSentSystem]
 	}
+	span := cur.ObservedAt.Sub(la.ObservedAt)
+	if span < time.Hour && la.ObservedAt.Equal(st.ObservedSince) {
+		span += time.Hour // the first look counted the hour before it
+	}
 	if nLong < silentMinSystemNotSent || nShort < 1 {
 		return out, nil
 	}
@@ -181,7 +185,7 @@ func (r SilentFailureRule) transactional(ctx context.Context, in *Input, s store
 	}
 	sort.Strings(codes)
 	f := Finding{ResourceType: resource.Transactional, ResourceKey: s.ResourceKey, ResourceName: st.Name, Discriminator: "burn",
-		Title: fmt.Sprintf("Transactional definition '%s': %d system-caused NotSent in %s", name, nLong, cur.ObservedAt.Sub(la.ObservedAt).Round(time.Minute)),
+		Title: fmt.Sprintf("Transactional definition '%s': %d system-caused NotSent in %s", name, nLong, span.Round(time.Minute)),
 		Detail: fmt.Sprintf("Sends were accepted (202) but not sent: %d system-caused NotSent over the long window, %d over the short one (error budget %.2f%%; the send count is not visible by polling, so at least %d events fire). Latest codes: %s.",
 			nLong, nShort, r.budget(in)*100, silentMinSystemNotSent, strings.Join(codes, ", ")),
 		Owner: catalog.MarketingOps, FirstSeen: la.ObservedAt, Evidence: msgEvidence(la, cur),

@@ -244,8 +244,8 @@ func (TriggeredSendBacklogRule) Evaluate(ctx context.Context, in *Input) ([]Find
 	var out []Finding
 	for _, s := range in.Current {
 		q, ok := s.Counters[resource.CounterQueued]
-		if !ok || q <= 0 {
-			continue
+		if !ok || q <= 0 || s.Status != resource.StatusActive {
+			continue // a queue behind a definition that is not Active is triggered_send.inactive's
 		}
 		// The window's start: the last snapshot at or before now − window
 		// (read from 2 windows back).
