@@ -48,6 +48,7 @@ func TestQuietWeek(t *testing.T) {
 	prev := map[resource.Type]map[string]store.Snapshot{resource.Automation: {}, resource.Import: {}}
 	colls := []collect.Collector{collect.AutomationCollector{}, collect.ImportCollector{}}
 	polls := int(span / poll)
+	preExisting := map[string]bool{}
 	for i := 0; i < polls; i++ {
 		for _, c := range colls {
 			out, err := c.Collect(ctx, &collect.Input{Now: env.Now(), Tenant: env.Tenant, Client: env.Client, Previous: prev[c.Type()]})
@@ -66,6 +67,16 @@ func TestQuietWeek(t *testing.T) {
 			}
 			for rule, fs := range res {
 				for _, f := range fs {
+					// The first look reports what the simulated tenant already
+					// had (automations paused long before); a quiet week
+					// raises nothing new after it.
+					if i == 0 && rule == "automation.paused" {
+						preExisting[f.Fingerprint()] = true
+						continue
+					}
+					if preExisting[f.Fingerprint()] {
+						continue
+					}
 					t.Errorf("%s poll %d: %s %s: %s — %s", env.Now().Format(time.RFC3339), i, rule, f.ResourceKey, f.Title, f.Detail)
 				}
 			}
