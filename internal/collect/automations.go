@@ -204,6 +204,11 @@ func (c AutomationCollector) update(w *autoWork, prev store.Snapshot, had bool, 
 	st.Name = a.Name
 	st.FileDrop = strings.EqualFold(a.Type, "triggered")
 	st.ScheduleStatus = autoScheduleStatus(a)
+	st.ModifiedAt = cmp.Or(a.ModifiedDate, st.ModifiedAt)
+	st.PausedAt = cmp.Or(a.LastPausedDate, st.PausedAt)
+	if st.ObservedSince.IsZero() {
+		st.ObservedSince = now
+	}
 	st.NextRunAt = a.ScheduledTime
 	if st.FileDrop {
 		st.NextRunAt = time.Time{}
@@ -239,18 +244,42 @@ func (c AutomationCollector) update(w *autoWork, prev store.Snapshot, had bool, 
 	}
 	// A carried run newer than what SFMC now reports as the last run, and
 	// never seen to finish, no longer exists (e.g. it was skipped): drop it.
-	for n := len(st.Runs); n > 0 && st.Runs[n-1].StartedAt.After(r.StartedAt) && st.Runs[n-1].Status == resource.StatusRunning; n-- {
+	// Runs ENS reported are kept until a poll covers them.
+	for n := len(st.Runs); n > 0 && st.Runs[n-1].StartedAt.After(r.StartedAt) && st.Runs[n-1].Status == resource.StatusRunning &&
+		st.Runs[n-1].ENS == ""; n-- {
 		st.Runs = st.Runs[:n-1]
 	}
+	r.Polled = true
 	n := len(st.Runs)
-	if n > 0 && sameAutoRun(st.Runs[n-1], r) {
-		last := &st.Runs[n-1]
-		if last.Status != r.Status || !last.CompletedAt.Equal(r.CompletedAt) {
+	if i := matchPolledRun(st.Runs, r); i >= 0 {
+		last := &st.Runs[i]
+		// The poll's outcome wins, but a poll still saying Running (the
+		// list lags) never reverts an outcome ENS reported.
+		if r.Status == resource.StatusRunning && RunFinished(last.Status) {
+			r.Status, r.CompletedAt = last.Status, last.CompletedAt
+		}
+		// First poll of a run whose outcome ENS reported: it completed for
+		// the poll's purposes (output volume read) now.
+		ensFirst := !last.Polled && last.ENS != "" && last.ENS != ENSStarted && !r.CompletedAt.IsZero()
+		if last.Status != r.Status || !last.CompletedAt.Equal(r.CompletedAt) || ensFirst {
 			w.newRun = true
-			w.completedNow = last.CompletedAt.IsZero() && !r.CompletedAt.IsZero()
+			w.completedNow = (last.CompletedAt.IsZero() || ensFirst) && !r.CompletedAt.IsZero()
 			last.Status, last.CompletedAt = r.Status, r.CompletedAt
 			if r.Status != resource.StatusError {
 				last.Message = ""
+			}
+		}
+		if last.ID == "" {
+			last.ID = r.ID
+		}
+		if !last.Polled && !r.StartedAt.IsZero() && !last.StartedAt.Equal(r.StartedAt) {
+			// Known from ENS until now: the poll has the real start.
+			last.StartedAt = r.StartedAt
+			slices.SortStableFunc(st.Runs, func(a, b resource.Run) int { return a.StartedAt.Compare(b.StartedAt) })
+		}
+		for j := range st.Runs {
+			if sameAutoRun(st.Runs[j], r) {
+				st.Runs[j].Polled = true
 			}
 		}
 	} else if n == 0 || r.StartedAt.After(st.Runs[n-1].StartedAt) {
@@ -263,7 +292,40 @@ func (c AutomationCollector) update(w *autoWork, prev store.Snapshot, had bool, 
 		st.Runs = append(st.Runs, r)
 		w.newRun = true
 		w.completedNow = !r.CompletedAt.IsZero()
+	} else if st.Runs[n-1].ENS != "" && !st.Runs[n-1].Polled {
+		// A newer run known only from ENS: this one still belongs before it.
+		st.Runs = insertRun(st.Runs, r)
+		w.newRun = true
+		w.completedNow = !r.CompletedAt.IsZero()
 	}
+}
+
+// matchPolledRun returns the index of the carried run the polled run r is:
+// the same instance id anywhere in the history, else (SFMC named it
+// differently, or gave no id) the newest run with r's start time or the
+// newest ENS-only run r's start..end covers; -1 when none.
+func matchPolledRun(runs []resource.Run, r resource.Run) int {
+	if r.ID != "" {
+		for i := len(runs) - 1; i >= 0; i-- {
+			if strings.EqualFold(runs[i].ID, r.ID) {
+				return i
+			}
+		}
+	}
+	n := len(runs)
+	if n > 0 && sameAutoRun(runs[n-1], r) {
+		return n - 1
+	}
+	for i := n - 1; i >= 0; i-- {
+		x := runs[i]
+		if x.Polled || x.ENS == "" || (x.ID != "" && r.ID != "") {
+			continue
+		}
+		if !x.StartedAt.Before(r.StartedAt) && (r.CompletedAt.IsZero() || !x.StartedAt.After(r.CompletedAt.Add(time.Minute))) {
+			return i
+		}
+	}
+	return -1
 }
 
 // sameAutoRun matches runs by id, else by start time (the legacy list and
@@ -290,7 +352,7 @@ func (c AutomationCollector) backfill(ctx context.Context, cl *sfmc.Client, keys
 				continue
 			}
 			w.st.ID = cmp.Or(w.st.ID, ri.AutomationID)
-			r := resource.Run{ID: ri.ID, Status: instanceRunStatus(ri.Status), StartedAt: ri.StartTime, CompletedAt: ri.CompletedTime, Rows: -1}
+			r := resource.Run{ID: ri.ID, Status: instanceRunStatus(ri.Status), StartedAt: ri.StartTime, CompletedAt: ri.CompletedTime, Rows: -1, Polled: true}
 			if r.Status == resource.StatusRunning {
 				r.CompletedAt = time.Time{}
 			}

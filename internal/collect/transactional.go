@@ -123,10 +123,33 @@ func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output
 		queues = q.Values
 	}
 
-	// Not-sent feed.
+	// Not-sent feed. Messages an ENS EmailNotSent event already counted
+	// (NotSentSeen) are stored as events but not counted again.
+	// Marks are kept only for definitions ENS reported on in the last
+	// week: without ENS nothing else counts these messages.
+	marks := map[string][]resource.NotSentMark{}
+	useENS := map[string]bool{}
+	for k, ps := range prevState {
+		marks[k] = slices.Clone(ps.NotSentSeen)
+		useENS[k] = !ps.ENSAt.IsZero() && in.Now.Sub(ps.ENSAt) < ENSLookback
+	}
+	mark := func(def, messageKey string, at time.Time, system bool) bool {
+		if messageKey == "" || !useENS[def] {
+			return true
+		}
+		h := NotSentHash(messageKey)
+		for i := range marks[def] {
+			if marks[def][i].Key == h {
+				marks[def][i].Polled = true
+				return false
+			}
+		}
+		marks[def] = append(marks[def], resource.NotSentMark{Key: h, At: at, Polled: true, System: system})
+		return true
+	}
 	out := &Output{}
 	counts := map[string]*txNotSentCount{}
-	if err := c.readNotSent(ctx, in, cat, out, counts); err != nil {
+	if err := c.readNotSent(ctx, in, cat, out, counts, mark); err != nil {
 		return nil, err
 	}
 
@@ -156,6 +179,7 @@ func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output
 				st.ActiveBefore = ps.ActiveBefore || prev.Status == resource.StatusActive
 			}
 			st.SystemNotSentAt = ps.SystemNotSentAt
+			st.ENSAt = ps.ENSAt
 			st.QueueReadAt, st.PreviousQueueCount = ps.QueueReadAt, ps.PreviousQueueCount
 			for _, n := range []string{resource.CounterNotSent, resource.CounterNotSentSystem, resource.CounterQueueCount, resource.CounterQueueAgeSeconds} {
 				if v, ok := prev.Counters[n]; ok {
@@ -181,6 +205,7 @@ func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output
 				st.SystemNotSentAt = in.Now
 			}
 		}
+		st.NotSentSeen = pruneNotSentSeen(marks[d.Key], in.Now)
 		snap.Counters = counters
 		snap.Payload = resource.Encode(st)
 		out.Snapshots = append(out.Snapshots, snap)
@@ -229,7 +254,8 @@ func txQueueOrder(defs []sfmc.TransactionalDefinition, prev map[string]store.Sna
 // readNotSent reads the not-sent feed after the cursor, asks the caller to advance the cursor
 // (compare-and-set: a conflict means another replica took these events)
 // and turns the events into classified records and per-definition counts.
-func (c TransactionalCollector) readNotSent(ctx context.Context, in *Input, cat *catalog.Catalog, out *Output, counts map[string]*txNotSentCount) error {
+func (c TransactionalCollector) readNotSent(ctx context.Context, in *Input, cat *catalog.Catalog, out *Output, counts map[string]*txNotSentCount,
+	mark func(def, messageKey string, at time.Time, system bool) bool) error {
 	var (
 		old    string
 		cursor int64
@@ -278,7 +304,7 @@ func (c TransactionalCollector) readNotSent(ctx context.Context, in *Input, cat 
 			Family: string(e.Family), Code: code, Surface: string(catalog.Transactional), IsError: e.Family.IsError(),
 			Severity: string(e.Severity), Count: 1,
 		})
-		if ts.Before(in.Now.Add(-notSentCountHorizon)) || ev.DefinitionKey == "" {
+		if ts.Before(in.Now.Add(-notSentCountHorizon)) || ev.DefinitionKey == "" || !mark(ev.DefinitionKey, ev.MessageKey, ts, system) {
 			continue
 		}
 		n := counts[ev.DefinitionKey]

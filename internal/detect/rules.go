@@ -5,7 +5,7 @@ package detect
 func DefaultRules() []Rule {
 	return []Rule{
 		// Tenant health and the monitor's own API calls.
-		TenantBlind{}, TenantBlocked{}, TenantBudget{}, APIErrors{},
+		TenantBlind{}, TenantBlocked{}, TenantBudget{}, APIErrors{}, ENSSilentRule{},
 		// Automations and imports.
 		AutomationErrorRule{}, AutomationStalledRule{}, AutomationMissedRunRule{}, AutomationPausedRule{}, AutomationPartialRule{},
 		ImportFailedRule{}, ImportPartialRule{},

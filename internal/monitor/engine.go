@@ -127,6 +127,7 @@ type Engine struct {
 	owner      string
 
 	resync    atomic.Bool
+	trig      atomic.Pointer[Trigger]
 	unsub     func()
 	wake      chan struct{}
 	lastPrune time.Time
@@ -145,12 +146,14 @@ type tenantRuntime struct {
 
 	healthMu sync.Mutex // serialises tenant health evaluations
 	txMu     sync.Mutex // serialises transactional evaluations
+	autoMu   sync.Mutex // serialises automation polls with ENS merges
 	reported atomic.Bool
 }
 
 // evalLock returns the lock that serialises the scheduled evaluation of
 // typ with the event-triggered one (the Trigger runs api.errors, a tenant
-// rule, and triggered_send.silent_failure, a transactional one), or nil
+// rule, and triggered_send.silent_failure, a transactional one, and
+// merges ENS notices into automation and transactional snapshots), or nil
 // for types only the schedule evaluates. Two evaluations of the same rule
 // applying their findings at once could resolve what the other just
 // opened.
@@ -160,6 +163,8 @@ func (rt *tenantRuntime) evalLock(typ resource.Type) *sync.Mutex {
 		return &rt.healthMu
 	case resource.Transactional:
 		return &rt.txMu
+	case resource.Automation:
+		return &rt.autoMu
 	}
 	return nil
 }
@@ -453,6 +458,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	sem := make(chan struct{}, e.opt.Workers)
 	var wg sync.WaitGroup
 	e.log.Info("monitor started", "owner", e.owner, "workers", e.opt.Workers, "tenants", len(e.holder.Current().Tenants))
+	if t := e.trig.Load(); t != nil {
+		// Pushed events (proxy, ingest, tail, ENS) are evaluated as they
+		// arrive (a Run already started elsewhere makes this one a no-op).
+		go t.Run(ctx)
+	}
 	for ctx.Err() == nil {
 		if err := e.maintain(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("monitor maintenance failed", "error", err)

@@ -87,6 +87,17 @@ func (e *Engine) collectAndEvaluate(ctx context.Context, rt *tenantRuntime, t *c
 	if cerr != nil {
 		return incident.Changes{}, cerr
 	}
+	if typ == resource.Automation || typ == resource.Transactional {
+		// What ENS merged since prev was read (on another replica: this
+		// one holds the type's lock) is carried into this poll's state.
+		if cur, err := e.st.LatestSnapshots(ctx, t.Name, string(typ)); err == nil {
+			latest := make(map[string]store.Snapshot, len(cur))
+			for _, s := range cur {
+				latest[s.ResourceKey] = s
+			}
+			collect.ReapplyENS(typ, out, prev, latest)
+		}
+	}
 	if err := collect.Persist(ctx, e.st, out, now); err != nil {
 		if errors.Is(err, collect.ErrCursorMoved) {
 			e.log.Warn("another replica read the same feed page; dropping this collection", "tenant", t.Name, "type", typ, "error", err)

@@ -3,17 +3,27 @@ package monitor
 // This file is the engine's event-driven evaluation hook: inputs that see
 // the integrations' own calls (the recording proxy, HTTP ingest, file
 // tail) tell the engine when they stored events, and the event rules run
-// within seconds instead of at the next tenant health tick.
+// within seconds instead of at the next tenant health tick. ENS notices
+// (automation instance and EmailNotSent events, ENSArrived) are merged
+// into the automation's or transactional definition's latest snapshot
+// (collect.ApplyENS) and that type's rules run at once, so an Errored
+// automation run opens automation.error seconds after ENS reports it.
+//
+// Engine.Run runs the engine's trigger (the last one NewTrigger made), so
+// pushed events are evaluated whether or not the recording proxy runs.
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/collect"
 	"github.com/sfmcwatch/sfmcwatch/internal/detect"
 	"github.com/sfmcwatch/sfmcwatch/internal/incident"
+	"github.com/sfmcwatch/sfmcwatch/internal/ingest/ens"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 )
 
@@ -51,7 +61,16 @@ type Trigger struct {
 	pending          map[string]time.Time
 	last, lastSilent map[string]time.Time
 	cost             map[string]time.Duration
+	// notices are the ENS notices waiting to be merged, by tenant
+	// (at most maxQueuedNotices in all; beyond, polling reconciles).
+	notices map[string][]ens.Notice
+	queued  int
+	dropped int
+	running atomic.Bool
 }
+
+// maxQueuedNotices bounds the ENS notices waiting for a merge.
+const maxQueuedNotices = 100_000
 
 // NewTrigger returns the engine's event trigger.
 func (e *Engine) NewTrigger(o TriggerOptions) *Trigger {
@@ -67,8 +86,51 @@ func (e *Engine) NewTrigger(o TriggerOptions) *Trigger {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Trigger{e: e, o: o, wake: make(chan struct{}, 1), pending: map[string]time.Time{},
-		last: map[string]time.Time{}, lastSilent: map[string]time.Time{}, cost: map[string]time.Duration{}}
+	t := &Trigger{e: e, o: o, wake: make(chan struct{}, 1), pending: map[string]time.Time{},
+		last: map[string]time.Time{}, lastSilent: map[string]time.Time{}, cost: map[string]time.Duration{},
+		notices: map[string][]ens.Notice{}}
+	e.trig.Store(t)
+	return t
+}
+
+// ENSArrived queues committed ENS notices for a merge into their objects'
+// snapshots and wakes the tenants' evaluation; it never blocks. Notices
+// beyond the queue bound are dropped (and logged): the next poll reads the
+// same runs and messages.
+func (t *Trigger) ENSArrived(ns []ens.Notice) {
+	if len(ns) == 0 {
+		return
+	}
+	var tenants []string
+	t.mu.Lock()
+	for _, n := range ns {
+		if t.queued >= maxQueuedNotices {
+			t.dropped++
+			continue
+		}
+		if _, ok := t.notices[n.Tenant]; !ok {
+			tenants = append(tenants, n.Tenant)
+		}
+		t.notices[n.Tenant] = append(t.notices[n.Tenant], n)
+		t.queued++
+	}
+	dropped := t.dropped
+	t.dropped = 0
+	t.mu.Unlock()
+	if dropped > 0 {
+		t.e.log.Warn("ENS notices dropped: merge queue full; polling will reconcile", "dropped", dropped)
+	}
+	t.EventsArrived(tenants...)
+}
+
+// takeNotices removes and returns a tenant's queued notices.
+func (t *Trigger) takeNotices(tenant string) []ens.Notice {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ns := t.notices[tenant]
+	delete(t.notices, tenant)
+	t.queued -= len(ns)
+	return ns
 }
 
 // EventsArrived notes that events of these tenants were stored; it never
@@ -114,8 +176,13 @@ func (t *Trigger) due(now time.Time) ([]string, time.Duration) {
 	return out, next
 }
 
-// Run evaluates tenants as their events arrive until ctx ends.
+// Run evaluates tenants as their events arrive until ctx ends. A second
+// Run of the same trigger while one runs returns at once.
 func (t *Trigger) Run(ctx context.Context) error {
+	if !t.running.CompareAndSwap(false, true) {
+		return nil
+	}
+	defer t.running.Store(false)
 	for {
 		tenants, next := t.due(t.o.Now())
 		for _, tn := range tenants {
@@ -189,6 +256,13 @@ func (t *Trigger) evaluate(ctx context.Context, tenant string, force bool) (inci
 	e.mu.Unlock()
 	var all incident.Changes
 	var errs []error
+	if ns := t.takeNotices(tenant); len(ns) > 0 {
+		ch, err := t.mergeENS(ctx, rt, tenant, ns)
+		all.Merge(ch)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ens: %w", err))
+		}
+	}
 	for _, run := range []struct {
 		typ  resource.Type
 		rule string
@@ -232,6 +306,56 @@ func (t *Trigger) evaluate(ctx context.Context, tenant string, force bool) (inci
 		all.Merge(ch)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", run.rule, err))
+		}
+	}
+	return all, errors.Join(errs...)
+}
+
+// mergeENS merges a tenant's ENS notices into its automation and
+// transactional snapshots and runs the rules of each type that changed,
+// serialised with that type's poll (which re-applies what ENS merged while
+// it ran: collect.ReapplyENS).
+func (t *Trigger) mergeENS(ctx context.Context, rt *tenantRuntime, tenant string, ns []ens.Notice) (incident.Changes, error) {
+	e := t.e
+	byType := map[resource.Type][]ens.Notice{}
+	for _, n := range ns {
+		typ := resource.Transactional
+		if n.IsAutomation() {
+			typ = resource.Automation
+		}
+		byType[typ] = append(byType[typ], n)
+	}
+	var all incident.Changes
+	var errs []error
+	for _, typ := range []resource.Type{resource.Automation, resource.Transactional} {
+		if len(byType[typ]) == 0 {
+			continue
+		}
+		var mu *sync.Mutex
+		if rt != nil {
+			mu = rt.evalLock(typ)
+		}
+		if mu != nil {
+			mu.Lock()
+		}
+		ch, err := func() (incident.Changes, error) {
+			changed, err := collect.ApplyENS(ctx, e.st, tenant, byType[typ], e.now(), nil)
+			if !changed[typ] {
+				return incident.Changes{}, err
+			}
+			reg, rerr := detect.NewRegistry(e.reg.ForType(typ)...)
+			if rerr != nil {
+				return incident.Changes{}, rerr
+			}
+			ch, aerr := t.apply(ctx, reg, tenant, typ)
+			return ch, errors.Join(err, aerr)
+		}()
+		if mu != nil {
+			mu.Unlock()
+		}
+		all.Merge(ch)
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return all, errors.Join(errs...)

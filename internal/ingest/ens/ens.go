@@ -48,6 +48,14 @@
 //   - Anything else subscribed is stored classified the same way.
 //   - Bodies are masked: subscriber e-mail addresses (info.to, e-mail
 //     subscriber keys) keep only their domain; they are never stored.
+//
+// Feeding the rules: after a batch is committed, Options.OnNotices gets a
+// Notice for every automation instance event and every EmailNotSent event
+// of the batch (duplicates included: the consumer merges them
+// idempotently, keyed by automationInstanceID or messageKey). `serve` hands
+// them to the monitor's trigger, which merges them into the automation's
+// or the transactional definition's latest snapshot and evaluates that
+// type's rules at once (internal/collect/ens.go, internal/monitor).
 package ens
 
 import (
@@ -74,6 +82,7 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/event"
 	"github.com/sfmcwatch/sfmcwatch/internal/ingest/sink"
+	"github.com/sfmcwatch/sfmcwatch/internal/redact"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
 
@@ -147,7 +156,36 @@ type Options struct {
 	AckWait time.Duration
 	Clock   func() time.Time
 	Logger  *slog.Logger
+	// OnNotices, when set, is called after a batch's commit with the
+	// batch's automation instance and EmailNotSent notices. It must not
+	// block (queue and return).
+	OnNotices func([]Notice)
 }
+
+// Notice is what the rules need from one ENS event, parsed before the body
+// is masked and cut for storage.
+type Notice struct {
+	Tenant string
+	// Source is the ens input's name.
+	Source string
+	// Type is the eventCategoryType as received.
+	Type string
+	// At is the event's timestampUTC (the time received when absent), and
+	// Received when sfmcwatch received it.
+	At, Received time.Time
+	// Automation instance events: Automation is automationCustomerKey,
+	// Name automationName, InstanceID automationInstanceID, State one of
+	// Started, Completed, Errored, Stopped, Skipped, Message any error
+	// text the event carried (masked).
+	Automation, Name, InstanceID, State, Message string
+	// EmailNotSent events: Definition is definitionKey, MessageKey
+	// info.messageKey (else compositeId), StatusCode and StatusMessage
+	// info.statusCode and info.statusMessage.
+	Definition, MessageKey, StatusCode, StatusMessage string
+}
+
+// IsAutomation reports whether n is an Automation Studio instance event.
+func (n Notice) IsAutomation() bool { return n.State != "" }
 
 // Receiver serves the ENS callback.
 type Receiver struct {
@@ -229,7 +267,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) (string, int,
 		r.opt.Logger.Warn("ENS request with a bad signature rejected", "remote", req.RemoteAddr, "source", req.PathValue("source"))
 		return "bad_signature", http.StatusUnauthorized, reply{Error: "bad " + SignatureHeader}
 	}
-	recs, err := r.Records(src, body)
+	recs, notices, err := r.parse(src, body)
 	if err != nil {
 		r.opt.Logger.Warn("ENS payload rejected", "source", src.Name, "error", err)
 		return "bad_payload", http.StatusBadRequest, reply{Error: err.Error()}
@@ -252,23 +290,25 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) (string, int,
 			w.Header().Set("Retry-After", "5")
 			return "unavailable", http.StatusServiceUnavailable, reply{Error: "store unavailable; retry"}
 		}
+		r.notify(notices)
 		return "ok", http.StatusOK, reply{Received: len(recs), Inserted: res.Inserted, Duplicates: res.Duplicates}
 	case <-timer.C:
 	case <-req.Context().Done():
 	}
 	r.early.Inc()
-	go r.finish(src.Name, recs, p)
+	go r.finish(src.Name, recs, notices, p)
 	return "ok", http.StatusOK, reply{Received: len(recs), Pending: true}
 }
 
 // finish waits for a commit the reply did not wait for, resubmitting up to
 // three times when it fails.
-func (r *Receiver) finish(source string, recs []store.EventRecord, p *sink.Pending) {
+func (r *Receiver) finish(source string, recs []store.EventRecord, notices []Notice, p *sink.Pending) {
 	wait := time.Second
 	for attempt := 0; ; attempt++ {
 		<-p.Done()
 		_, err := p.Result()
 		if err == nil {
+			r.notify(notices)
 			return
 		}
 		if attempt == 3 {
@@ -340,35 +380,58 @@ func (r *Receiver) verification(ctx context.Context, v verification) (string, in
 	return "verification", http.StatusOK, reply{}
 }
 
+// notify hands committed notices to OnNotices.
+func (r *Receiver) notify(ns []Notice) {
+	if len(ns) > 0 && r.opt.OnNotices != nil {
+		r.opt.OnNotices(ns)
+	}
+}
+
 // Records parses a signed notification body (a JSON array of events, or
 // one event) into store records. Events that are not JSON objects make the
 // whole body bad (ENS sends arrays of objects only).
 func (r *Receiver) Records(src Source, body []byte) ([]store.EventRecord, error) {
+	recs, _, err := r.parse(src, body)
+	return recs, err
+}
+
+// Notices parses a notification body like Records and returns its
+// automation instance and EmailNotSent notices.
+func (r *Receiver) Notices(src Source, body []byte) ([]Notice, error) {
+	_, ns, err := r.parse(src, body)
+	return ns, err
+}
+
+func (r *Receiver) parse(src Source, body []byte) ([]store.EventRecord, []Notice, error) {
 	body = bytes.TrimSpace(body)
 	var raws []json.RawMessage
 	switch {
 	case len(body) == 0:
-		return nil, nil
+		return nil, nil, nil
 	case body[0] == '[':
 		if err := json.Unmarshal(body, &raws); err != nil {
-			return nil, fmt.Errorf("payload is not a JSON array of events: %w", err)
+			return nil, nil, fmt.Errorf("payload is not a JSON array of events: %w", err)
 		}
 	case body[0] == '{':
 		raws = []json.RawMessage{body}
 	default:
-		return nil, errors.New("payload is not JSON (want an array of events)")
+		return nil, nil, errors.New("payload is not JSON (want an array of events)")
 	}
 	now := r.opt.Clock()
 	out := make([]store.EventRecord, 0, len(raws))
+	var notices []Notice
 	for i, raw := range raws {
-		rec, err := r.record(src, raw, now)
+		rec, n, err := r.record(src, raw, now)
 		if err != nil {
-			return nil, fmt.Errorf("event %d: %w", i, err)
+			return nil, nil, fmt.Errorf("event %d: %w", i, err)
 		}
 		r.events.WithLabelValues(src.Name, typeLabel(rec.Endpoint)).Inc()
 		out = append(out, rec)
+		if n != nil {
+			notices = append(notices, *n)
+		}
 	}
-	return out, nil
+	return out, notices, nil
 }
 
 // notification holds the fields the mapping reads. Automation attributes
@@ -384,21 +447,44 @@ type notification struct {
 
 type automationInfo struct {
 	AutomationCustomerKey string `json:"automationCustomerKey"`
+	AutomationName        string `json:"automationName"`
 	AutomationInstanceID  string `json:"automationInstanceID"`
 	AutomationInstanceId  string `json:"automationInstanceId"` //nolint:revive // both spellings seen
 	AutomationStatus      string `json:"automationInstanceStatus"`
 	MessageKey            string `json:"messageKey"`
+	// Error detail (field names unverified: the documented payload lists
+	// none; these are read when present).
+	ErrorMessage  string `json:"errorMessage"`
+	StatusMessage string `json:"statusMessage"`
+	// EmailNotSent.
+	StatusCode flexString `json:"statusCode"`
 }
 
-func (r *Receiver) record(src Source, raw json.RawMessage, now time.Time) (store.EventRecord, error) {
+// flexString reads a JSON string or number (or anything else, as its raw
+// text) without failing the event.
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*f = flexString(s)
+		return nil
+	}
+	if string(b) != "null" {
+		*f = flexString(b)
+	}
+	return nil
+}
+
+func (r *Receiver) record(src Source, raw json.RawMessage, now time.Time) (store.EventRecord, *Notice, error) {
 	var n notification
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&n); err != nil {
-		return store.EventRecord{}, fmt.Errorf("not a JSON object: %w", err)
+		return store.EventRecord{}, nil, fmt.Errorf("not a JSON object: %w", err)
 	}
 	if n.EventCategoryType == "" {
-		return store.EventRecord{}, errors.New("no eventCategoryType")
+		return store.EventRecord{}, nil, errors.New("no eventCategoryType")
 	}
 	a := n.automationInfo
 	if n.Info != nil {
@@ -424,11 +510,17 @@ func (r *Receiver) record(src Source, raw json.RawMessage, now time.Time) (store
 			identity = code + "|" + string(raw)
 		}
 		ev.RequestID = requestID(identity)
+		var notice *Notice
+		if a.AutomationCustomerKey != "" && instanceID != "" {
+			notice = &Notice{Tenant: src.Tenant, Source: src.Name, Type: n.EventCategoryType, At: ts, Received: now,
+				Automation: a.AutomationCustomerKey, Name: a.AutomationName, InstanceID: instanceID, State: state,
+				Message: redact.String(strings.TrimSpace(firstNonEmpty(a.ErrorMessage, a.StatusMessage)))}
+		}
 		c := classify.Classification{Surface: catalog.ENS, Code: code, Count: 1, Family: catalog.None, Severity: catalog.Severity("info")}
 		if e, ok := r.opt.Classifier.Catalog().Lookup(catalog.ENS, code, ""); ok {
 			c.Family, c.Title, c.Owner, c.Severity, c.Remediation, c.IsError = e.Family, e.Title, e.Owner, e.Severity, e.Remediation, e.Family.IsError()
 		}
-		return sink.RecordResult(ev, classify.Result{Surface: catalog.ENS, Classifications: []classify.Classification{c}}), nil
+		return sink.RecordResult(ev, classify.Result{Surface: catalog.ENS, Classifications: []classify.Classification{c}}), notice, nil
 	}
 	ev.ObjectKey = n.DefinitionKey
 	switch id := firstNonEmpty(n.CompositeID, a.MessageKey); id {
@@ -440,7 +532,15 @@ func (r *Receiver) record(src Source, raw json.RawMessage, now time.Time) (store
 	ev.RequestID = requestID(identity)
 	// Classified as a delivered report (200): the outcome is in the body.
 	res := r.opt.Classifier.Classify(classify.Input{Surface: catalog.Transactional, Status: http.StatusOK, Body: raw, Now: ts})
-	return sink.RecordResult(ev, res), nil
+	var notice *Notice
+	if strings.HasSuffix(n.EventCategoryType, ".EmailNotSent") && n.DefinitionKey != "" {
+		if mk := firstNonEmpty(a.MessageKey, n.CompositeID); mk != "" {
+			notice = &Notice{Tenant: src.Tenant, Source: src.Name, Type: n.EventCategoryType, At: ts, Received: now,
+				Definition: n.DefinitionKey, MessageKey: mk, StatusCode: string(a.StatusCode),
+				StatusMessage: redact.String(strings.TrimSpace(firstNonEmpty(a.StatusMessage, a.ErrorMessage)))}
+		}
+	}
+	return sink.RecordResult(ev, res), notice, nil
 }
 
 func merge(top, info automationInfo) automationInfo {
@@ -453,7 +553,13 @@ func merge(top, info automationInfo) automationInfo {
 	set(&top.AutomationInstanceID, info.AutomationInstanceID)
 	set(&top.AutomationInstanceId, info.AutomationInstanceId)
 	set(&top.AutomationStatus, info.AutomationStatus)
+	set(&top.AutomationName, info.AutomationName)
 	set(&top.MessageKey, info.MessageKey)
+	set(&top.ErrorMessage, info.ErrorMessage)
+	set(&top.StatusMessage, info.StatusMessage)
+	if top.StatusCode == "" {
+		top.StatusCode = info.StatusCode
+	}
 	return top
 }
 
