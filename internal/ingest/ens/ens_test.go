@@ -310,3 +310,38 @@ func value(t *testing.T, c prometheus.Collector) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// TestNotices: after the commit, OnNotices gets the automation instance
+// and EmailNotSent notices of the batch (not Sent/Bounced), with the
+// fields the rules merge on, duplicates included.
+func TestNotices(t *testing.T) {
+	e := newEnv(t, nil, 0)
+	got := make(chan []Notice, 4)
+	e.r.opt.OnNotices = func(ns []Notice) { got <- ns }
+	notSent := `{"eventCategoryType":"TransactionalSendEvents.EmailNotSent","timestampUTC":1772442005000,"definitionKey":"receipts",
+"compositeId":"c-1","info":{"messageKey":"mk-1","statusCode":"22","statusMessage":"DataExtensionInsertFailed","to":"a@example.com"}}`
+	body := []byte("[" + automationEvent("Errored", "inst-1", 1772442000000) + "," + notSent + "," +
+		strings.TrimSpace(string(fixture(t, "event-email-sent.json"))) + "]")
+	for range 2 { // the redelivery is passed on too: merging is idempotent
+		if code, _ := e.post(t, Path, body, Sign([]byte(key), body)); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+		var ns []Notice
+		select {
+		case ns = <-got:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no notices")
+		}
+		if len(ns) != 2 {
+			t.Fatalf("notices: %+v", ns)
+		}
+		a, m := ns[0], ns[1]
+		if !a.IsAutomation() || a.Tenant != "acme" || a.Automation != "nightly-load" || a.InstanceID != "inst-1" || a.State != "Errored" ||
+			a.Name != "Nightly load" || !a.At.Equal(time.UnixMilli(1772442000000).UTC()) {
+			t.Errorf("automation notice %+v", a)
+		}
+		if m.IsAutomation() || m.Definition != "receipts" || m.MessageKey != "mk-1" || m.StatusCode != "22" || m.Tenant != "acme" {
+			t.Errorf("not-sent notice %+v", m)
+		}
+	}
+}
