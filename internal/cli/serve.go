@@ -122,7 +122,7 @@ func runServe(ctx context.Context, args []string, s IO) int {
 		}
 	}
 	ins, err := inputs.New(inputs.Options{Store: st, Config: holder.Current, Logger: logger,
-		OnStored: func(t []string) { trig.EventsArrived(t...) }})
+		OnStored: func(t []string) { trig.EventsArrived(t...) }, OnENS: trig.ENSArrived})
 	if err != nil {
 		logger.Error("cannot start the ingest inputs", "error", err)
 		eng.Close()

@@ -37,6 +37,10 @@ type Options struct {
 	// OnStored, when set, is called with the tenants of newly committed
 	// events (serve wakes detection with it).
 	OnStored func(tenants []string)
+	// OnENS, when set, receives the automation-instance and EmailNotSent
+	// events of each committed ENS batch (serve merges them into the
+	// rules' state at once).
+	OnENS func([]ens.Notice)
 }
 
 // Inputs is the running set of inputs.
@@ -71,7 +75,7 @@ func New(o Options) (*Inputs, error) {
 		Logger:  o.Logger.With("component", "ingest"),
 		Sources: func() []httpin.Source { return httpin.SourcesFromConfig(o.Config().Ingest) }})
 	in.ens = ens.New(ens.Options{Writer: in.writer, Cursors: o.Store, Classifier: rec.Classifier(), MaxBody: maxBody(),
-		Clock: o.Clock, Logger: o.Logger.With("component", "ens"),
+		Clock: o.Clock, Logger: o.Logger.With("component", "ens"), OnNotices: o.OnENS,
 		Sources: func() []ens.Source { return ens.SourcesFromConfig(o.Config().Ingest) }})
 	for _, s := range cfg.Ingest.Sources {
 		if s.Type == "file" && s.Format == "csv" {
