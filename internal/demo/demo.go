@@ -83,6 +83,9 @@ type Result struct {
 	// simulated time covered.
 	Calls       int64
 	SimDuration time.Duration
+	// FirstLook is how many incidents the first poll cycle opened: the
+	// failures the tenant already had when sfmcwatch started.
+	FirstLook int
 	// Alerts summarises what the demo's alert receiver got.
 	Alerts string
 	// DigestIncidents is how many incidents the digest lists (Digest set).
@@ -136,10 +139,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		d := r.sim.Now().Sub(storyStart).Round(time.Minute)
 		return fmt.Sprintf("T+%02d:%02d", int(d.Hours()), int(d.Minutes())%60)
 	}
+	// Incidents opened in the first poll cycle, before the story's first
+	// fault: what the tenant already had wrong when sfmcwatch started.
+	var firstLook []string
 	onChanges := func(tenant string, t resource.Type, ch incident.Changes) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, in := range ch.Opened {
+			if in.OpenedAt.Sub(storyStart) < firstCycle {
+				what := fmt.Sprintf("#%d %s %s", in.ID, in.Rule, in.Title)
+				if in.FailureKnown() {
+					what += fmt.Sprintf(" (failing since %s before sfmcwatch started)", storyStart.Sub(in.FailureStartedAt).Round(time.Minute))
+				}
+				firstLook = append(firstLook, what)
+			}
 			res.Opened++
 			res.ByArea[in.ResourceType]++
 			if _, ok := res.TTD[in.Rule]; !ok {
@@ -175,6 +188,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	storyStart = s.Now()
 	if _, err := s.Apply(story); err != nil {
 		return nil, fmt.Errorf("demo: story: %w", err)
+	}
+	// The tenant is already broken when sfmcwatch first looks at it: these
+	// failures began hours or days before the story (sfmcwatch's start).
+	for _, f := range brokenAtStart {
+		f.Start = storyStart.Add(-f.Duration)
+		f.Duration = 0 // until someone fixes it: past the end of the story
+		if _, err := s.InjectErr(f); err != nil {
+			return nil, fmt.Errorf("demo: pre-existing failure %s on %s: %w", f.Kind, f.Target, err)
+		}
 	}
 
 	// The API.
@@ -212,14 +234,27 @@ func Run(ctx context.Context, o Options) (*Result, error) {
   data               %[3]s (SQLite)
 
 The story covers %[4]s of simulated time at %[5]gx speed (about %[6]s real):
-credentials rotated, throttling, failing and stuck automations, stalled and
+a tenant already failing when sfmcwatch starts (an automation erroring for
+days, one paused, an inactive triggered send), credentials rotated, throttling, failing and stuck automations, stalled and
 stopped journeys, a paused triggered send, failing order confirmations,
 transactional messages not sent, a truncated data extension, imports
 rejecting rows, a short platform outage. Polls every 5 simulated minutes.
 
 `, apiURL, simURL, dir, length, o.Speed, (time.Duration(float64(o.Duration) / o.Speed)).Round(time.Second), user, password)
 
-	if err := r.play(ctx, storyStart.Add(o.Duration), o.Speed, nil); err != nil && ctx.Err() == nil {
+	// After the first poll cycle, say what the first look found.
+	firstLookSaid := false
+	afterStep := func() bool {
+		if !firstLookSaid && s.Now().Sub(storyStart) >= firstCycle-demoStep {
+			firstLookSaid = true
+			mu.Lock()
+			res.FirstLook = len(firstLook)
+			fmt.Fprintf(o.Out, "%s  First look: %d pre-existing failures found on the first cycle: %s\n", stamp(), len(firstLook), strings.Join(firstLook, "; "))
+			mu.Unlock()
+		}
+		return false
+	}
+	if err := r.play(ctx, storyStart.Add(o.Duration), o.Speed, afterStep); err != nil && ctx.Err() == nil {
 		return res, fmt.Errorf("demo: engine: %w", err)
 	}
 	r.drainAlerts(ctx)
@@ -335,6 +370,23 @@ tenants:
     account_id: "` + mid + `"
     edition: enterprise
 `
+}
+
+// firstCycle is the demo's poll interval: every monitor runs once in it,
+// and the story's first fault starts at its end, so what the first cycle
+// opens was broken before sfmcwatch started.
+const firstCycle = 5 * time.Minute
+
+// brokenAtStart are failures the tenant already has when the story starts
+// (Duration here is how long before the start each began): a nightly
+// automation erroring for three days, an automation paused since
+// yesterday, a triggered send made inactive last night. Detection judges
+// state on the first look, so the first cycle reports them.
+var brokenAtStart = []sim.Fault{
+	{Kind: sim.FaultAutomationError, Target: "Nightly_ERP_Audience_Build", Duration: 72 * time.Hour,
+		Params: map[string]string{"message": "Query failed: Invalid object name 'ERP_Customers_Staging'."}},
+	{Kind: sim.FaultAutomationPaused, Target: "Daily_Stores_Sync", Duration: 30 * time.Hour},
+	{Kind: sim.FaultTriggeredSendInactive, Target: "TS_Welcome_Email", Duration: 20 * time.Hour},
 }
 
 // demoObjects marks the hourly export critical: its first errored run is an
