@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -94,9 +95,20 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("log in: %v", err)
 	}
 	body := run(t, ctx, chromedp.Evaluate[string](`document.body.innerText`))
-	for _, want := range []string{"Overview", "acme-bu", "open incidents", "Orders_001 schema changed", "Time to detect", "Errors by family"} {
+	for _, want := range []string{"Overview", "acme-bu", "open incidents", "Orders_001 schema changed", "Time to detect", "Since the failure began", "Errors by family"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("overview does not show %q", want)
+		}
+	}
+	// The median time to detection is a number (0s included), never the
+	// dash that means "no incidents".
+	medians := run(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("td.ttd-median")).map(td => td.innerText.trim())`))
+	if len(medians) != 2 {
+		t.Errorf("median TTD cells: %q", medians)
+	}
+	for _, m := range medians {
+		if !regexp.MustCompile(`^[0-9]+[smhd]`).MatchString(m) {
+			t.Errorf("median TTD shows %q, want a number", m)
 		}
 	}
 	png := run(t, ctx, chromedp.FullScreenshot(100))
