@@ -156,6 +156,17 @@ func (r ImportFailedRule) Evaluate(ctx context.Context, in *Input) ([]Finding, e
 		default:
 			f.Title = fmt.Sprintf("Import '%s' imported no rows", s.name())
 			f.Detail = fmt.Sprintf("The import run started %s completed but imported 0 rows (file rows %d, rejected %d).", when, last.Total, last.Errored)
+			if last.Total == 0 && last.Errored == 0 && s.state.DestinationKey != "" {
+				if empty == nil {
+					var err error
+					if empty, err = importEmptyDestinations(ctx, in); err != nil {
+						return nil, err
+					}
+				}
+				if empty[strings.ToLower(s.state.DestinationKey)] {
+					f.Detail += fmt.Sprintf(" The file was empty and the destination '%s' now holds 0 rows.", s.state.DestinationKey)
+				}
+			}
 		}
 		if failed > 1 {
 			f.Detail += fmt.Sprintf(" %d runs in a row failed.", failed)

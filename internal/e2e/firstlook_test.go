@@ -24,8 +24,9 @@ import (
 // SFMC's documented shapes: automation status Error with the errored run
 // as the last run, PausedSchedule, a Stopped journey, an Inactive triggered
 // send holding Queued messages, lifetime NotSentDueToError counters, a
-// transactional not-sent feed, an import whose last run has ImportStatus
-// Error). serve, polling every 30 s, must open one incident per failure
+// transactional not-sent feed and queue, an import whose last run has
+// ImportStatus Error, an import "Completed" from an empty file into a data
+// extension it left empty). serve, polling every 30 s, must open one incident per failure
 // within its first two cycles and none for the healthy objects, and the
 // one-shot audit must report the same findings: one judgment, two doors.
 
@@ -48,6 +49,7 @@ var brokenAtStart = []preExisting{
 	{kind: sim.FaultTriggeredSendErrors, typ: resource.TriggeredSend, rule: "triggered_send.errors", age: 72 * time.Hour, params: map[string]string{"per_hour": "120"}},
 	{kind: sim.FaultTransactionalNotSent, typ: resource.Transactional, rule: "triggered_send.silent_failure", age: 6 * time.Hour, params: map[string]string{"per_hour": "60", "status_code": "126"}},
 	{kind: sim.FaultImportFailed, typ: resource.Import, rule: "import.failed", age: 72 * time.Hour},
+	{kind: sim.FaultImportEmptyFile, typ: resource.Import, rule: "import.failed", age: 30 * time.Hour},
 	{kind: sim.FaultTriggeredSendBacklog, typ: resource.TriggeredSend, rule: "triggered_send.backlog", age: 5 * time.Hour, params: map[string]string{"per_hour": "600"}, twoLooks: true},
 	{kind: sim.FaultTransactionalQueue, typ: resource.Transactional, rule: "triggered_send.silent_failure", age: 3 * time.Hour, params: map[string]string{"per_hour": "120"}},
 }
@@ -180,10 +182,8 @@ func TestBrokenTenantFirstLook(t *testing.T) {
 	if len(diff) > 0 {
 		t.Errorf("audit and serve disagree about the same tenant:\n%s", strings.Join(diff, "\n"))
 	}
-	if t.Failed() {
-		for f, in := range served {
-			t.Logf("served %s [%s] %s", f, in.Severity, in.Title)
-		}
+	for f, in := range served {
+		t.Logf("served %s [%s] %s", f, in.Severity, in.Title)
 	}
 	t.Logf("%d pre-existing failures, %d incidents in two cycles, %d audit findings", len(want), len(served), len(audited))
 }

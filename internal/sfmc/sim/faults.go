@@ -73,6 +73,9 @@ const (
 
 	FaultImportErrors Kind = "import_errors" // runs complete with NumberErrors (param error_rate, default 0.4)
 	FaultImportFailed Kind = "import_failed" // runs end with ImportStatus Error, no rows
+	// FaultImportEmptyFile: runs report Completed from an empty file (0 rows,
+	// no errors) and the destination data extension, overwritten, is empty.
+	FaultImportEmptyFile Kind = "import_empty_file"
 )
 
 // kindInfo describes one fault kind.
@@ -114,6 +117,7 @@ var kinds = map[Kind]kindInfo{
 	FaultDERefreshStopped:      {summary: "data extension no longer refreshed"},
 	FaultImportErrors:          {summary: "import runs with NumberErrors"},
 	FaultImportFailed:          {summary: "import runs with ImportStatus Error"},
+	FaultImportEmptyFile:       {summary: "import runs complete from an empty file; destination emptied"},
 }
 
 // Kinds returns every fault kind, sorted.

@@ -411,6 +411,26 @@ func TestFaultKinds(t *testing.T) {
 				t.Fatalf("%+v", r.Results)
 			}
 		}},
+		{FaultImportEmptyFile, func(t *testing.T, h *harness, p picks) {
+			if p.imp.Target == nil {
+				t.Skip("picked import has no destination data extension")
+			}
+			h.sim.Inject(Fault{Kind: FaultImportEmptyFile, Target: p.imp.Key, Start: ago(h, 2*p.imp.Every)})
+			r := h.retrieve("ImportResultsSummary", nil, simpleFilter("ImportDefinitionCustomerKey", "equals", p.imp.Key))
+			var done *genericEl
+			for i := range r.Results {
+				if r.Results[i].child("ImportStatus") == "Completed" {
+					done = &r.Results[i]
+					break
+				}
+			}
+			if done == nil || done.child("NumberSuccessful") != "0" || done.child("NumberErrors") != "0" {
+				t.Fatalf("want a Completed run with 0 rows and no errors: %+v", r.Results)
+			}
+			if rows := h.rows(p.imp.Target.Key); rows != 0 {
+				t.Fatalf("destination holds %v rows, want 0", rows)
+			}
+		}},
 	}
 	seen := map[Kind]bool{}
 	for _, tc := range cases {

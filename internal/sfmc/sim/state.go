@@ -431,6 +431,12 @@ func (s *Sim) deRows(t *tenant, de *dataExtension, now time.Time) int64 {
 	if activeIn(s.faults.windows(FaultDEEmptied, t.MID, ids...), now) != nil {
 		return 0
 	}
+	for _, im := range t.Imports {
+		// An overwrite import that loaded an empty file left it empty.
+		if im.Target == de && activeIn(s.faults.windows(FaultImportEmptyFile, t.MID, im.Key, im.Name, im.ID), now) != nil {
+			return 0
+		}
+	}
 	loads := func(from, to time.Time) int64 { // loads in [from, to]
 		if to.Before(de.FirstLoad) || to.Before(from) {
 			return 0
@@ -496,6 +502,7 @@ func (s *Sim) importRuns(t *tenant, im *importDef, now time.Time, n int) []impor
 	ids := []string{im.Key, im.Name, im.ID}
 	errsW := s.faults.windows(FaultImportErrors, t.MID, ids...)
 	failW := s.faults.windows(FaultImportFailed, t.MID, ids...)
+	emptyW := s.faults.windows(FaultImportEmptyFile, t.MID, ids...)
 	var out []importRun
 	for k := int64(now.Sub(im.First) / im.Every); k >= 0 && len(out) < n; k-- {
 		at := im.First.Add(time.Duration(k) * im.Every)
@@ -514,6 +521,8 @@ func (s *Sim) importRuns(t *tenant, im *importDef, now time.Time, n int) []impor
 		switch {
 		case activeIn(failW, at) != nil:
 			r.status, r.ok, r.dup, r.errs = "Error", 0, 0, r.total
+		case activeIn(emptyW, at) != nil:
+			r.total, r.ok, r.dup, r.errs = 0, 0, 0, 0
 		case activeIn(errsW, at) != nil:
 			w := activeIn(errsW, at)
 			r.errs = int64(float64(r.total) * w.f.paramFloat("error_rate", 0.4))
