@@ -39,10 +39,13 @@ func runConfigDump(_ context.Context, args []string, s IO) int {
 		fmt.Fprintf(s.Err, "config-dump: unknown format %q (want yaml or json)\n", *format)
 		return ExitUsage
 	}
-	cfg, err := config.Load(*path)
+	cfg, note, err := loadConfigOffline(*path)
 	if err != nil {
 		printConfigError(s, "config-dump", err)
 		return ExitUsage
+	}
+	if note != "" {
+		fmt.Fprintf(s.Err, "config-dump: %s\n", note)
 	}
 	if err := dump(s.Out, cfg); err != nil {
 		fmt.Fprintf(s.Err, "config-dump: %v\n", err)

@@ -29,12 +29,12 @@ func runDemo(ctx context.Context, args []string, s IO) int {
 	addr := fs.String("addr", "127.0.0.1:8080", "API listen address (a busy port falls back to a free one)")
 	speed := fs.Float64("speed", 120, "simulated seconds per real second")
 	serve := fs.Bool("serve", false, "keep serving the API after the story until interrupted")
-	duration := fs.Duration("duration", 0, "simulated time to run (default: the story plus time to resolve)")
+	duration := durationFlag(fs, "duration", 0, "simulated time to run (default: the story plus time to resolve)")
 	seed := fs.Int64("seed", 1, "seed of the simulated tenant")
 	verbose := fs.Bool("v", false, "log the engine's warnings")
 	digestOut := fs.String("digest", "", "after the story, write its weekly digest to this file (.html, .txt, else Markdown)")
 	measure := fs.Bool("measure", false, "instead of the story: measure, per rule, fault injection → incident in simulated time, and the API calls per hour of a default-size tenant")
-	warmUp := fs.Duration("warm-up", 12*time.Hour, "with --measure: fault-free simulated history before the faults")
+	warmUp := durationFlag(fs, "warm-up", 12*time.Hour, "with --measure: fault-free simulated history before the faults")
 	asJSON := fs.Bool("json", false, "with --measure: print the measurement as JSON")
 	if _, code, done := parseFlags(fs, args, s); done {
 		return code

@@ -15,6 +15,7 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/digest"
 	"github.com/sfmcwatch/sfmcwatch/internal/notify"
+	"github.com/sfmcwatch/sfmcwatch/internal/notify/channels"
 	"github.com/sfmcwatch/sfmcwatch/internal/report"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
@@ -43,7 +44,7 @@ store, unknown receiver.`
 func runDigest(ctx context.Context, args []string, s IO) int {
 	fs := newFlagSet("digest", "--config F [--since 168h] [--format markdown|html|text|json] [--out F] [--send RECEIVER] [--at TIME]", digestHelp, s)
 	cfgPath := fs.String("config", "", "configuration file (required)")
-	since := fs.Duration("since", 0, "length of the period (default digest.period, 168h)")
+	since := durationFlag(fs, "since", 0, "length of the period (default digest.period, 168h)")
 	format := fs.String("format", "markdown", "output format: markdown, html, text or json")
 	outPath := fs.String("out", "", "write the digest to this file instead of stdout")
 	at := fs.String("at", "", "end of the period (RFC 3339; default now)")
@@ -73,7 +74,16 @@ func runDigest(ctx context.Context, args []string, s IO) int {
 		}
 		now = func() time.Time { return t }
 	}
-	cfg, err := config.Load(*cfgPath)
+	// Without --send the digest only reads the store: the SFMC and receiver
+	// secrets need not be set.
+	load := func(p string) (*config.Config, error) {
+		cfg, _, err := loadConfigOffline(p)
+		return cfg, err
+	}
+	if len(send) > 0 {
+		load = config.Load
+	}
+	cfg, err := load(*cfgPath)
 	if err != nil {
 		printConfigError(s, "digest", err)
 		return ExitUsage
@@ -109,7 +119,8 @@ func runDigest(ctx context.Context, args []string, s IO) int {
 		return ExitUsage
 	}
 	if len(send) > 0 {
-		disp, err := notify.New(notify.Options{Store: st, Config: config.NewHolder(cfg, config.Loader{}), Logger: logger})
+		disp, err := notify.New(notify.Options{Store: st, Config: config.NewHolder(cfg, config.Loader{}), Logger: logger,
+			Build: channels.Builder(channels.Options{Stdout: s.Out, Stderr: s.Err})})
 		if err != nil {
 			fmt.Fprintf(s.Err, "digest: --send: %v\n", err)
 			return ExitUsage

@@ -64,7 +64,7 @@ func runENS(ctx context.Context, args []string, s IO) int {
 	events := fs.String("events", strings.Join(ens.DefaultEventTypes(), ","), "comma-separated event category types")
 	filter := fs.String("filter", "", "optional subscription filters, comma-separated (e.g. definitionKey=welcome)")
 	keyOut := fs.String("key-out", "", "file to write the signature key to (default: ens-<tenant>.key beside the config)")
-	wait := fs.Duration("wait", time.Minute, "how long to wait for the verification to reach serve")
+	wait := durationFlag(fs, "wait", time.Minute, "how long to wait for the verification to reach serve")
 	rest, code, done := parseFlags(fs, args[1:], s)
 	if done {
 		return code

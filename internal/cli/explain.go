@@ -26,7 +26,9 @@ standard input (-). For bodies the surface is detected from the body shape
 unless --surface is given, and --status gives the HTTP status (default 200:
 SFMC reports many failures inside 2xx bodies).
 
-A bare code without a surface (e.g. 50200) is looked up on every surface;
+An argument that names an existing file, or looks like a path (contains
+a /, starts with ., or ends in .xml, .json, .txt, .log …), is read as a
+file; a missing file is exit 2. A bare code without a surface (e.g. 50200) is looked up on every surface;
 when several surfaces use it, all are listed.
 
 Surfaces: http, oauth, rest, soap, transactional, journey, contacts,
@@ -71,7 +73,10 @@ func runExplain(_ context.Context, args []string, s IO) int {
 
 	var outs []explainOutput
 	switch {
-	case arg == "-" || isFile(arg):
+	case arg == "-" || isFile(arg) || looksLikePath(arg):
+		// A path-like argument (./x.xml, dir/body.json, body.xml) is a
+		// file even when it does not exist: a typo is exit 2, not an
+		// unknown code.
 		body, err := readInput(arg, s.In)
 		if err != nil {
 			fmt.Fprintf(s.Err, "explain: %v\n", err)

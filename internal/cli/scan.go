@@ -8,6 +8,8 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
 	"github.com/sfmcwatch/sfmcwatch/internal/ingest"
@@ -105,12 +107,16 @@ func (f failOn) matches(p scan.Pattern) bool {
 	return f.any || (f.persistent && p.Persistence == scan.Persistent) || (f.minRank > 0 && p.Severity.Rank() >= f.minRank)
 }
 
+const scanFormatHint = `hint: scan reads JSON lines, a JSON array of objects, or CSV with a header row (gzip or not),
+      one HTTP call per record with at least a status field (status, status_code, http.response.status_code, …);
+      map other field names with --map status=path.to.code; to decode a single response body use 'sfmcwatch explain FILE'`
+
 func runScan(ctx context.Context, args []string, s IO) int {
 	fs := newFlagSet("scan", "[--format text|json|markdown|html] [--out F] [--fail-on LIST] FILE...|-", scanDescription, s)
 	format := fs.String("format", "text", "output `format`: text, json, markdown or html")
 	out := fs.String("out", "", "write the report to `file` instead of stdout")
 	failOnFlag := fs.String("fail-on", "error", "comma `list` of families and/or severities that make the scan exit 1 (see above)")
-	window := fs.Duration("window", scan.DefaultWindow, "a run of failures lasting at least this `duration` is persistent")
+	window := durationFlag(fs, "window", scan.DefaultWindow, "a run of failures lasting at least this `duration` is persistent")
 	consecutive := fs.Int("consecutive", scan.DefaultConsecutive, "a run of at least `N` failures is persistent")
 	maps := mapFlag{}
 	fs.Var(maps, "map", "map a canonical field to a source `field=path` (repeatable), e.g. status=resp.code")
@@ -147,12 +153,45 @@ func runScan(ctx context.Context, args []string, s IO) int {
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	// Progress on stderr once the scan has taken more than 2 s.
+	var read atomic.Int64
+	var total int64
+	for i := range inputs {
+		if inputs[i].Name != "-" {
+			if st, err := os.Stat(inputs[i].Name); err == nil {
+				total += st.Size()
+			}
+		}
+		open := inputs[i].Open
+		inputs[i].Open = func() (io.ReadCloser, error) {
+			rc, err := open()
+			if err != nil {
+				return nil, err
+			}
+			return countingReader{r: rc, n: &read}, nil
+		}
+	}
+	prog := startProgress(s.Err, 2*time.Second, 2*time.Second, func(el time.Duration) string {
+		if total > 0 {
+			return fmt.Sprintf("scan: %.0f of %.0f MB read (%d%%), %s", float64(read.Load())/1e6, float64(total)/1e6, read.Load()*100/total, el)
+		}
+		return fmt.Sprintf("scan: %.0f MB read, %s", float64(read.Load())/1e6, el)
+	})
 	rep, err := scan.Run(ctx, inputs, scan.Options{Window: *window, Consecutive: *consecutive, Workers: *workers, Map: maps})
+	prog.Stop()
 	if err != nil {
+		if strings.Contains(err.Error(), "has no status column") {
+			return usageErr("%v\n%s", err, scanFormatHint)
+		}
 		return usageErr("%v", err)
 	}
 	if err := writeReport(*out, f, rep, s.Out); err != nil {
 		return usageErr("%v", err)
+	}
+	if rep.Summary.Lines > 0 && rep.Summary.Events == 0 {
+		// Every line was bad: not a format scan reads (an XML body, a text
+		// log, JSON without a status). An error, not a clean report.
+		return usageErr("no call found in %d line(s): the input is not in a format scan reads\n%s", rep.Summary.Lines, scanFormatHint)
 	}
 	for _, p := range rep.Patterns {
 		if fo.matches(p) {

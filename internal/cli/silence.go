@@ -56,7 +56,7 @@ func openConfiguredStore(ctx context.Context, cmd, path string, s IO) (*config.C
 		fmt.Fprintf(s.Err, "%s: --config is required\n", cmd)
 		return nil, nil, false
 	}
-	cfg, err := config.Load(path)
+	cfg, _, err := loadConfigOffline(path)
 	if err != nil {
 		printConfigError(s, cmd, err)
 		return nil, nil, false
@@ -96,7 +96,7 @@ func runSilence(ctx context.Context, args []string, s IO) int {
 func runSilenceAdd(ctx context.Context, args []string, s IO) int {
 	fs := newFlagSet("silence add", "--config F [--duration 2h | --ends TIME] [--starts TIME] --comment TEXT [--by NAME] MATCHER...", silenceHelp, s)
 	cfgPath := fs.String("config", "", "configuration file (required)")
-	duration := fs.Duration("duration", 2*time.Hour, "how long the silence lasts (ignored with --ends)")
+	duration := durationFlag(fs, "duration", 2*time.Hour, "how long the silence lasts (ignored with --ends)")
 	starts := fs.String("starts", "", "start (RFC 3339; default now)")
 	ends := fs.String("ends", "", "end (RFC 3339)")
 	comment := fs.String("comment", "", "why (required)")

@@ -26,7 +26,7 @@ retry could help), 2 usage error, invalid config or unknown receiver.`
 func runTestAlert(ctx context.Context, args []string, s IO) int {
 	fs := newFlagSet("test-alert", "--config F RECEIVER", testAlertHelp, s)
 	cfgPath := fs.String("config", "", "configuration file (required)")
-	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	timeout := durationFlag(fs, "timeout", 30*time.Second, "give up after this long")
 	rest, code, done := parseFlags(fs, args, s)
 	if done {
 		return code

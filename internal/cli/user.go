@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 	"github.com/sfmcwatch/sfmcwatch/internal/web"
 )
@@ -71,14 +70,14 @@ func runUser(ctx context.Context, args []string, s IO) int {
 	}
 	var tokenTTL time.Duration
 	if *ttl != "" {
-		d, err := config.ParseDuration(*ttl)
+		d, err := parseDuration(*ttl)
 		if err != nil || d <= 0 {
-			fmt.Fprintf(s.Err, "user token: --ttl %q: want a duration like 90d or 720h\n", *ttl)
+			fmt.Fprintf(s.Err, "user token: --ttl %q: want a duration like 90d, 2w or 720h\n", *ttl)
 			return ExitUsage
 		}
-		tokenTTL = time.Duration(d)
+		tokenTTL = d
 	}
-	cfg, err := config.Load(*path)
+	cfg, _, err := loadConfigOffline(*path)
 	if err != nil {
 		printConfigError(s, "user", err)
 		return ExitUsage
@@ -86,7 +85,7 @@ func runUser(ctx context.Context, args []string, s IO) int {
 	st, err := store.Open(ctx, store.Config{Driver: cfg.Storage.Driver, Path: cfg.Storage.Path, DSN: cfg.Storage.DSN.Reveal()}, nil)
 	if err != nil {
 		fmt.Fprintf(s.Err, "user: cannot open the store: %v\n", err)
-		return ExitFindings
+		return ExitUsage
 	}
 	defer st.Close()
 	now := time.Now()

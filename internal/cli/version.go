@@ -2,31 +2,100 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"runtime/debug"
 )
 
-// Version is set at build time with -ldflags "-X github.com/sfmcwatch/sfmcwatch/internal/cli.Version=v1.2.3".
-var Version = "dev"
+// Build stamps, set at link time by the Makefile and packaging/release.sh:
+//
+//	-ldflags "-X github.com/sfmcwatch/sfmcwatch/internal/cli.Version=v1.2.3
+//	          -X github.com/sfmcwatch/sfmcwatch/internal/cli.Commit=abc123
+//	          -X github.com/sfmcwatch/sfmcwatch/internal/cli.Date=2026-01-02T03:04:05Z"
+//
+// A plain `go build` or `go install` leaves them empty and buildInfo falls
+// back to what the Go toolchain recorded (module version, vcs.revision,
+// vcs.time, vcs.modified).
+var (
+	Version = ""
+	Commit  = ""
+	Date    = ""
+)
 
-func versionCommand() command {
-	return command{name: "version", summary: "print the version", run: runVersion}
+// BuildInfo is what `sfmcwatch version` prints.
+type BuildInfo struct {
+	Version   string `json:"version"`
+	Commit    string `json:"commit"`
+	Date      string `json:"date"`
+	Modified  bool   `json:"modified,omitempty"`
+	GoVersion string `json:"go_version"`
+	Platform  string `json:"platform"`
 }
 
-func runVersion(_ context.Context, args []string, s IO) int {
-	fs := newFlagSet("version", "", "Print the sfmcwatch version, the Go version and the VCS revision it was built from.", s)
-	if _, code, done := parseFlags(fs, args, s); done {
-		return code
-	}
-	rev := ""
+// buildInfo merges the link-time stamps with the toolchain's build info.
+func buildInfo() BuildInfo {
+	b := BuildInfo{Version: Version, Commit: Commit, Date: Date, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	if bi, ok := debug.ReadBuildInfo(); ok {
+		if b.Version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			b.Version = bi.Main.Version // go install module@version
+		}
 		for _, st := range bi.Settings {
-			if st.Key == "vcs.revision" && len(st.Value) >= 12 {
-				rev = " " + st.Value[:12]
+			switch st.Key {
+			case "vcs.revision":
+				if b.Commit == "" {
+					b.Commit = st.Value
+				}
+			case "vcs.time":
+				if b.Date == "" {
+					b.Date = st.Value
+				}
+			case "vcs.modified":
+				b.Modified = b.Modified || (st.Value == "true" && Commit == "")
 			}
 		}
 	}
-	fmt.Fprintf(s.Out, "sfmcwatch %s%s (%s %s/%s)\n", Version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if b.Version == "" {
+		b.Version = "dev"
+	}
+	if b.Commit == "" {
+		b.Commit = "unknown"
+	}
+	if b.Date == "" {
+		b.Date = "unknown"
+	}
+	return b
+}
+
+func versionCommand() command {
+	return command{name: "version", summary: "print the version, commit and build date", run: runVersion}
+}
+
+func runVersion(_ context.Context, args []string, s IO) int {
+	fs := newFlagSet("version", "[--json]", `
+Print the sfmcwatch version, the commit it was built from, the build (or
+commit) date, the Go version and the platform. Release builds stamp them
+with -ldflags (make build, packaging/release.sh); a plain go build or go
+install reports the toolchain's VCS information instead ("+dirty" marks a
+build from a modified checkout).`, s)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, code, done := parseFlags(fs, args, s); done {
+		return code
+	}
+	b := buildInfo()
+	if *asJSON {
+		enc := json.NewEncoder(s.Out)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(b)
+		return ExitOK
+	}
+	commit := b.Commit
+	if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	if b.Modified {
+		commit += "+dirty"
+	}
+	fmt.Fprintf(s.Out, "sfmcwatch %s commit %s built %s (%s %s)\n", b.Version, commit, b.Date, b.GoVersion, b.Platform)
 	return ExitOK
 }
