@@ -211,6 +211,9 @@ func (r *Registry) Evaluate(ctx context.Context, in *Input) (map[string][]Findin
 			if f.Rule == "" {
 				f.Rule = rule.ID()
 			}
+			if f.Family == "" {
+				f.Family = defaultFamily(f.Rule)
+			}
 			if f.Tenant == "" {
 				f.Tenant = in.Tenant.Name
 			}
@@ -222,4 +225,17 @@ func (r *Registry) Evaluate(ctx context.Context, in *Input) (map[string][]Findin
 		return out, fmt.Errorf("detect: %s", strings.Join(errs, "; "))
 	}
 	return out, nil
+}
+
+// defaultFamily is the family of a finding whose rule did not set one:
+// every finding has one of the five operational families or none (a state,
+// not a failed call), so routing and labels never see an empty family.
+func defaultFamily(rule string) catalog.Family {
+	switch rule {
+	case "data_extension.schema_drift", "data_extension.row_drop", "data_extension.empty", "triggered_send.errors":
+		return catalog.Client // the data or the content is wrong
+	case "triggered_send.backlog":
+		return catalog.Timeout // accepted messages wait in the queue
+	}
+	return catalog.None
 }

@@ -293,3 +293,34 @@ func TestRegistryWithoutStoreJudgesOneLook(t *testing.T) {
 		}
 	}
 }
+
+// familyless returns one finding without a family.
+type familyless struct{ id string }
+
+func (f familyless) ID() string        { return f.id }
+func (familyless) Type() resource.Type { return resource.Journey }
+func (familyless) NeedsHistory() bool  { return false }
+func (f familyless) Evaluate(context.Context, *Input) ([]Finding, error) {
+	return []Finding{{ResourceType: resource.Journey, ResourceKey: "j"}}, nil
+}
+
+func TestEveryFindingHasAFamily(t *testing.T) {
+	// Labels and routing promise a family on every incident: one of the
+	// five, or none for states that are not failed calls.
+	for id, want := range map[string]catalog.Family{
+		"journey.stopped": catalog.None, "data_extension.schema_drift": catalog.Client, "triggered_send.backlog": catalog.Timeout,
+	} {
+		reg, err := NewRegistry(familyless{id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules := config.DefaultRules()
+		res, err := reg.Evaluate(context.Background(), &Input{Now: autoT0, Tenant: &config.Tenant{Name: "t"}, Rules: &rules, Type: resource.Journey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fs := res[id]; len(fs) != 1 || fs[0].Family != want {
+			t.Errorf("%s: %+v, want family %s", id, fs, want)
+		}
+	}
+}
