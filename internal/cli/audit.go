@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
+	"sync/atomic"
+	"time"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/audit"
 	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
@@ -69,7 +72,21 @@ func runAudit(ctx context.Context, args []string, s IO) int {
 		return ExitUsage
 	}
 	logger := slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rep, err := audit.Run(ctx, cfg, audit.Options{Logger: logger})
+	// Progress on stderr once the audit has taken more than 2 s (several
+	// tenants, large business units): API calls so far and the last host.
+	var calls atomic.Int64
+	var lastHost atomic.Value
+	lastHost.Store("")
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		calls.Add(1)
+		lastHost.Store(r.URL.Host)
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	prog := startProgress(s.Err, 2*time.Second, 5*time.Second, func(el time.Duration) string {
+		return fmt.Sprintf("audit: %d tenant(s), %d API calls so far (last to %s), %s", len(cfg.Tenants), calls.Load(), lastHost.Load(), el)
+	})
+	rep, err := audit.Run(ctx, cfg, audit.Options{Logger: logger, HTTPClient: hc})
+	prog.Stop()
 	if err != nil {
 		fmt.Fprintf(s.Err, "audit: %v\n", err)
 		return ExitUsage
@@ -105,3 +122,8 @@ func runAudit(ctx context.Context, args []string, s IO) int {
 	}
 	return ExitOK
 }
+
+// roundTripFunc is an http.RoundTripper from a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -59,7 +59,29 @@ func WriteMarkdown(w io.Writer, r *scan.Report) error {
 	return bw.Flush()
 }
 
-var mdEscaper = strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "`", "'", "<", "&lt;", ">", "&gt;")
+var mdEscaper = strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "`", "'")
 
-// md makes s safe inside a Markdown table cell or code span.
-func md(s string) string { return mdEscaper.Replace(s) }
+// md makes s safe inside a Markdown table cell or code span without HTML
+// entities (Markdown read as text, in chat messages or in code spans shows
+// "&gt;" literally): a "<" that could open an HTML tag is backslash-escaped,
+// and a ">" only where it would start a block quote.
+func md(s string) string {
+	s = mdEscaper.Replace(s)
+	if !strings.Contains(s, "<") && !strings.HasPrefix(s, ">") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '<' && i+1 < len(s) && (isASCIILetter(s[i+1]) || strings.IndexByte("/!?", s[i+1]) >= 0) {
+			b.WriteByte('\\')
+		}
+		if c == '>' && i == 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
