@@ -61,6 +61,7 @@ func runContract(t *testing.T, h harness) {
 		{"IncidentFailureStart", testIncidentFailureStart},
 		{"IncidentEvidenceCap", testIncidentEvidenceCap},
 		{"IncidentConcurrentUpsert", testIncidentConcurrentUpsert},
+		{"IncidentCorrelation", testIncidentCorrelation},
 		{"Work", testWork},
 		{"WorkConcurrentClaim", testWorkConcurrentClaim},
 		{"Usage", testUsage},

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const incidentCols = "id, fingerprint, rule, severity, family, tenant, resource_type, resource_key, title, status, owner, remediation, first_seen, last_seen, opened_at, updated_at, resolved_at, ttd_seconds, occurrences, acknowledged_at, acknowledged_by, failure_started_at"
+const incidentCols = "id, fingerprint, rule, severity, family, tenant, resource_type, resource_key, title, status, owner, remediation, first_seen, last_seen, opened_at, updated_at, resolved_at, ttd_seconds, occurrences, acknowledged_at, acknowledged_by, failure_started_at, cause_id, cause"
 
 func scanIncident(sc scanner) (Incident, error) {
 	var (
@@ -23,7 +23,7 @@ func scanIncident(sc scanner) (Incident, error) {
 	if err := sc.Scan(&in.ID, &in.Fingerprint, &in.Rule, &in.Severity, &in.Family, &in.Tenant,
 		&in.ResourceType, &in.ResourceKey, &in.Title, &status, &in.Owner, &remediation,
 		&firstSeen, &lastSeen, &openedAt, &updatedAt, &resolvedAt, &ttdSeconds, &in.Occurrences,
-		&acknowledgedAt, &in.AcknowledgedBy, &failureStart); err != nil {
+		&acknowledgedAt, &in.AcknowledgedBy, &failureStart, &in.CausedBy, &in.Cause); err != nil {
 		return in, err
 	}
 	in.Status = IncidentStatus(status)
@@ -112,7 +112,7 @@ func (s *sqlStore) OpenOrUpdateIncident(ctx context.Context, u IncidentUpsert) (
 				return fmt.Errorf("insert: %w", err)
 			}
 			err = tx.QueryRowContext(ctx, s.q(`UPDATE incidents SET
-				rule = ?, severity = ?, family = ?, title = ?, owner = ?, remediation = ?,
+				rule = ?, severity = ?, family = ?, title = CASE WHEN cause <> '' THEN title ELSE ? END, owner = ?, remediation = ?,
 				last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END,
 				updated_at = ?, occurrences = occurrences + 1, failure_started_at = `+failedSet+`
 				WHERE fingerprint = ? AND status = 'open' RETURNING id`),
@@ -269,6 +269,9 @@ func (s *sqlStore) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incid
 	w.eq("severity", f.Severity)
 	w.eq("resource_type", f.ResourceType)
 	w.eq("resource_key", f.ResourceKey)
+	if f.CausedBy != 0 {
+		w.add("cause_id = ?", f.CausedBy)
+	}
 	if !f.OpenedFrom.IsZero() {
 		w.add("opened_at >= ?", us(f.OpenedFrom))
 	}
@@ -294,4 +297,22 @@ func (s *sqlStore) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incid
 		return nil, fmt.Errorf("store: list incidents: %w", err)
 	}
 	return out, nil
+}
+
+func (s *sqlStore) CorrelateIncident(ctx context.Context, id int64, c Correlation) (Incident, error) {
+	var inc Incident
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		inc, err = scanIncident(tx.QueryRowContext(ctx, s.q(`UPDATE incidents
+			SET cause_id = ?, cause = ?, title = CASE WHEN ? <> '' THEN ? ELSE title END
+			WHERE id = ? RETURNING `+incidentCols), c.CausedBy, c.Cause, c.Title, c.Title, id))
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return Incident{}, fmt.Errorf("store: correlate incident %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Incident{}, fmt.Errorf("store: correlate incident %d: %w", id, err)
+	}
+	return inc, nil
 }

@@ -127,6 +127,22 @@ type IncidentStore interface {
 	GetIncident(ctx context.Context, id int64) (Incident, error)
 	// ListIncidents lists incidents (without evidence), newest first.
 	ListIncidents(ctx context.Context, f IncidentFilter) ([]Incident, error)
+	// CorrelateIncident records what the correlation step decided about
+	// one incident (its cause link, the cause it names, the cause's title),
+	// open or resolved; ErrNotFound if there is no such incident.
+	CorrelateIncident(ctx context.Context, id int64, c Correlation) (Incident, error)
+}
+
+// Correlation is the correlation step's decision about one incident.
+type Correlation struct {
+	// CausedBy links the incident to its cause (0 = top-level).
+	CausedBy int64
+	// Cause names the recognised cause when the incident is one ("" = not
+	// a cause).
+	Cause string
+	// Title replaces the title when non-empty (a cause's title names the
+	// cause); OpenOrUpdateIncident keeps it while Cause is set.
+	Title string
 }
 
 // WorkQueue is the schedule: due-work items claimed under leases, so several
@@ -145,6 +161,10 @@ type WorkQueue interface {
 	// claim increments the item's Attempts. Two concurrent callers never
 	// get the same item.
 	ClaimDue(ctx context.Context, owner string, now time.Time, leaseFor time.Duration, limit int) ([]WorkItem, error)
+	// RenewWork extends owner's lease on id to until while the job still
+	// runs (every lease/3, so a dead holder's items come back soon).
+	// ErrConflict when owner no longer holds the lease.
+	RenewWork(ctx context.Context, id int64, owner string, until, now time.Time) error
 	// Complete ends owner's lease after a success: the item is due again
 	// at nextDue, Attempts and LastError are reset. ErrConflict when owner
 	// no longer holds the lease (another worker claimed it after expiry).
@@ -369,6 +389,17 @@ type Incident struct {
 	Occurrences     int64         `json:"occurrences"`
 	AcknowledgedAt  time.Time     `json:"acknowledged_at"`
 	AcknowledgedBy  string        `json:"acknowledged_by,omitempty"`
+	// CausedBy is the id of the incident that explains this one (set by the
+	// correlation step, internal/correlate); 0 = none: a top-level incident.
+	// A child stays stored and visible but does not notify while its cause
+	// is open; when the cause resolves first, CausedBy is cleared (the child
+	// is promoted and notifies on its own).
+	CausedBy int64 `json:"caused_by,omitempty"`
+	// Cause names the recognised cause (correlate.Cause* ids, e.g.
+	// "credentials.monitor", "sfmc.throttling") on a cause incident; "" when
+	// this incident is not a recognised cause. While it is set, the title is
+	// the correlation step's (it names the cause) and rule updates keep it.
+	Cause string `json:"cause,omitempty"`
 	// Evidence is filled by GetIncident only.
 	Evidence []Evidence `json:"evidence,omitempty"`
 }
@@ -428,6 +459,8 @@ type IncidentFilter struct {
 	Severity     string
 	ResourceType string
 	ResourceKey  string
+	// CausedBy selects the children of one cause incident.
+	CausedBy int64
 	// OpenedFrom/OpenedTo bound opened_at to [OpenedFrom, OpenedTo).
 	OpenedFrom, OpenedTo time.Time
 	// Limit caps the rows; 0 means 500.
