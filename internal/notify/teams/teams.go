@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/notify"
+	"github.com/sfmcwatch/sfmcwatch/internal/notify/fit"
 )
 
 // Config is the receiver's teams block.
@@ -41,7 +43,7 @@ func (n *Notifier) Notify(ctx context.Context, m *notify.Message) error {
 	if err != nil {
 		return notify.Permanent("teams", err)
 	}
-	return notify.PostJSON(ctx, n.client, "teams", n.cfg.WebhookURL.Reveal(), body, nil)
+	return notify.PostJSON(ctx, n.client, "teams", n.cfg.WebhookURL.Reveal(), body, http.Header{"User-Agent": {fit.UserAgent()}})
 }
 
 // Envelope is the Workflows webhook body: a message with one Adaptive Card
@@ -96,10 +98,23 @@ type Action struct {
 	URL   string `json:"url"`
 }
 
-// maxAlerts bounds the card (Teams rejects payloads over ~28 KB).
-const maxAlerts = 20
+// Teams rejects a message over 28 KB ("413 Request Entity Too Large" /
+// "MessageSizeTooBig"); the card is kept under MaxBytes of JSON with a
+// margin for the Workflows envelope, the least urgent alerts (the last)
+// becoming "…and N more".
+const MaxBytes = 27 * 1024
 
-// Payload builds the Workflows envelope.
+// Per-field caps so one alert always fits with room for others.
+const (
+	maxAlertTitle = 300
+	maxEvidence   = 1500
+	maxNote       = 500
+	maxWhy        = 600
+	maxFixLines   = 5
+	maxFixLine    = 400
+)
+
+// Payload builds the Workflows envelope, at most MaxBytes of JSON.
 func Payload(m *notify.Message) Envelope {
 	card := Card{Schema: "http://adaptivecards.io/schemas/adaptive-card.json", Type: "AdaptiveCard", Version: "1.4"}
 	card.MSTeams = &struct {
@@ -109,49 +124,85 @@ func Payload(m *notify.Message) Envelope {
 	if m.Status == notify.StatusResolved || m.Kind == notify.KindReport || m.Kind == notify.KindTest {
 		color = "Good"
 	}
-	card.Body = append(card.Body, Element{Type: "TextBlock", Text: m.Title(), Weight: "Bolder", Size: "Medium", Color: color, Wrap: true})
+	card.Body = append(card.Body, Element{Type: "TextBlock", Text: fit.Title(m), Weight: "Bolder", Size: "Medium", Color: color, Wrap: true})
 	switch m.Kind {
 	case notify.KindReport:
 		text := m.Report.Markdown
 		if text == "" {
 			text = m.Report.Text
 		}
-		card.Body = append(card.Body, Element{Type: "TextBlock", Text: text, Wrap: true})
+		card.Body = append(card.Body, Element{Type: "TextBlock", Text: fit.ClipBytes(text, MaxBytes/2), Wrap: true})
 	case notify.KindTest:
 		card.Body = append(card.Body, Element{Type: "TextBlock", Text: "This is a test notification from sfmcwatch: the receiver is configured correctly.", Wrap: true})
-	}
-	for i, a := range m.Alerts {
-		if i == maxAlerts {
-			card.Body = append(card.Body, Element{Type: "TextBlock", Text: fmt.Sprintf("…and %d more", len(m.Alerts)-i), Wrap: true})
-			break
-		}
-		items := []Element{{Type: "TextBlock", Text: a.Summary(), Weight: "Bolder", Wrap: true}}
-		facts := []Fact{{"Family", a.Family}, {"Owner", a.Owner}, {"Tenant", a.Tenant}, {"Resource", strings.TrimSpace(a.ResourceType + " " + a.ResourceKey)}, {"Rule", a.Rule}}
-		if a.Evidence != "" {
-			facts = append(facts, Fact{"Evidence", a.Evidence})
-		}
-		if a.Note != "" {
-			facts = append(facts, Fact{"Note", a.Note})
-		}
-		items = append(items, Element{Type: "FactSet", Facts: facts})
-		if a.Status == notify.StatusFiring && a.WhyItMatters != "" {
-			items = append(items, Element{Type: "TextBlock", Text: "**Why it matters:** " + a.WhyItMatters, Wrap: true})
-		}
-		if a.Status == notify.StatusFiring && len(a.Remediation) > 0 {
-			var b strings.Builder
-			b.WriteString("**Fix:**")
-			for j, r := range a.Remediation {
-				fmt.Fprintf(&b, "\n%d. %s", j+1, r)
-			}
-			items = append(items, Element{Type: "TextBlock", Text: b.String(), Wrap: true})
-		}
-		if a.Link != "" {
-			items = append(items, Element{Type: "TextBlock", Text: "[Open incident](" + a.Link + ")", Wrap: true})
-		}
-		card.Body = append(card.Body, Element{Type: "Container", Separator: true, Items: items})
 	}
 	if len(m.Alerts) == 1 && m.Alerts[0].Link != "" {
 		card.Actions = []Action{{Type: "Action.OpenUrl", Title: "Open incident", URL: m.Alerts[0].Link}}
 	}
-	return Envelope{Type: "message", Attachments: []Attachment{{ContentType: "application/vnd.microsoft.card.adaptive", Content: card}}}
+	containers := make([]Element, len(m.Alerts))
+	for i := range m.Alerts {
+		containers[i] = container(m.Alerts[i])
+	}
+	head := card.Body
+	build := func(k int) Envelope {
+		c := card
+		c.Body = append(slices.Clip(head), containers[:k]...)
+		if k < len(containers) {
+			more := fit.More(len(containers) - k)
+			if m.ExternalURL != "" {
+				more += " — [all incidents](" + strings.TrimRight(m.ExternalURL, "/") + "/incidents)"
+			}
+			c.Body = append(c.Body, Element{Type: "TextBlock", Text: more, Wrap: true, Separator: true})
+		}
+		return Envelope{Type: "message", Attachments: []Attachment{{ContentType: "application/vnd.microsoft.card.adaptive", Content: c}}}
+	}
+	k := fit.Largest(len(containers), func(k int) bool { return size(build(k)) <= MaxBytes })
+	return build(k)
+}
+
+func size(v any) int {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return 1 << 30
+	}
+	return len(b)
+}
+
+// container is one alert's section of the card, its free text capped.
+func container(a notify.Alert) Element {
+	a.Title = fit.Clip(a.Title, maxAlertTitle)
+	items := []Element{{Type: "TextBlock", Text: a.Summary(), Weight: "Bolder", Wrap: true}}
+	facts := []Fact{{"Family", orNone(a.Family)}, {"Owner", a.Owner}, {"Tenant", a.Tenant}, {"Resource", strings.TrimSpace(a.ResourceType + " " + a.ResourceKey)}, {"Rule", a.Rule}}
+	if a.Evidence != "" {
+		facts = append(facts, Fact{"Evidence", fit.Clip(a.Evidence, maxEvidence)})
+	}
+	if a.Note != "" {
+		facts = append(facts, Fact{"Note", fit.Clip(a.Note, maxNote)})
+	}
+	items = append(items, Element{Type: "FactSet", Facts: facts})
+	if a.Status == notify.StatusFiring && a.WhyItMatters != "" {
+		items = append(items, Element{Type: "TextBlock", Text: "**Why it matters:** " + fit.Clip(a.WhyItMatters, maxWhy), Wrap: true})
+	}
+	if a.Status == notify.StatusFiring && len(a.Remediation) > 0 {
+		var b strings.Builder
+		b.WriteString("**Fix:**")
+		for j, r := range a.Remediation {
+			if j == maxFixLines {
+				b.WriteString("\n" + fit.More(len(a.Remediation)-j))
+				break
+			}
+			fmt.Fprintf(&b, "\n%d. %s", j+1, fit.Clip(r, maxFixLine))
+		}
+		items = append(items, Element{Type: "TextBlock", Text: b.String(), Wrap: true})
+	}
+	if a.Link != "" {
+		items = append(items, Element{Type: "TextBlock", Text: "[Open incident](" + a.Link + ")", Wrap: true})
+	}
+	return Element{Type: "Container", Separator: true, Items: items}
+}
+
+func orNone(family string) string {
+	if family == "" {
+		return "none"
+	}
+	return family
 }
