@@ -100,10 +100,33 @@ type collector struct {
 	states []stateFinding
 }
 
+// textCode replaces a "code" that is really free text (see codeLike).
+const textCode = "text"
+
+// codeLike reports whether s can be a code: codes, fingerprints and metric
+// labels come from bounded sets, never from free text. SFMC puts sentences
+// — sometimes with a subscriber's address — where a code is expected
+// (messageDefinitionSends messages[], statusMessage), so anything longer
+// than 64 bytes, with more than two spaces, or with an address is not a
+// code.
+func codeLike(s string) bool {
+	if len(s) > 64 || strings.Count(s, " ") > 2 || strings.ContainsAny(s, "@<>\n\r\t\"'") || strings.Contains(strings.ToLower(s), "%40") {
+		return false
+	}
+	return true
+}
+
 // add records one occurrence of code (merged with earlier identical ones).
+// A code that is free text becomes the message of the fixed code "text".
 func (col *collector) add(f finding) {
 	if f.count <= 0 {
 		f.count = 1
+	}
+	if !codeLike(f.code) {
+		if f.msg == "" {
+			f.msg = f.code
+		}
+		f.code = textCode
 	}
 	for i := range col.findings {
 		g := &col.findings[i]

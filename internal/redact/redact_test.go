@@ -15,6 +15,12 @@ func TestString(t *testing.T) {
 		{"bearer in text", `sent "Bearer abc.def" to api`, `sent "Bearer ***" to api`},
 		{"soap header", `<fueloauth xmlns="http://exacttarget.com">tok123</fueloauth>`, `<fueloauth xmlns="http://exacttarget.com">***</fueloauth>`},
 		{"email", `jane.doe+x@example.co.uk is not a valid email`, `***@example.co.uk is not a valid email`},
+		{"email url-encoded", `to=jane.doe%40example.com&x=1`, `to=***%40example.com&x=1`},
+		{"email IDN domain", `jörg@bücher.de bounced`, `***@bücher.de bounced`},
+		{"bare JWT", `token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U expired`, `token *** expired`},
+		{"phone", `call +44 20 7946 0958 now`, `call *** now`},
+		{"MID is not a phone", `account 510000001 blocked`, `account 510000001 blocked`},
+		{"object key field is not a secret key", `{"messageKey":"abc","customerKey":"nightly"}`, `{"messageKey":"abc","customerKey":"nightly"}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -31,9 +37,15 @@ func TestNoSecretSurvives(t *testing.T) {
 		`{"access_token":"` + secret + `"}`, `client_secret=` + secret, `Bearer ` + secret,
 		`<oAuthToken>` + secret + `</oAuthToken>`, `{"refresh_token": "` + secret + `"}`,
 		`authorization=` + secret,
+		// SFMC legacy tokens and common secret key names.
+		`{"accessToken":"` + secret + `"}`, `{"refreshToken":"` + secret + `"}`, `{"legacyToken":"` + secret + `"}`,
+		`{"token":"` + secret + `"}`, `{"secret":"` + secret + `"}`, `{"key":"` + secret + `"}`,
+		`{"private_key":"` + secret + `"}`, `{"privateKey":"` + secret + `"}`, `{"signature":"` + secret + `"}`,
+		`Authorization: Basic ` + "VE9QU0VDUkVUVkFMVUU0Mg==",
+		`postgres://sfmcwatch:` + secret + `@db.internal:5432/sfmcwatch`,
 	}
 	for _, in := range inputs {
-		if got := String(in); strings.Contains(got, secret) {
+		if got := String(in); strings.Contains(got, secret) || strings.Contains(got, "VE9QU0VDUkVUVkFMVUU0Mg") {
 			t.Errorf("secret survived in %q -> %q", in, got)
 		}
 	}
