@@ -11,10 +11,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/notify"
+	"github.com/sfmcwatch/sfmcwatch/internal/notify/fit"
 )
 
 // Config is the receiver's pagerduty block.
@@ -109,17 +111,14 @@ func Events(routingKey string, m *notify.Message) ([]Event, error) {
 			if m.Kind == notify.KindEscalation {
 				summary = "[escalated] " + summary
 			}
-			if len(summary) > 1024 {
-				summary = summary[:1021] + "..."
+			family := a.Family
+			if family == "" {
+				family = "none"
 			}
 			ev.Payload = &Payload{
-				Summary: summary, Source: source, Severity: severity(a.Severity),
-				Timestamp: a.StartsAt.UTC().Format(time.RFC3339), Component: a.ResourceKey, Group: a.Owner, Class: a.Family,
-				CustomDetails: map[string]any{
-					"rule": a.Rule, "tenant": a.Tenant, "resource_type": a.ResourceType, "owner": a.Owner,
-					"failing_for": notify.HumanDuration(a.FailingFor), "why_it_matters": a.WhyItMatters,
-					"remediation": a.Remediation, "evidence": a.Evidence, "note": a.Note, "incident_id": a.IncidentID,
-				},
+				Summary: fit.Clip(summary, maxSummary), Source: fit.Clip(source, maxField), Severity: severity(a.Severity),
+				Timestamp: a.StartsAt.UTC().Format(time.RFC3339), Component: fit.Clip(a.ResourceKey, maxField), Group: a.Owner, Class: family,
+				CustomDetails: details(a),
 			}
 			if a.Link != "" {
 				ev.Links = []Link{{Href: a.Link, Text: "sfmcwatch incident"}}
@@ -133,6 +132,49 @@ func Events(routingKey string, m *notify.Message) ([]Event, error) {
 		}
 	}
 	return out, nil
+}
+
+// PagerDuty limits: an event is at most 512 KB ("Event object is too
+// large"), a summary 1,024 characters. The free text of custom_details is
+// capped well below so an event never comes near the limit; MaxEventBytes
+// is checked after encoding anyway.
+const (
+	MaxEventBytes = 512 * 1024
+	maxSummary    = 1024
+	maxField      = 255
+	maxText       = 16 << 10
+	maxFixLines   = 20
+	maxFixLine    = 2 << 10
+)
+
+// details are the event's custom_details, free text capped.
+func details(a notify.Alert) map[string]any {
+	fix := a.Remediation
+	if len(fix) > maxFixLines {
+		fix = append(slices.Clip(fix[:maxFixLines]), fit.More(len(fix)-maxFixLines))
+	}
+	clipped := make([]string, len(fix))
+	for i, r := range fix {
+		clipped[i] = fit.Clip(r, maxFixLine)
+	}
+	return map[string]any{
+		"rule": a.Rule, "tenant": a.Tenant, "resource_type": a.ResourceType, "resource_key": fit.Clip(a.ResourceKey, maxText), "owner": a.Owner,
+		"title": fit.Clip(a.Title, maxText), "failing_for": notify.HumanDuration(a.FailingFor), "why_it_matters": fit.Clip(a.WhyItMatters, maxText),
+		"remediation": clipped, "evidence": fit.Clip(a.Evidence, maxText), "note": fit.Clip(a.Note, maxText), "incident_id": a.IncidentID,
+	}
+}
+
+// encode marshals an event, dropping its custom details rather than
+// exceeding MaxEventBytes.
+func encode(ev Event) ([]byte, error) {
+	body, err := json.Marshal(ev)
+	if err != nil || len(body) <= MaxEventBytes || ev.Payload == nil {
+		return body, err
+	}
+	p := *ev.Payload
+	p.CustomDetails = map[string]any{"note": "details left out: over PagerDuty's 512 KB event limit; open the incident in sfmcwatch"}
+	ev.Payload = &p
+	return json.Marshal(ev)
 }
 
 func severity(s string) string {
@@ -152,11 +194,11 @@ func (n *Notifier) Notify(ctx context.Context, m *notify.Message) error {
 		return err
 	}
 	for _, ev := range events {
-		body, err := json.Marshal(ev)
+		body, err := encode(ev)
 		if err != nil {
 			return notify.Permanent("pagerduty", err)
 		}
-		if err := notify.PostJSON(ctx, n.client, "pagerduty", n.cfg.URL, body, nil, key); err != nil {
+		if err := notify.PostJSON(ctx, n.client, "pagerduty", n.cfg.URL, body, http.Header{"User-Agent": {fit.UserAgent()}}, key); err != nil {
 			return err
 		}
 	}
