@@ -141,6 +141,8 @@ type Client struct {
 	limiter *adaptiveLimiter
 	authURL string
 	budget  Budget
+	// secretDigest keys the token cache by the client secret in use.
+	secretDigest string
 }
 
 // New returns a client for tenant.
@@ -214,17 +216,18 @@ func New(tenant Tenant, opt Options) (*Client, error) {
 		return nil, fmt.Errorf("sfmc tenant %q: auth url is not a valid URL", tenant.Name)
 	}
 	c := &Client{
-		tenant:  tenant,
-		opt:     opt,
-		hc:      opt.HTTPClient,
-		now:     opt.Clock,
-		cls:     opt.Classifier,
-		meter:   opt.Meter,
-		log:     opt.Logger.With("tenant", tenant.Name),
-		tokens:  opt.Tokens,
-		limiter: newAdaptiveLimiter(opt.RateLimit, opt.Burst, opt.MaxInFlight, opt.Clock),
-		authURL: authURL,
-		budget:  Budget{Daily: tenant.DailyBudget, OptionalShare: opt.OptionalShare},
+		tenant:       tenant,
+		opt:          opt,
+		hc:           opt.HTTPClient,
+		now:          opt.Clock,
+		cls:          opt.Classifier,
+		meter:        opt.Meter,
+		log:          opt.Logger.With("tenant", tenant.Name),
+		tokens:       opt.Tokens,
+		limiter:      newAdaptiveLimiter(opt.RateLimit, opt.Burst, opt.MaxInFlight, opt.Clock),
+		authURL:      authURL,
+		secretDigest: secretDigest(tenant.ClientSecret),
+		budget:       Budget{Daily: tenant.DailyBudget, OptionalShare: opt.OptionalShare},
 	}
 	return c, nil
 }

@@ -2,6 +2,8 @@ package sfmc
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,9 +36,20 @@ func (t Token) HasScope(s string) bool {
 	return false
 }
 
-type tokenKey struct{ authURL, clientID, mid string }
+// tokenKey names one cached token. secret is a digest of the client
+// secret (never the secret itself), so a rotated secret fetches a new token
+// instead of reusing the one the old secret bought.
+type tokenKey struct{ authURL, clientID, mid, secret string }
 
-func (k tokenKey) String() string { return k.authURL + "\x00" + k.clientID + "\x00" + k.mid }
+func (k tokenKey) String() string {
+	return k.authURL + "\x00" + k.clientID + "\x00" + k.mid + "\x00" + k.secret
+}
+
+// secretDigest is a short SHA-256 digest of a client secret, for cache keys.
+func secretDigest(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:12])
+}
 
 type tokenEntry struct {
 	tok  Token
@@ -44,7 +57,8 @@ type tokenEntry struct {
 	seen []string // tokens this entry has held (for scrubbing), newest last, bounded
 }
 
-// TokenCache holds one token per (auth URL, client id, MID) and makes sure
+// TokenCache holds one token per (auth URL, client id, MID, client secret
+// digest) and makes sure
 // concurrent callers share a single token request. Share one cache between
 // clients of the same package to keep to SFMC's "one token per ~20 minutes
 // per client" guidance.
@@ -102,7 +116,7 @@ func (tc *TokenCache) known(k tokenKey) []string {
 }
 
 func (c *Client) tokenKey() tokenKey {
-	return tokenKey{authURL: c.authURL, clientID: c.tenant.ClientID, mid: c.tenant.AccountID}
+	return tokenKey{authURL: c.authURL, clientID: c.tenant.ClientID, mid: c.tenant.AccountID, secret: c.secretDigest}
 }
 
 // token returns a valid token, fetching one (single-flight) when the cache

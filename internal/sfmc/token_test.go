@@ -3,6 +3,7 @@ package sfmc
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -146,6 +147,41 @@ func TestNormaliseBase(t *testing.T) {
 	} {
 		if got := normaliseBase(in); got != want {
 			t.Errorf("%q → %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestTokenCacheRotatedSecretFetchesANewToken(t *testing.T) {
+	// After a client-secret rotation (config reload), the token the old
+	// secret bought must not be reused: the cache is keyed by a digest of
+	// the secret (never the secret itself).
+	shared := NewTokenCache()
+	f := &fake{base: "http://sfmc.test"}
+	f.setAPI(status(200, legacyOne))
+	mk := func(secret string) *Client {
+		c, err := New(Tenant{Name: "t", AuthURL: f.base, ClientID: "cid", ClientSecret: secret, AccountID: "1"},
+			Options{HTTPClient: &http.Client{Transport: handlerTransport{f}}, Tokens: shared})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for _, c := range []*Client{mk(testSecret), mk(testSecret)} {
+		if _, err := c.Automations(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.tokens.Load(); n != 1 {
+		t.Fatalf("token requests = %d, want 1 (one secret)", n)
+	}
+	// The fake accepts only testSecret: a client with another secret must
+	// ask for its own token (and be refused), not reuse the cached one.
+	if _, err := mk(testSecret + "-other").Automations(t.Context()); !IsAuth(err) {
+		t.Fatalf("another secret reused the cached token: err = %v", err)
+	}
+	for k := range shared.entries {
+		if strings.Contains(k.String(), testSecret) {
+			t.Fatal("the token cache key holds the secret itself")
 		}
 	}
 }
