@@ -24,6 +24,7 @@ import (
 
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/notify"
+	"github.com/sfmcwatch/sfmcwatch/internal/notify/fit"
 )
 
 const (
@@ -257,7 +258,7 @@ func TestSendSTARTTLSAndImplicitTLS(t *testing.T) {
 			if !strings.HasPrefix(subject, "[sfmcwatch] [FIRING:1] example · auth · marketing_ops") {
 				t.Errorf("subject %q", subject)
 			}
-			if msg.Header.Get("To") != "<"+recipient+">" || !strings.HasSuffix(msg.Header.Get("Message-Id"), "@sfmcwatch>") {
+			if msg.Header.Get("To") != "<"+recipient+">" || !strings.HasSuffix(msg.Header.Get("Message-Id"), "@example.com>") || msg.Header.Get("User-Agent") != fit.UserAgent() {
 				t.Errorf("headers %v", msg.Header)
 			}
 			for _, want := range []string{"Why it matters", "Fix:", "failing for 3h", "marketing_ops", "https://sfmcwatch.example.com/incidents/3"} {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -79,6 +80,8 @@ func Group(tb testing.TB, n int) *notify.Message {
 	return m
 }
 
+var jsonMessage = regexp.MustCompile(`"message"\s*:\s*"([^"]*)"`)
+
 // firstLine is a readable excerpt of an error body for a title.
 func firstLine(body string) string {
 	for _, tag := range []string{"faultstring", "StatusMessage", "ErrorMessage"} {
@@ -88,10 +91,8 @@ func firstLine(body string) string {
 			}
 		}
 	}
-	if _, rest, ok := strings.Cut(body, `"message":"`); ok {
-		if msg, _, ok := strings.Cut(rest, `"`); ok {
-			return msg
-		}
+	if m := jsonMessage.FindStringSubmatch(body); m != nil {
+		return m[1]
 	}
 	if len(body) > 80 {
 		return body[:80]
