@@ -15,6 +15,7 @@ import (
 
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/notify"
+	"github.com/sfmcwatch/sfmcwatch/internal/notify/fit"
 )
 
 // Config is the receiver's alertmanager block.
@@ -52,6 +53,47 @@ type PostableAlert struct {
 	GeneratorURL string            `json:"generatorURL,omitempty"`
 }
 
+// Label values an alert always carries; Alertmanager drops a label with an
+// empty value, so an unknown value is sent as None.
+var promised = []string{"family", "owner", "tenant", "severity"}
+
+// None is the value of a promised label the incident does not have: the
+// catalog's family for "not an error" and, for owner, tenant and severity,
+// "unknown to sfmcwatch".
+const None = "none"
+
+// Annotation caps: Alertmanager keeps every alert in memory and shows the
+// summary in lists and notification titles.
+const (
+	maxSummary    = 1024
+	maxAnnotation = 4096
+)
+
+// Labels are the alert's Alertmanager labels: alertname (the rule),
+// source="sfmcwatch", family, owner, tenant and severity (always present,
+// None when unknown), resource_type and resource_key when the incident
+// has them, and incident_id.
+func Labels(a notify.Alert) map[string]string {
+	labels := map[string]string{"alertname": a.Rule, "source": "sfmcwatch"}
+	for k, v := range a.Labels() {
+		if v != "" && k != "rule" {
+			labels[k] = v
+		}
+	}
+	for _, k := range promised {
+		if labels[k] == "" {
+			labels[k] = None
+		}
+	}
+	if labels["alertname"] == "" {
+		labels["alertname"] = "sfmcwatch"
+	}
+	if a.IncidentID > 0 {
+		labels["incident_id"] = strconv.FormatInt(a.IncidentID, 10)
+	}
+	return labels
+}
+
 // Alerts converts a message; firing alerts get endsAt = now + 1h so a
 // silent sfmcwatch lets them expire rather than fire forever (reminders
 // refresh them).
@@ -61,17 +103,10 @@ func Alerts(m *notify.Message, now time.Time) ([]PostableAlert, error) {
 	}
 	out := make([]PostableAlert, 0, len(m.Alerts))
 	for _, a := range m.Alerts {
-		labels := map[string]string{"alertname": a.Rule, "source": "sfmcwatch"}
-		for k, v := range a.Labels() {
-			if v != "" && k != "rule" {
-				labels[k] = v
-			}
-		}
-		if a.IncidentID > 0 {
-			labels["incident_id"] = strconv.FormatInt(a.IncidentID, 10)
-		}
-		ann := map[string]string{"summary": a.Title, "description": a.WhyItMatters, "evidence": a.Evidence,
-			"remediation": strings.Join(a.Remediation, "\n"), "note": a.Note}
+		labels := Labels(a)
+		ann := map[string]string{"summary": fit.Clip(a.Title, maxSummary), "description": fit.Clip(a.WhyItMatters, maxAnnotation),
+			"evidence": fit.Clip(a.Evidence, maxAnnotation), "remediation": fit.Clip(strings.Join(a.Remediation, "\n"), maxAnnotation),
+			"note": fit.Clip(a.Note, maxAnnotation)}
 		for k, v := range ann {
 			if v == "" {
 				delete(ann, k)
@@ -107,7 +142,7 @@ func (n *Notifier) Notify(ctx context.Context, m *notify.Message) error {
 	if err != nil {
 		return notify.Permanent("alertmanager", err)
 	}
-	h := http.Header{}
+	h := http.Header{"User-Agent": {fit.UserAgent()}}
 	if n.cfg.BearerToken.IsSet() {
 		h.Set("Authorization", "Bearer "+n.cfg.BearerToken.Reveal())
 	}

@@ -85,3 +85,38 @@ func TestPostableAlerts(t *testing.T) {
 		t.Errorf("annotations %v", got[0]["annotations"])
 	}
 }
+
+// Every alert carries the labels the docs promise: family is never empty
+// (triggered_send.* and data_extension.schema_drift incidents have no
+// family), and the text annotations stay bounded.
+func TestPromisedLabelsAlwaysPresent(t *testing.T) {
+	m := notify.SampleMessage("am", "", time.Now())
+	m.Kind = notify.KindAlert
+	base := m.Alerts[0]
+	m.Alerts = nil
+	for _, rule := range []string{"triggered_send.errors", "triggered_send.stale", "data_extension.schema_drift"} {
+		a := base
+		a.Rule, a.Family, a.Owner, a.ResourceType, a.ResourceKey = rule, "", "", "", ""
+		a.Evidence = strings.Repeat("SOAP 12014 ", 2000)
+		m.Alerts = append(m.Alerts, a)
+	}
+	alerts, err := Alerts(m, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pa := range alerts {
+		for _, k := range []string{"alertname", "source", "family", "owner", "tenant", "severity"} {
+			if pa.Labels[k] == "" {
+				t.Errorf("%s: label %s missing: %v", pa.Labels["alertname"], k, pa.Labels)
+			}
+		}
+		if pa.Labels["family"] != "none" {
+			t.Errorf("family %q, want none", pa.Labels["family"])
+		}
+		for k, v := range pa.Annotations {
+			if len([]rune(v)) > 4096 {
+				t.Errorf("annotation %s: %d characters", k, len([]rune(v)))
+			}
+		}
+	}
+}
