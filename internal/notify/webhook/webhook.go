@@ -17,12 +17,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/notify"
+	"github.com/sfmcwatch/sfmcwatch/internal/notify/fit"
 )
 
 // Header names.
@@ -61,17 +63,63 @@ func New(cfg Config, client *http.Client, now func() time.Time) (*Notifier, erro
 type Payload struct {
 	Version string `json:"version"`
 	*notify.Message
+	// Title is the short title (under 120 characters) naming the cause.
 	Title string `json:"title"`
 	Text  string `json:"text"`
+	// OmittedAlerts counts the alerts left out to keep the body under
+	// MaxBytes (the last, least urgent ones; "…and N more" in Text).
+	OmittedAlerts int `json:"omitted_alerts,omitempty"`
+}
+
+// MaxBytes caps the body below the 1 MiB many receivers accept by default
+// (nginx client_max_body_size, several serverless gateways).
+const MaxBytes = 960 << 10
+
+// Per-alert caps of free text.
+const (
+	maxText     = 16 << 10
+	maxFixLines = 20
+)
+
+// Body builds the JSON body, at most MaxBytes: alerts' free text is
+// capped and, when the group is still too large, the last alerts are left
+// out and counted in omitted_alerts.
+func Body(m *notify.Message) ([]byte, error) {
+	alerts := make([]notify.Alert, len(m.Alerts))
+	for i, a := range m.Alerts {
+		a.Title, a.Evidence, a.Note, a.WhyItMatters = fit.Clip(a.Title, maxText), fit.Clip(a.Evidence, maxText), fit.Clip(a.Note, maxText), fit.Clip(a.WhyItMatters, maxText)
+		if len(a.Remediation) > maxFixLines {
+			a.Remediation = append(slices.Clip(a.Remediation[:maxFixLines]), fit.More(len(a.Remediation)-maxFixLines))
+		}
+		alerts[i] = a
+	}
+	title := fit.Title(m)
+	build := func(k int) ([]byte, error) {
+		sub := *m
+		sub.Alerts = alerts[:k]
+		text := sub.Text()
+		if k < len(alerts) {
+			if _, rest, ok := strings.Cut(text, "\n"); ok {
+				text = m.Title() + "\n" + rest
+			}
+			text += "\n" + fit.More(len(alerts)-k) + "\n"
+		}
+		return json.Marshal(Payload{Version: "1", Message: &sub, Title: title, Text: fit.ClipBytes(text, MaxBytes/2), OmittedAlerts: len(alerts) - k})
+	}
+	k := fit.Largest(len(alerts), func(k int) bool {
+		b, err := build(k)
+		return err == nil && len(b) <= MaxBytes
+	})
+	return build(k)
 }
 
 // Notify posts the signed payload.
 func (n *Notifier) Notify(ctx context.Context, m *notify.Message) error {
-	body, err := json.Marshal(Payload{Version: "1", Message: m, Title: m.Title(), Text: m.Text()})
+	body, err := Body(m)
 	if err != nil {
 		return notify.Permanent("webhook", err)
 	}
-	h := http.Header{}
+	h := http.Header{"User-Agent": {fit.UserAgent()}}
 	h.Set(IdempotencyHeader, m.Key)
 	if n.cfg.SigningKey.IsSet() {
 		h.Set(SignatureHeader, Sign([]byte(n.cfg.SigningKey.Reveal()), n.now(), body))
