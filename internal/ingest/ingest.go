@@ -88,6 +88,25 @@ type Options struct {
 	Source string
 	// MaxLineBytes bounds one record; 0 means DefaultMaxLineBytes.
 	MaxLineBytes int
+	// Format, when set, is the declared format: it wins over detection
+	// (a declared JSON-lines source whose first line is broken stays JSON
+	// lines; that line is reported bad and the rest are kept). JSONLines
+	// also accepts a JSON array. Zero detects.
+	Format Format
+}
+
+// ParseFormat maps a configured format name (auto, jsonl, json, csv) to a
+// Format (0 for auto or empty).
+func ParseFormat(name string) (Format, error) {
+	switch name {
+	case "", "auto":
+		return 0, nil
+	case "jsonl", "json", "ndjson":
+		return JSONLines, nil
+	case "csv":
+		return CSV, nil
+	}
+	return 0, fmt.Errorf("unknown format %q (auto, jsonl or csv)", name)
 }
 
 // RawLine is one undecoded record of a stream.

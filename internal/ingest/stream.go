@@ -81,6 +81,17 @@ sniff:
 				s.format = JSONArray
 			default:
 				s.format = CSV
+				if s.mostlyJSONLines() {
+					// One broken first line must not turn a JSON-lines
+					// stream into CSV and lose every line after it.
+					s.format = JSONLines
+				}
+			}
+			switch {
+			case opts.Format == CSV:
+				s.format = CSV
+			case opts.Format == JSONLines && s.format == CSV, opts.Format == JSONArray:
+				s.format = JSONLines
 			}
 			break sniff
 		}
@@ -122,6 +133,32 @@ sniff:
 		s.parser = p
 	}
 	return s, nil
+}
+
+// mostlyJSONLines reports whether most of the first lines in the buffered
+// window (up to 20, blank ones skipped) start with '{'.
+func (s *Stream) mostlyJSONLines() bool {
+	for !s.eof && s.end-s.start < 16<<10 && s.fill() {
+	}
+	w := s.buf[s.start:s.end]
+	json, other := 0, 0
+	for len(w) > 0 && json+other < 20 {
+		line := w
+		if i := bytes.IndexByte(w, '\n'); i >= 0 {
+			line, w = w[:i], w[i+1:]
+		} else {
+			w = nil
+		}
+		line = bytes.TrimLeft(line, " \t\r\ufeff")
+		switch {
+		case len(line) == 0:
+		case line[0] == '{':
+			json++
+		default:
+			other++
+		}
+	}
+	return json > 0 && json >= other
 }
 
 // Format returns the detected format.
@@ -231,7 +268,7 @@ func (s *Stream) finish(rec []byte) (RawLine, bool) {
 	l := RawLine{No: s.recLine}
 	switch s.format {
 	case JSONArray:
-		s.arr = arrState{}
+		s.arr = arrState{opened: s.arr.opened}
 		l.Data = rec
 	case CSV:
 		s.csvSt = csvState{}
@@ -318,7 +355,7 @@ func (s *Stream) skipLong() RawLine {
 	case CSV:
 		s.csvSt = csvState{}
 	case JSONArray:
-		s.arr = arrState{}
+		s.arr = arrState{opened: s.arr.opened}
 	}
 	return l
 }
@@ -446,6 +483,9 @@ type arrState struct {
 	scalar     bool
 	depth      int
 	inStr, esc bool
+	// opened is set between the outer array's '[' and its ']' (kept across
+	// elements: only arrayStart changes it).
+	opened bool
 }
 
 // arrayStart skips brackets, commas and white space up to the next
@@ -460,7 +500,18 @@ func (s *Stream) arrayStart() bool {
 				s.line++
 				continue
 			}
-			if c == ' ' || c == '\t' || c == '\r' || c == ',' || c == '[' || c == ']' {
+			if c == ' ' || c == '\t' || c == '\r' || c == ',' {
+				continue
+			}
+			// The outer array's brackets (one after another for
+			// concatenated arrays); a '[' inside the array starts an
+			// element, which is then reported as not an object.
+			if c == '[' && !s.arr.opened {
+				s.arr.opened = true
+				continue
+			}
+			if c == ']' && s.arr.opened {
+				s.arr.opened = false
 				continue
 			}
 			s.start += i

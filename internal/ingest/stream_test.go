@@ -340,3 +340,44 @@ func TestParallelParse(t *testing.T) {
 		t.Errorf("%d events in %d batches, want 400", total, batches)
 	}
 }
+
+// One bad first line must not turn a JSON-lines stream into CSV (and lose
+// every line after it); a declared format wins over detection.
+func TestStreamBadFirstLineKeepsTheRest(t *testing.T) {
+	in := "oops, this is not JSON\n{\"status\":500,\"url\":\"/a\"}\n{\"status\":401,\"url\":\"/b\"}\n"
+	for _, o := range []Options{{}, {Format: JSONLines}} {
+		f, got, err := readAll(t, []byte(in), o, 2)
+		if err != nil || f != JSONLines {
+			t.Fatalf("format %v (declared %v), err %v", f, o.Format, err)
+		}
+		if len(got) != 3 || got[0].reason == "" || got[1].status != 500 || got[2].status != 401 {
+			t.Fatalf("declared %v: %+v", o.Format, got)
+		}
+	}
+	// A real CSV stays CSV.
+	if f, _, err := readAll(t, []byte("ts,status,url\n2026-01-01T00:00:00Z,500,/a\n"), Options{}, 2); err != nil || f != CSV {
+		t.Fatalf("csv detected as %v (%v)", f, err)
+	}
+	// Declared JSON lines with a header-looking first line.
+	if f, got, err := readAll(t, []byte("ts,status,url\n{\"status\":503}\n"), Options{Format: JSONLines}, 2); err != nil || f != JSONLines || len(got) != 2 || got[1].status != 503 {
+		t.Fatalf("declared jsonl: %v %+v %v", f, got, err)
+	}
+}
+
+// Nested arrays are elements that are not objects, reported as bad lines,
+// never silently skipped to "0 lines".
+func TestStreamNestedArraysAreReported(t *testing.T) {
+	for _, in := range []string{"[[[1]]]", "[[{\"status\":500}]]", strings.Repeat("[", 5000) + strings.Repeat("]", 5000)} {
+		_, got, err := readAll(t, []byte(in), Options{}, 2)
+		if err != nil {
+			continue // an error is a fine answer too
+		}
+		if len(got) == 0 || got[0].reason == "" {
+			t.Errorf("%.12q…: %+v, want a bad line", in, got)
+		}
+	}
+	// Concatenated arrays still read.
+	if _, got, err := readAll(t, []byte(`[{"status":500}][{"status":502}]`), Options{}, 2); err != nil || len(got) != 2 || got[1].status != 502 {
+		t.Fatalf("concatenated arrays: %+v %v", got, err)
+	}
+}

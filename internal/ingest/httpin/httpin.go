@@ -315,14 +315,15 @@ func Decode(raw []byte, contentEncoding, format string, maxBody int64) ([]LineEv
 	if herr != nil {
 		return nil, rep, herr
 	}
-	st, err := ingest.NewStream(bytes.NewReader(plain), ingest.Options{Source: EventSource})
+	declared, err := ingest.ParseFormat(format)
+	if err != nil {
+		return nil, rep, &httpError{status: http.StatusInternalServerError, msg: "source: " + err.Error()}
+	}
+	// The source's declared format wins over detection: one bad first line
+	// is reported and the other lines are kept.
+	st, err := ingest.NewStream(bytes.NewReader(plain), ingest.Options{Source: EventSource, Format: declared})
 	if err != nil {
 		return nil, rep, &httpError{status: http.StatusBadRequest, msg: "body: " + redact.String(err.Error())}
-	}
-	switch f := st.Format(); {
-	case format == "csv" && f != ingest.CSV, format == "jsonl" && f == ingest.CSV:
-		return nil, rep, &httpError{status: http.StatusBadRequest,
-			msg: fmt.Sprintf("body looks like %s but this source's format is %s", f, format)}
 	}
 	p := st.Parser()
 	var (

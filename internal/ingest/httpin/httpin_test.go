@@ -343,3 +343,17 @@ func TestManyBadLinesTruncated(t *testing.T) {
 		t.Fatalf("%v %+v", herr, rep)
 	}
 }
+
+// Deeply nested arrays are rejected lines (422), never "200, 0 lines";
+// a JSON-lines body whose first line is broken keeps its other lines.
+func TestNestedArraysAndBadFirstLine(t *testing.T) {
+	e := newEnv(t, nil, sink.WriterOptions{}, true)
+	resp, rep := e.post(t, token, []byte(strings.Repeat("[", 1500)+strings.Repeat("]", 1500)))
+	if resp.StatusCode != http.StatusUnprocessableEntity || rep.Rejected == 0 {
+		t.Fatalf("nested arrays: %d %+v", resp.StatusCode, rep)
+	}
+	resp, rep = e.post(t, token, []byte("garbage first line\n{\"status\":500,\"url\":\"/a\",\"ts\":\"2026-11-02T06:00:00Z\"}\n"))
+	if resp.StatusCode != http.StatusOK || rep.Accepted != 1 || rep.Rejected != 1 {
+		t.Fatalf("bad first line: %d %+v", resp.StatusCode, rep)
+	}
+}
