@@ -7,7 +7,7 @@ import (
 )
 
 // testIncidentCorrelation: cause links, the cause name and its title, the
-// children filter, and rule updates keeping a cause's title.
+// children filter, and rule updates keeping the correlation.
 func testIncidentCorrelation(t *testing.T, h harness) {
 	s := openT(t, h.fresh(t))
 	ctx := t.Context()
@@ -35,9 +35,9 @@ func testIncidentCorrelation(t *testing.T, h harness) {
 	if err != nil || c.Cause != "credentials.monitor" || c.Title != "sfmcwatch's credentials for a are rejected" {
 		t.Fatalf("mark cause = %+v, %v", c, err)
 	}
-	// A rule update keeps the cause's title.
+	// A rule update sets the rule's title and keeps the correlation.
 	c, _, err = s.OpenOrUpdateIncident(ctx, IncidentUpsert{Fingerprint: "tenant.blind|a", Rule: "tenant.blind", Tenant: "a", Severity: "critical", Title: "blind again", Now: t0.Add(time.Minute)})
-	if err != nil || c.Title != "sfmcwatch's credentials for a are rejected" || c.Cause != "credentials.monitor" {
+	if err != nil || c.Title != "blind again" || c.Cause != "credentials.monitor" {
 		t.Fatalf("update of a cause = %+v, %v", c, err)
 	}
 	got, err := s.ListIncidents(ctx, IncidentFilter{CausedBy: cause.ID})
@@ -53,7 +53,7 @@ func testIncidentCorrelation(t *testing.T, h harness) {
 	if err != nil || p.CausedBy != 0 || p.Title != kids[1].Title {
 		t.Fatalf("promote = %+v, %v", p, err)
 	}
-	// No longer a cause: the next rule update sets the title again.
+	// No longer a cause.
 	if _, err := s.CorrelateIncident(ctx, cause.ID, Correlation{}); err != nil {
 		t.Fatal(err)
 	}

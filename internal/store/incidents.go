@@ -112,7 +112,7 @@ func (s *sqlStore) OpenOrUpdateIncident(ctx context.Context, u IncidentUpsert) (
 				return fmt.Errorf("insert: %w", err)
 			}
 			err = tx.QueryRowContext(ctx, s.q(`UPDATE incidents SET
-				rule = ?, severity = ?, family = ?, title = CASE WHEN cause <> '' THEN title ELSE ? END, owner = ?, remediation = ?,
+				rule = ?, severity = ?, family = ?, title = ?, owner = ?, remediation = ?,
 				last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END,
 				updated_at = ?, occurrences = occurrences + 1, failure_started_at = `+failedSet+`
 				WHERE fingerprint = ? AND status = 'open' RETURNING id`),

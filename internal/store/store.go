@@ -141,7 +141,8 @@ type Correlation struct {
 	// a cause).
 	Cause string
 	// Title replaces the title when non-empty (a cause's title names the
-	// cause); OpenOrUpdateIncident keeps it while Cause is set.
+	// cause). A rule update (OpenOrUpdateIncident) sets the rule's title
+	// again; the correlation step runs after every update and re-applies it.
 	Title string
 }
 
@@ -393,8 +394,8 @@ type Incident struct {
 	CausedBy int64 `json:"caused_by,omitempty"`
 	// Cause names the recognised cause (correlate.Cause* ids, e.g.
 	// "credentials.monitor", "sfmc.throttling") on a cause incident; "" when
-	// this incident is not a recognised cause. While it is set, the title is
-	// the correlation step's (it names the cause) and rule updates keep it.
+	// this incident is not a recognised cause. The correlation step may set
+	// a title naming the cause (re-applied after every rule update).
 	Cause string `json:"cause,omitempty"`
 	// Evidence is filled by GetIncident only.
 	Evidence []Evidence `json:"evidence,omitempty"`

@@ -1,0 +1,482 @@
+package correlate
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
+)
+
+// Lineage is what sfmcwatch can read about how objects feed each other,
+// from the latest snapshots (keys as in incidents' resource keys).
+type Lineage struct {
+	// AutomationTargets: automation key → the data extensions its
+	// activities write (resource.AutomationState.TargetDataExtensions).
+	AutomationTargets map[string][]string
+	// ImportDestination: import key → its destination data extension.
+	ImportDestination map[string]string
+	// JourneyEntry: journey key → its entry source data extension.
+	JourneyEntry map[string]string
+}
+
+// Decision is the correlation of one open incident.
+type Decision struct {
+	// CausedBy is the cause incident's id (0 = top-level).
+	CausedBy int64
+	// Cause is the recognised cause when the incident is one.
+	Cause string
+	// Title is the cause's title when the step writes one ("" = the
+	// rule's title stays).
+	Title string
+}
+
+// Plan decides the correlation of a tenant's open incidents: a decision
+// for every incident in open (top-level ones get the zero Decision, or a
+// Cause when they are causes). It is a pure function of its inputs; the
+// current CausedBy/Cause of the incidents only make cause choices sticky.
+func Plan(open []store.Incident, lin Lineage) map[int64]Decision {
+	p := planner{out: make(map[int64]Decision, len(open)), assigned: map[int64]bool{}, lineage: lin}
+	p.open = slices.Clone(open)
+	slices.SortFunc(p.open, func(a, b store.Incident) int {
+		return cmp.Or(a.OpenedAt.Compare(b.OpenedAt), cmp.Compare(a.ID, b.ID))
+	})
+	for _, in := range p.open {
+		p.out[in.ID] = Decision{}
+	}
+	p.tenantBlocked()
+	p.credentials()
+	p.integrationCredentials()
+	p.spread(CauseOutage, func(in store.Incident) bool { return in.Family == "server" || in.Family == "timeout" })
+	p.spread(CauseThrottling, func(in store.Incident) bool { return in.Family == "rate_limit" })
+	p.integrationFold()
+	p.objectState()
+	p.downstream()
+	return p.out
+}
+
+type planner struct {
+	lineage  Lineage
+	open     []store.Incident
+	out      map[int64]Decision
+	assigned map[int64]bool
+}
+
+// form makes members (those not in a cluster yet) a cluster when there are
+// at least two: the cause is the current cause among them, else the first
+// one prefer accepts, else the earliest. It returns the cause and the
+// members that joined (nil when no cluster formed).
+func (p *planner) form(kind string, members []store.Incident, prefer func(store.Incident) bool) (store.Incident, []store.Incident) {
+	members = slices.DeleteFunc(slices.Clone(members), func(in store.Incident) bool { return p.assigned[in.ID] })
+	if len(members) < 2 {
+		return store.Incident{}, nil
+	}
+	i := slices.IndexFunc(members, func(in store.Incident) bool { return in.Cause != "" && in.CausedBy == 0 })
+	if i < 0 && prefer != nil {
+		i = slices.IndexFunc(members, prefer)
+	}
+	i = max(i, 0)
+	cause := members[i]
+	for _, m := range members {
+		p.assigned[m.ID] = true
+		if m.ID != cause.ID {
+			p.out[m.ID] = Decision{CausedBy: cause.ID}
+		}
+	}
+	p.out[cause.ID] = Decision{Cause: kind}
+	return cause, members
+}
+
+func (p *planner) title(id int64, t string) {
+	d := p.out[id]
+	d.Title = clip(t)
+	p.out[id] = d
+}
+
+func (p *planner) rule(rules ...string) []store.Incident {
+	var out []store.Incident
+	for _, in := range p.open {
+		if slices.Contains(rules, in.Rule) {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+func (p *planner) apiErrors(keep func(store.Incident) bool) []store.Incident {
+	var out []store.Incident
+	for _, in := range p.open {
+		if in.Rule == "api.errors" && !p.assigned[in.ID] && (keep == nil || keep(in)) {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+func (p *planner) tenantBlocked() {
+	blocked := p.rule("tenant.blocked")
+	if len(blocked) == 0 {
+		return
+	}
+	members := append(blocked[:1:1], p.rule("tenant.blind")...)
+	members = append(members, p.apiErrors(nil)...)
+	cause, ms := p.form(CauseTenantBlocked, members, nil)
+	if ms != nil {
+		p.title(cause.ID, fmt.Sprintf("SFMC blocks tenant %s (50200); %s fail with it", cause.Tenant, explained(ms, cause.ID)))
+	}
+}
+
+// credentials: the monitor's own credentials rejected, or one secret shared
+// by several integrations rotated.
+func (p *planner) credentials() {
+	blind := p.rule("tenant.blind")
+	monitor := p.apiErrors(func(in store.Incident) bool { return in.Family == "auth" && integration(in) == MonitorIntegration })
+	token := p.apiErrors(func(in store.Incident) bool {
+		return in.Family == "auth" && isTokenEndpoint(in.ResourceKey) && integration(in) != MonitorIntegration
+	})
+	// Codes the monitor's own token requests fail with, and codes several
+	// integrations' token requests fail with at once.
+	monitorCodes := map[string]bool{}
+	for _, in := range monitor {
+		if isTokenEndpoint(in.ResourceKey) {
+			monitorCodes[code(in)] = true
+		}
+	}
+	byCode := map[string]map[string]bool{}
+	for _, in := range token {
+		if byCode[code(in)] == nil {
+			byCode[code(in)] = map[string]bool{}
+		}
+		byCode[code(in)][integration(in)] = true
+	}
+	members := append(slices.Clone(blind), monitor...)
+	for _, in := range token {
+		if monitorCodes[code(in)] || len(byCode[code(in)]) >= 2 || (len(blind) > 0 && len(monitor) == 0) {
+			members = append(members, in)
+		}
+	}
+	slices.SortFunc(members, byOpened)
+	kind := CauseSharedCredentials
+	if len(blind) > 0 || len(monitor) > 0 {
+		kind = CauseMonitorCredentials
+	}
+	cause, ms := p.form(kind, members, func(in store.Incident) bool { return in.Rule == "tenant.blind" })
+	if ms == nil {
+		return
+	}
+	var who []string
+	codes := map[string]bool{}
+	for _, m := range ms {
+		if m.Rule == "tenant.blind" {
+			who = append(who, MonitorIntegration)
+			continue
+		}
+		who = append(who, integration(m))
+		codes[code(m)] = true
+	}
+	t := fmt.Sprintf("Credentials for %s rejected (%s) for %s: secret rotated?", cause.Tenant, keys(codes), list(uniq(who), 4))
+	if kind == CauseMonitorCredentials && !slices.Contains(who, MonitorIntegration) {
+		who = append([]string{MonitorIntegration}, who...)
+		t = fmt.Sprintf("Credentials for %s rejected (%s) for %s: secret rotated?", cause.Tenant, keys(codes), list(uniq(who), 4))
+	}
+	p.title(cause.ID, t)
+}
+
+// integrationCredentials folds one integration's auth failures across
+// endpoints under its token-endpoint incident.
+func (p *planner) integrationCredentials() {
+	by := map[string][]store.Incident{}
+	var order []string
+	for _, in := range p.apiErrors(func(in store.Incident) bool { return in.Family == "auth" }) {
+		k := integration(in)
+		if by[k] == nil {
+			order = append(order, k)
+		}
+		by[k] = append(by[k], in)
+	}
+	for _, k := range order {
+		cause, ms := p.form(CauseIntegrationCredentials, by[k], func(in store.Incident) bool { return isTokenEndpoint(in.ResourceKey) })
+		if ms != nil {
+			p.title(cause.ID, fmt.Sprintf("%s credentials rejected: auth fails on %d endpoints (%s)", who(k), len(endpoints(ms)), codesOf(ms)))
+		}
+	}
+}
+
+// spread folds the api.errors of a family that fail across at least two
+// endpoints or integrations at once: a tenant-wide condition.
+func (p *planner) spread(kind string, keep func(store.Incident) bool) {
+	ms := p.apiErrors(keep)
+	if len(endpoints(ms)) < 2 && len(integrations(ms)) < 2 {
+		return
+	}
+	cause, ms := p.form(kind, ms, nil)
+	if ms == nil {
+		return
+	}
+	what := "SFMC outage or maintenance on %s: %s on %d endpoints, %d integrations (%s)"
+	failing := "5xx/timeouts"
+	if kind == CauseThrottling {
+		what = "SFMC throttles %s: %s on %d endpoints, %d integrations (%s)"
+		failing = "rate limited"
+	}
+	p.title(cause.ID, fmt.Sprintf(what, cause.Tenant, failing, len(endpoints(ms)), len(integrations(ms)), list(integrations(ms), 3)))
+}
+
+// integrationFold folds the remaining api.errors of one integration and
+// family across endpoints into one incident listing the endpoints.
+func (p *planner) integrationFold() {
+	type key struct{ integration, family string }
+	by := map[key][]store.Incident{}
+	var order []key
+	for _, in := range p.apiErrors(nil) {
+		k := key{integration(in), in.Family}
+		if by[k] == nil {
+			order = append(order, k)
+		}
+		by[k] = append(by[k], in)
+	}
+	for _, k := range order {
+		cause, ms := p.form(CauseIntegrationFailing, by[k], nil)
+		if ms != nil {
+			eps := endpoints(ms)
+			p.title(cause.ID, fmt.Sprintf("%s calls fail (%s, %s) on %d endpoints: %s", who(k.integration), k.family, codesOf(ms), len(eps), list(eps, 3)))
+		}
+	}
+}
+
+// stateExplains lists, per rule of an object's state, the rules of the same
+// object it explains.
+var stateExplains = map[string][]string{
+	"journey.stopped":         {"journey.enrollment_drop", "journey.split_skew"},
+	"triggered_send.inactive": {"triggered_send.silent_failure", "triggered_send.backlog", "send.silent_failure", "send.volume_drop"},
+	"triggered_send.errors":   {"triggered_send.silent_failure", "send.silent_failure"},
+	"automation.paused":       {"automation.missed_run", "automation.no_output"},
+	"automation.error":        {"automation.missed_run", "automation.no_output", "automation.partial"},
+	"automation.stalled":      {"automation.missed_run", "automation.no_output"},
+	"import.failed":           {"import.partial"},
+}
+
+// stateOrder is the order stateExplains is applied in (the first claim
+// wins).
+var stateOrder = []string{"journey.stopped", "triggered_send.inactive", "automation.paused", "automation.error",
+	"automation.stalled", "import.failed", "triggered_send.errors"}
+
+func (p *planner) objectState() {
+	for _, rule := range stateOrder {
+		for _, cause := range p.rule(rule) {
+			if p.assigned[cause.ID] && p.out[cause.ID].CausedBy != 0 {
+				continue
+			}
+			members := []store.Incident{cause}
+			for _, in := range p.rule(stateExplains[rule]...) {
+				if in.ResourceType == cause.ResourceType && in.ResourceKey == cause.ResourceKey {
+					members = append(members, in)
+				}
+			}
+			p.join(CauseObjectState, cause, members)
+		}
+	}
+}
+
+// join attaches members (the cause first) to a cause that may already be
+// one: unlike form, the cause is given.
+func (p *planner) join(kind string, cause store.Incident, members []store.Incident) {
+	n := 0
+	for _, m := range members[1:] {
+		if p.assigned[m.ID] || m.ID == cause.ID {
+			continue
+		}
+		p.assigned[m.ID] = true
+		p.out[m.ID] = Decision{CausedBy: cause.ID}
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	p.assigned[cause.ID] = true
+	if d := p.out[cause.ID]; d.Cause == "" {
+		d.Cause = kind
+		p.out[cause.ID] = d
+	}
+}
+
+var downstreamRules = []string{"data_extension.empty", "data_extension.stale", "data_extension.row_drop"}
+
+// downstream: an automation or import failure explains the data extensions
+// it writes and the journeys they feed when those fail after it began.
+func (p *planner) downstream() {
+	type src struct {
+		kind    string
+		rules   []string
+		targets func(key string) []string
+	}
+	for _, s := range []src{
+		{CauseAutomationDownstream, []string{"automation.error", "automation.stalled", "automation.missed_run", "automation.partial"},
+			func(k string) []string { return lineTargets(k, p, true) }},
+		{CauseImportDownstream, []string{"import.failed", "import.partial"},
+			func(k string) []string { return lineTargets(k, p, false) }},
+	} {
+		for _, cause := range p.rule(s.rules...) {
+			if p.out[cause.ID].CausedBy != 0 {
+				continue
+			}
+			targets := s.targets(cause.ResourceKey)
+			if len(targets) == 0 {
+				continue
+			}
+			began := cause.FirstSeen
+			if cause.FailureKnown() && cause.FailureStartedAt.Before(began) {
+				began = cause.FailureStartedAt
+			}
+			members := []store.Incident{cause}
+			for _, in := range p.open {
+				if in.OpenedAt.Before(began) {
+					continue // failing before the cause began: not its doing
+				}
+				switch {
+				case in.ResourceType == "data_extension" && slices.Contains(downstreamRules, in.Rule) && slices.Contains(targets, in.ResourceKey):
+					members = append(members, in)
+				case in.Rule == "journey.enrollment_drop" && slices.Contains(targets, journeyEntry(p, in.ResourceKey)):
+					members = append(members, in)
+				}
+			}
+			p.join(s.kind, cause, members)
+		}
+	}
+}
+
+func (p *planner) lin() Lineage { return p.lineage }
+
+// lineTargets are the data extensions an automation writes, or an import's
+// destination.
+func lineTargets(key string, p *planner, automation bool) []string {
+	if automation {
+		return p.lin().AutomationTargets[key]
+	}
+	if d := p.lin().ImportDestination[key]; d != "" {
+		return []string{d}
+	}
+	return nil
+}
+
+func journeyEntry(p *planner, key string) string {
+	e := p.lin().JourneyEntry[key]
+	if e == "" {
+		return "\x00none"
+	}
+	return e
+}
+
+// integration is the integration of an api.errors incident (from its
+// fingerprint: rule|tenant|type|endpoint|integration|family|code).
+func integration(in store.Incident) string {
+	parts := strings.Split(in.Fingerprint, "|")
+	if len(parts) < 7 {
+		return ""
+	}
+	return parts[len(parts)-3]
+}
+
+// code is the surface:code of an api.errors incident.
+func code(in store.Incident) string {
+	parts := strings.Split(in.Fingerprint, "|")
+	if len(parts) < 7 {
+		return ""
+	}
+	return parts[len(parts)-1]
+}
+
+func isTokenEndpoint(ep string) bool {
+	return strings.HasSuffix(ep, "/v2/token") || strings.HasSuffix(ep, "/v1/requestToken")
+}
+
+func byOpened(a, b store.Incident) int {
+	return cmp.Or(a.OpenedAt.Compare(b.OpenedAt), cmp.Compare(a.ID, b.ID))
+}
+
+func who(integration string) string {
+	if integration == "" {
+		return "(unnamed integration)"
+	}
+	return integration
+}
+
+func endpoints(ms []store.Incident) []string {
+	var out []string
+	for _, m := range ms {
+		if m.Rule == "api.errors" {
+			out = append(out, m.ResourceKey)
+		}
+	}
+	return uniq(out)
+}
+
+func integrations(ms []store.Incident) []string {
+	var out []string
+	for _, m := range ms {
+		if m.Rule == "api.errors" {
+			out = append(out, who(integration(m)))
+		}
+	}
+	return uniq(out)
+}
+
+func codesOf(ms []store.Incident) string {
+	c := map[string]bool{}
+	for _, m := range ms {
+		if m.Rule == "api.errors" {
+			c[code(m)] = true
+		}
+	}
+	return keys(c)
+}
+
+func explained(ms []store.Incident, cause int64) string {
+	n := 0
+	for _, m := range ms {
+		if m.ID != cause {
+			n++
+		}
+	}
+	if n == 1 {
+		return "1 other incident"
+	}
+	return fmt.Sprintf("%d other incidents", n)
+}
+
+func uniq(s []string) []string {
+	var out []string
+	for _, v := range s {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func keys(m map[string]bool) string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return list(out, 2)
+}
+
+// list joins up to n values and says how many more there are.
+func list(s []string, n int) string {
+	if len(s) <= n {
+		return strings.Join(s, ", ")
+	}
+	return strings.Join(s[:n], ", ") + fmt.Sprintf(" +%d more", len(s)-n)
+}
+
+// clip keeps a title under MaxTitle runes.
+func clip(t string) string {
+	r := []rune(t)
+	if len(r) <= MaxTitle {
+		return t
+	}
+	return string(r[:MaxTitle-1]) + "…"
+}
