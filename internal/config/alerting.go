@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -20,7 +21,9 @@ type Alerting struct {
 	Route              Route               `yaml:"route" doc:"Root of the routing tree. Without child routes, alerts go to the receiver named after the incident's owner team (marketing_ops, data_engineering, infrastructure, salesforce_support) when it exists, else to route.receiver."`
 	Receivers          []Receiver          `yaml:"receivers" doc:"Named notification targets; a receiver may fan out to several channels."`
 	InhibitRules       []InhibitRule       `yaml:"inhibit_rules" doc:"Extra inhibition rules: while a source alert fires, matching target alerts with equal labels are not notified (their resolution still is)."`
-	DefaultInhibitions bool                `yaml:"default_inhibitions" doc:"Built-in inhibitions: tenant.blind/tenant.blocked suppress that tenant's other alerts; an auth alert suppresses the tenant's send-failure alerts (triggered_send.*, journey.*)."`
+	DefaultInhibitions bool                `yaml:"default_inhibitions" doc:"Built-in inhibitions, only what the cause explains: tenant.blind suppresses the tenant's api.errors of sfmcwatch's own calls; tenant.blocked the tenant's api.errors. Never journeys, sends or data, never resolutions."`
+	FallbackReceiver   string              `yaml:"fallback_receiver" doc:"Receiver for notify.channel_failed incidents (a channel that keeps failing after retries); empty = the routing tree. Pick one that does not share the failing channel."`
+	Heartbeat          Heartbeat           `yaml:"heartbeat" doc:"Dead man's switch: ping an outside URL every interval so it notices when sfmcwatch stops."`
 	MaintenanceWindows []MaintenanceWindow `yaml:"maintenance_windows" doc:"Recurring windows (e.g. the SFMC release window) that mute or downgrade matching alerts; server and timeout alerts by default."`
 	PollInterval       Duration            `yaml:"poll_interval" doc:"How often the dispatcher re-reads incidents, acknowledgements and silences from the store (changes seen in-process apply at once)."`
 	Outbox             Outbox              `yaml:"outbox" doc:"Durable delivery: retries and retention of sent notifications."`
@@ -88,6 +91,15 @@ type InhibitRule struct {
 	SourceMatchers []string `yaml:"source_matchers" doc:"Matchers selecting the inhibiting (root-cause) alert."`
 	TargetMatchers []string `yaml:"target_matchers" doc:"Matchers selecting the alerts it suppresses."`
 	Equal          []string `yaml:"equal" doc:"Labels that must have equal values in source and target (e.g. [tenant])."`
+}
+
+// Heartbeat pings an external dead man's switch (Healthchecks.io, Cronitor,
+// Alertmanager's Watchdog receiver, …) every interval while sfmcwatch runs.
+type Heartbeat struct {
+	URL      Secret   `yaml:"url" doc:"URL pinged every interval (often carries a token, hence secret); or url_file. Empty = off."`
+	Interval Duration `yaml:"interval" doc:"Ping period (default 1m; the outside service should alert after a few missed pings)."`
+	Method   string   `yaml:"method" doc:"GET (default) or POST."`
+	Timeout  Duration `yaml:"timeout" doc:"HTTP timeout of one ping (default 10s)."`
 }
 
 // MaintenanceWindow is a recurring window.
@@ -431,7 +443,14 @@ func (d *decoder) validateAlerting(c *Config) {
 		d.matchers(p+".source_matchers", ir.SourceMatchers)
 		d.matchers(p+".target_matchers", ir.TargetMatchers)
 		d.groupBy(p+".equal", ir.Equal)
+		for _, w := range InhibitRuleWarnings(ir) {
+			d.warnf(p, "%s", w)
+		}
 	}
+	if a.FallbackReceiver != "" && !names[a.FallbackReceiver] {
+		d.errorf(nil, "alerting.fallback_receiver", "unknown receiver %q%s", a.FallbackReceiver, didYouMean(a.FallbackReceiver, names))
+	}
+	d.validateHeartbeat(&a.Heartbeat)
 	for i := range a.MaintenanceWindows {
 		w := &a.MaintenanceWindows[i]
 		p := fmt.Sprintf("alerting.maintenance_windows[%d]", i)
@@ -649,4 +668,114 @@ func didYouMean(name string, names map[string]bool) string {
 		return " (no receivers are defined)"
 	}
 	return " (defined: " + strings.Join(known, ", ") + ")"
+}
+
+func (d *decoder) validateHeartbeat(h *Heartbeat) {
+	if h.Interval == 0 {
+		h.Interval = Duration(time.Minute)
+	}
+	if h.Timeout == 0 {
+		h.Timeout = defaultChannelTimeout
+	}
+	if h.Method == "" {
+		h.Method = "GET"
+	}
+	if !h.URL.IsSet() {
+		return
+	}
+	if err := checkURL("url", h.URL.Reveal()); err != nil {
+		d.errorf(nil, "alerting.heartbeat.url", "%s", err.(*FieldError).Message)
+	}
+	if h.Interval < Duration(10*time.Second) || h.Interval > Duration(time.Hour) {
+		d.errorf(nil, "alerting.heartbeat.interval", "must be between 10s and 1h, got %s", h.Interval)
+	}
+	if err := checkTimeout("timeout", h.Timeout); err != nil {
+		d.errorf(nil, "alerting.heartbeat.timeout", "%s", err.(*FieldError).Message)
+	}
+	d.oneOf("alerting.heartbeat.method", h.Method, "GET", "POST")
+}
+
+// Labels every incident carries a single, fixed value of, per kind: a
+// matcher on them never selects "all of a tenant".
+var narrowLabels = []string{"rule", "resource_key"}
+
+// InhibitRuleWarnings says what is risky about a configured inhibition
+// rule (check-config prints them as warnings; the rule still applies):
+//   - no equal labels: an incident of one tenant suppresses matching alerts
+//     of every tenant;
+//   - a target selected only by negative matchers or by a broad label
+//     (family, owner, severity, tenant) rather than a rule or resource:
+//     it hides failures the source does not explain;
+//   - source and target can match the same incident: incidents of that
+//     kind suppress each other, and a receiver that drops inhibited
+//     resolutions (Alertmanager does) never hears the second one resolve.
+//
+// sfmcwatch itself always sends the resolution of an incident it notified.
+func InhibitRuleWarnings(ir InhibitRule) []string {
+	var out []string
+	if len(ir.Equal) == 0 {
+		out = append(out, "inhibit rule has no equal labels: an incident in one tenant suppresses matching alerts in every tenant (add equal: [tenant])")
+	}
+	src, tgt := parsedMatchers(ir.SourceMatchers), parsedMatchers(ir.TargetMatchers)
+	if !narrowTarget(tgt) {
+		out = append(out, "inhibit rule is broad: its target_matchers name no rule or resource_key with = or =~, so it can hide failures the source does not explain (journeys, sends)")
+	}
+	if mayOverlap(src, tgt) {
+		out = append(out, "inhibit rule's source and target can match the same incident: incidents of that kind suppress each other, and a receiver that drops inhibited resolutions would never see one resolve (exclude the source from the target, e.g. rule!=...)")
+	}
+	return out
+}
+
+func parsedMatchers(ss []string) []store.SilenceMatcher {
+	var out []store.SilenceMatcher
+	for _, s := range ss {
+		if m, err := store.ParseMatcher(s); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func narrowTarget(tgt []store.SilenceMatcher) bool {
+	for _, m := range tgt {
+		if slices.Contains(narrowLabels, m.Label) && (m.Op == store.MatchEqual || m.Op == store.MatchRegexp) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayOverlap reports whether some label set could satisfy both matcher
+// lists: false only when both fix one label to different values with =.
+func mayOverlap(a, b []store.SilenceMatcher) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x.Label != y.Label {
+				continue
+			}
+			if x.Op == store.MatchEqual && y.Op == store.MatchEqual && x.Value != y.Value {
+				return false
+			}
+			if disjoint(x, y) || disjoint(y, x) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// disjoint reports whether no value satisfies both x and y (same label),
+// for the pairs that can be decided cheaply: = against != or a regexp,
+// and two different regexps (assumed disjoint: no false warnings).
+func disjoint(x, y store.SilenceMatcher) bool {
+	switch {
+	case x.Op == store.MatchEqual && y.Op == store.MatchNotEqual:
+		return x.Value == y.Value
+	case x.Op == store.MatchEqual && y.Op == store.MatchRegexp:
+		re, err := regexp.Compile("^(?:" + y.Value + ")$")
+		return err == nil && !re.MatchString(x.Value)
+	case x.Op == store.MatchRegexp && y.Op == store.MatchRegexp:
+		return x.Value != y.Value
+	}
+	return false
 }

@@ -53,6 +53,7 @@ import (
 
 	"github.com/sfmcwatch/sfmcwatch/internal/collect"
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
+	"github.com/sfmcwatch/sfmcwatch/internal/correlate"
 	"github.com/sfmcwatch/sfmcwatch/internal/detect"
 	"github.com/sfmcwatch/sfmcwatch/internal/incident"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
@@ -122,6 +123,7 @@ type Engine struct {
 	reg        *detect.Registry
 	collectors map[resource.Type]collect.Collector
 	incidents  *incident.Manager
+	correlate  *correlate.Step
 	tokens     *sfmc.TokenCache
 	buf        eventBuffer
 	owner      string
@@ -237,6 +239,7 @@ func New(o Options) (*Engine, error) {
 		opt: o, st: o.Store, holder: o.Config, now: o.Clock, log: o.Logger, reg: reg,
 		collectors: map[resource.Type]collect.Collector{},
 		incidents:  incident.New(o.Store, o.Incident),
+		correlate:  correlate.New(o.Store, o.Logger),
 		tokens:     sfmc.NewTokenCache(),
 		owner:      o.Owner,
 		wake:       make(chan struct{}, 1),

@@ -125,9 +125,7 @@ func (e *Engine) evaluate(ctx context.Context, t *config.Tenant, cfg *config.Con
 		e.log.Error("detection rules failed", "tenant", t.Name, "type", typ, "error", everr)
 	}
 	ch, err := e.incidents.Apply(ctx, now, t.Name, typ, res)
-	if !ch.Empty() && e.opt.OnChanges != nil {
-		e.opt.OnChanges(t.Name, typ, ch)
-	}
+	e.applied(ctx, t.Name, typ, &ch)
 	if err != nil {
 		return ch, fmt.Errorf("incidents: %w", err)
 	}

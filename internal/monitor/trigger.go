@@ -378,8 +378,6 @@ func (t *Trigger) apply(ctx context.Context, reg *detect.Registry, tenant string
 		e.log.Error("detection rules failed", "tenant", tenant, "type", typ, "error", everr)
 	}
 	ch, err := e.incidents.Apply(ctx, now, tenant, typ, res)
-	if !ch.Empty() && e.opt.OnChanges != nil {
-		e.opt.OnChanges(tenant, typ, ch)
-	}
+	e.applied(ctx, tenant, typ, &ch)
 	return ch, err
 }

@@ -80,6 +80,7 @@ func (d *Dispatcher) deliverOne(ctx context.Context, c *compiled, om store.Outbo
 			return true, fmt.Errorf("notify: mark sent: %w", err)
 		}
 		log.Info("notification sent", slog.String("kind", m.Kind))
+		d.watch.delivered(ctx, om, now)
 		return true, nil
 	}
 	if ctx.Err() != nil {
@@ -99,6 +100,7 @@ func (d *Dispatcher) deliverOne(ctx context.Context, c *compiled, om store.Outbo
 		delay = backoff(c.cfg.Alerting.Outbox.RetryInitial.Std(), c.cfg.Alerting.Outbox.RetryMax.Std(), om.Attempts)
 	}
 	log.Warn("notification failed; will retry", slog.String("error", reason), slog.Duration("in", delay))
+	d.watch.failed(ctx, om, reason, false, now)
 	if err := d.st.RetryNotification(ctx, om.ID, d.instance, now.Add(delay), reason, now); err != nil && !errors.Is(err, store.ErrConflict) {
 		return false, fmt.Errorf("notify: retry: %w", err)
 	}
@@ -107,6 +109,7 @@ func (d *Dispatcher) deliverOne(ctx context.Context, c *compiled, om store.Outbo
 
 func (d *Dispatcher) fail(ctx context.Context, om store.OutboxMessage, reason string, log *slog.Logger) error {
 	log.Error("notification failed permanently", slog.String("error", reason))
+	d.watch.failed(ctx, om, reason, true, d.now())
 	if err := d.st.FailNotification(ctx, om.ID, d.instance, reason, d.now()); err != nil && !errors.Is(err, store.ErrConflict) {
 		return fmt.Errorf("notify: fail: %w", err)
 	}

@@ -113,6 +113,22 @@ func (r *rig) open(rule, family, owner, severity, tenant, key string) store.Inci
 	return in
 }
 
+// openFP opens an incident under a given fingerprint (api.errors name
+// their integration there).
+func (r *rig) openFP(fp, rule, family, owner, severity, tenant, key string) store.Incident {
+	r.t.Helper()
+	now := time.Now()
+	in, _, err := r.st.OpenOrUpdateIncident(r.t.Context(), store.IncidentUpsert{
+		Fingerprint: fp, Rule: rule, Severity: severity, Family: family,
+		Tenant: tenant, ResourceType: "tenant", ResourceKey: key, Title: rule + " on " + key, Owner: owner,
+		FirstSeen: now.Add(-time.Minute), Now: now,
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return in
+}
+
 func (r *rig) resolve(in store.Incident) {
 	r.t.Helper()
 	if _, err := r.st.ResolveIncident(r.t.Context(), in.ID, time.Now()); err != nil {

@@ -33,9 +33,12 @@ type Message struct {
 	// Status is firing when any alert fires, else resolved.
 	Status string `json:"status,omitempty"`
 	// Reminder: nothing changed, the group is still failing.
-	Reminder bool    `json:"reminder,omitempty"`
-	Alerts   []Alert `json:"alerts,omitempty"`
-	Report   *Report `json:"report,omitempty"`
+	Reminder bool `json:"reminder,omitempty"`
+	// Refresh: the firing alerts re-sent to the receiver's Alertmanager
+	// channels only, before their endsAt passes (nothing changed).
+	Refresh bool    `json:"refresh,omitempty"`
+	Alerts  []Alert `json:"alerts,omitempty"`
+	Report  *Report `json:"report,omitempty"`
 	// ExternalURL is server.external_url (links are built from it).
 	ExternalURL string    `json:"external_url,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`

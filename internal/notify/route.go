@@ -166,10 +166,25 @@ type inhibitRule struct {
 	name           string
 	source, target matchers
 	equal          []string
+	// targetOK narrows the targets beyond labels (built-in rules only).
+	targetOK func(store.Incident) bool
 }
 
-// defaultInhibitRules: tenant.blind/tenant.blocked suppress the tenant's
-// dependent alerts; an auth alert suppresses the send failures it explains.
+func (r inhibitRule) targets(a *alertInfo) bool {
+	return r.target.matches(a.labels) && (r.targetOK == nil || r.targetOK(a.inc))
+}
+
+// defaultInhibitRules suppress only what the cause explains, in the same
+// tenant:
+//   - tenant.blind (sfmcwatch's own credentials fail) explains the failed
+//     calls of sfmcwatch's own collectors (api.errors of the monitor's
+//     client) — not an integration's 401s, not journeys or sends, whose
+//     failures are the customer's and must be seen;
+//   - tenant.blocked (SFMC refuses the tenant's calls, 50200) explains
+//     every integration's failed calls (api.errors), not the state of
+//     journeys, sends or data.
+//
+// Resolutions are never suppressed (see inhibitStage).
 func defaultInhibitRules() []inhibitRule {
 	must := func(ss ...string) matchers {
 		m, err := parseMatchers(ss)
@@ -180,18 +195,28 @@ func defaultInhibitRules() []inhibitRule {
 	}
 	return []inhibitRule{
 		{
-			name:   "tenant unreachable",
-			source: must(`rule=~"tenant\.(blind|blocked)"`),
-			target: must(`rule!~"tenant\..+"`),
-			equal:  []string{"tenant"},
+			name:     "monitor blind",
+			source:   must(`rule="tenant.blind"`),
+			target:   must(`rule="api.errors"`),
+			equal:    []string{"tenant"},
+			targetOK: isMonitorCall,
 		},
 		{
-			name:   "auth failure",
-			source: must(`family="auth"`),
-			target: must(`rule=~"(triggered_send|journey)\..+"`, `family!="auth"`),
+			name:   "tenant blocked",
+			source: must(`rule="tenant.blocked"`),
+			target: must(`rule="api.errors"`),
 			equal:  []string{"tenant"},
 		},
 	}
+}
+
+// isMonitorCall reports whether an api.errors incident is about
+// sfmcwatch's own calls: its fingerprint (rule|tenant|type|endpoint|
+// integration|family|code, detect.APIErrors) names no integration — the
+// monitor's client records its calls without one (source client).
+func isMonitorCall(in store.Incident) bool {
+	parts := strings.Split(in.Fingerprint, "|")
+	return in.Rule == "api.errors" && len(parts) >= 7 && parts[4] == ""
 }
 
 // maintenanceWindow is a compiled config.MaintenanceWindow.
@@ -208,6 +233,8 @@ type compiled struct {
 	inhibit  []inhibitRule
 	windows  []maintenanceWindow
 	external string
+	// fallback receives notify.channel_failed incidents (nil = the tree).
+	fallback *route
 }
 
 func compile(cfg *config.Config) (*compiled, error) {
@@ -217,6 +244,12 @@ func compile(cfg *config.Config) (*compiled, error) {
 		return nil, err
 	}
 	c := &compiled{cfg: cfg, root: root, external: strings.TrimRight(cfg.Server.ExternalURL, "/")}
+	if a.FallbackReceiver != "" {
+		fb := *root
+		fb.id, fb.receiver, fb.matchers, fb.cont, fb.children = "fallback", a.FallbackReceiver, nil, false, nil
+		fb.escalateTo = ""
+		c.fallback = &fb
+	}
 	if a.DefaultInhibitions {
 		c.inhibit = defaultInhibitRules()
 	}

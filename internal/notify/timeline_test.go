@@ -111,49 +111,64 @@ func TestTimelineRepeatAndAcknowledge(t *testing.T) {
 	})
 }
 
-// tenant.blind suppresses the tenant's dependent alerts, not other
-// tenants'; a suppressed incident that resolves is still reported; when the
-// root cause resolves, what is still failing is notified.
+// tenant.blind (sfmcwatch's own credentials fail) suppresses the failed
+// calls of sfmcwatch's own collectors in that tenant — not journeys, not
+// data, not other tenants; a suppressed incident that resolves is still
+// reported; when the root cause resolves, what is still failing is
+// notified.
 func TestTimelineInhibition(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, baseConfig, nil)
 		blind := r.open("tenant.blind", "auth", "marketing_ops", "critical", "acme", "acme")
+		own := r.openFP("api.errors|acme|tenant|/data/v1/customobjectdata|||auth|rest:401", "api.errors", "auth", "marketing_ops", "error", "acme", "/data/v1/customobjectdata")
+		own2 := r.openFP("api.errors|acme|tenant|/Service.asmx||auth|soap:Security", "api.errors", "auth", "marketing_ops", "error", "acme", "/Service.asmx")
 		j := r.open("journey.stopped", "", "marketing_ops", "error", "acme", "welcome")
-		de := r.open("data_extension.stale", "", "data_engineering", "warning", "acme", "Orders")
-		otherTenant := r.open("data_extension.stale", "", "data_engineering", "warning", "globex", "Orders")
+		otherTenant := r.openFP("api.errors|globex|tenant|/Service.asmx||auth|soap:Security", "api.errors", "auth", "marketing_ops", "error", "globex", "/Service.asmx")
 		r.after(15 * time.Second)
-		r.expect("marketing_ops", "[FIRING:1] acme · auth · marketing_ops: tenant.blind on acme")
-		r.expect("data_engineering", "[FIRING:1] globex · data_engineering: data_extension.stale on Orders")
+		r.expect("marketing_ops",
+			"[FIRING:1] acme · auth · marketing_ops: tenant.blind on acme",
+			"[FIRING:1] acme · marketing_ops: journey.stopped on welcome",
+			"[FIRING:1] globex · auth · marketing_ops: api.errors on /Service.asmx")
 		r.quiet()
 
-		r.resolve(de) // resolves while suppressed: visible anyway
-		r.after(time.Second)
-		msgs := r.expect("data_engineering", "[RESOLVED:1] acme · data_engineering: data_extension.stale on Orders")
-		if n := msgs[0].Alerts[0].Note; !strings.Contains(n, "suppressed while incident") || !strings.Contains(n, "tenant.blind") {
-			t.Fatalf("note = %q", n)
+		r.resolve(own) // resolves while suppressed: visible anyway
+		r.after(time.Minute)
+		msgs := r.expect("marketing_ops", "[FIRING:1] acme · auth · marketing_ops: tenant.blind on acme")
+		res := msgs[0].Resolved()
+		if len(res) != 1 || res[0].IncidentID != own.ID || !strings.Contains(res[0].Note, "suppressed while incident") || !strings.Contains(res[0].Note, "tenant.blind") {
+			t.Fatalf("resolved = %+v", res)
 		}
 		r.resolve(blind)
 		r.after(time.Minute)
-		// The journey, still stopped, is notified now (its group's wait
-		// began when it opened).
-		r.expect("marketing_ops", "[RESOLVED:1] acme · auth · marketing_ops: tenant.blind on acme",
-			"[FIRING:1] acme · marketing_ops: journey.stopped on welcome")
-		_ = j
-		_ = otherTenant
+		// The other own call, still failing, is notified now.
+		msgs = r.expect("marketing_ops", "[FIRING:1] acme · auth · marketing_ops: api.errors on /Service.asmx")
+		if res := msgs[0].Resolved(); len(res) != 1 || res[0].IncidentID != blind.ID {
+			t.Fatalf("resolved = %+v", res)
+		}
+		_, _, _ = j, otherTenant, own2
 	})
 }
 
-// An auth incident suppresses the tenant's send failures it explains.
-func TestTimelineAuthInhibitsSendFailures(t *testing.T) {
+// An integration's 401 (api.errors naming the integration) does not
+// inhibit anything, journeys and sends least of all; nor does tenant.blind
+// hide an integration's own failures or the tenant's journeys.
+func TestTimelineIntegration401DoesNotInhibitJourneys(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, baseConfig, nil)
-		r.open("api.errors", "auth", "marketing_ops", "error", "acme", "token")
-		r.open("triggered_send.errors", "client", "marketing_ops", "error", "acme", "welcome")
-		r.open("triggered_send.errors", "client", "marketing_ops", "error", "globex", "welcome")
+		r.openFP("api.errors|acme|tenant|/v1/token|crm-sync|auth|oauth:invalid_client", "api.errors", "auth", "marketing_ops", "error", "acme", "/v1/token")
+		r.open("journey.stopped", "", "marketing_ops", "error", "acme", "welcome")
+		r.open("triggered_send.errors", "client", "marketing_ops", "error", "acme", "receipt")
 		r.after(15 * time.Second)
 		r.expect("marketing_ops",
-			"[FIRING:1] acme · auth · marketing_ops: api.errors on token",
-			"[FIRING:1] globex · client · marketing_ops: triggered_send.errors on welcome")
+			"[FIRING:1] acme · auth · marketing_ops: api.errors on /v1/token",
+			"[FIRING:1] acme · marketing_ops: journey.stopped on welcome",
+			"[FIRING:1] acme · client · marketing_ops: triggered_send.errors on receipt")
+		r.open("tenant.blind", "auth", "marketing_ops", "critical", "acme", "acme")
+		r.after(time.Minute)
+		msgs := r.expect("marketing_ops", "[FIRING:2] acme · auth · marketing_ops: api.errors on /v1/token (+1 more)")
+		if len(msgs[0].Firing()) != 2 || msgs[0].Firing()[0].Note != "" {
+			t.Fatalf("the integration's 401 was hidden by tenant.blind: %+v", msgs[0].Alerts)
+		}
 	})
 }
 

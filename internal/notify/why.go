@@ -27,6 +27,7 @@ var whyByRule = map[string]string{
 	"tenant.blind":                  "sfmcwatch cannot read this tenant: failures there are not detected until access is restored.",
 	"tenant.blocked":                "SFMC is refusing the tenant's API calls: every integration of the tenant is affected.",
 	"tenant.budget":                 "The tenant is near its API-call budget: calls may be refused and integrations stop.",
+	"notify.channel_failed":         "Alerts sent to this channel do not arrive: failures in SFMC go unnoticed by that team until it is fixed.",
 	"ens.silent":                    "SFMC stopped pushing events: failures are still caught by polling, but minutes later instead of seconds.",
 }
 
