@@ -1,4 +1,5 @@
-// Package console writes one readable line per notification to an
+// Package console writes a readable headline per notification, then one
+// line per incident change, to an
 // io.Writer (the demo and local runs use it).
 package console
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/notify"
+	"github.com/sfmcwatch/sfmcwatch/internal/notify/fit"
 )
 
 // Config is the receiver's console block.
@@ -34,32 +36,47 @@ func New(w io.Writer, now func() time.Time) *Notifier {
 	return &Notifier{w: w, now: now}
 }
 
-// Line formats a message as one line: time, receiver, title, then each
-// alert as #id rule (state, failing for …) and the first link.
+// Width is where console lines wrap (continuation lines are indented).
+const Width = 96
+
+// MaxAlerts is how many incidents a console notification lists before
+// "…and N more".
+const MaxAlerts = 10
+
+// Line formats a message: a headline (time, receiver, the short title
+// naming the cause), then one line per incident change: #id rule resource
+// (state, failing for …) and its link, wrapped at Width.
 func Line(m *notify.Message, at time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s notify %s: %s", at.UTC().Format("15:04:05"), m.Receiver, m.Title())
-	var parts []string
-	link := ""
-	for _, a := range m.Alerts {
+	b.WriteString(fit.Wrap(oneLine(fmt.Sprintf("%s notify %s: %s", at.UTC().Format("15:04:05"), m.Receiver, fit.Title(m))), Width))
+	b.WriteByte('\n')
+	for i, a := range m.Alerts {
+		if i == MaxAlerts {
+			b.WriteString("  " + fit.More(len(m.Alerts)-i))
+			if m.ExternalURL != "" {
+				b.WriteString(" " + strings.TrimRight(m.ExternalURL, "/") + "/incidents")
+			}
+			b.WriteByte('\n')
+			break
+		}
 		state := "failing for " + notify.HumanDuration(a.FailingFor)
 		if a.Status == notify.StatusResolved {
 			state = "resolved after " + notify.HumanDuration(a.FailingFor)
 		} else if a.AcknowledgedBy != "" {
 			state += ", ack " + a.AcknowledgedBy
 		}
-		parts = append(parts, fmt.Sprintf("#%d %s %s (%s)", a.IncidentID, a.Rule, a.ResourceKey, state))
-		if link == "" {
-			link = a.Link
+		line := fmt.Sprintf("  #%d %s %s (%s)", a.IncidentID, a.Rule, a.ResourceKey, state)
+		if a.Link != "" {
+			line += " " + a.Link
 		}
+		b.WriteString(fit.Wrap(oneLine(line), Width))
+		b.WriteByte('\n')
 	}
-	if len(parts) > 0 {
-		b.WriteString(" | " + strings.Join(parts, "; "))
-	}
-	if link != "" {
-		b.WriteString(" | " + link)
-	}
-	return strings.NewReplacer("\n", " ", "\r", " ").Replace(b.String()) + "\n"
+	return b.String()
+}
+
+func oneLine(s string) string {
+	return strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
 }
 
 // Notify writes the line.
