@@ -21,6 +21,7 @@ package proxy
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -66,6 +67,9 @@ type Upstream struct {
 type Options struct {
 	// Tenant names the tenant stamped on events (required).
 	Tenant string
+	// BodyIdleTimeout bounds the wait for each read of a request body
+	// (default 30 s); the whole body must arrive within 5 minutes.
+	BodyIdleTimeout time.Duration
 	// Upstream holds the tenant's base URLs (required; https in
 	// production, http allowed for loopback tests and the simulator).
 	Upstream Upstream
@@ -248,8 +252,50 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.bearerHash, c.hasBearer = hashToken(strings.TrimSpace(v[7:])), true
 	}
 	p.opt.Stats.Requests.Add(1)
+	if r.Body != nil && r.Body != http.NoBody {
+		// A body that trickles (or stalls) must not hold a connection and
+		// an upstream request open forever: each read must make progress
+		// within bodyIdleTimeout, and the whole body arrive within
+		// bodyTimeout.
+		idle := cmp.Or(p.opt.BodyIdleTimeout, bodyIdleTimeout)
+		r.Body = &deadlineBody{rc: r.Body, ctl: http.NewResponseController(w), idle: idle, end: time.Now().Add(bodyTimeout)}
+	}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
 }
+
+// Request-body deadlines of the proxy.
+const (
+	bodyIdleTimeout = 30 * time.Second
+	bodyTimeout     = 5 * time.Minute
+)
+
+// deadlineBody moves the connection's read deadline before every read:
+// now + idle, but never past end.
+type deadlineBody struct {
+	rc   io.ReadCloser
+	ctl  *http.ResponseController
+	idle time.Duration
+	end  time.Time
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	d := time.Now().Add(b.idle)
+	if d.After(b.end) {
+		d = b.end
+	}
+	_ = b.ctl.SetReadDeadline(d) // unsupported writers (tests) just keep no deadline
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		// The body is complete: lift the deadline, so the server's
+		// background read while the upstream answers does not time out
+		// and cancel the call. After a timeout it stays, so the server's
+		// discard of the unread rest gives up too.
+		_ = b.ctl.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
+
+func (b *deadlineBody) Close() error { return b.rc.Close() }
 
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	c, _ := pr.In.Context().Value(callKey{}).(*call)
