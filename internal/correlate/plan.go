@@ -64,15 +64,24 @@ type planner struct {
 }
 
 // form makes members (those not in a cluster yet) a cluster when there are
-// at least two: the cause is the current cause among them, else the first
-// one prefer accepts, else the earliest. It returns the cause and the
+// at least two: the cause is the tenant.blocked incident of a block, else
+// the current cause among them (sticky: a notified cause is not demoted),
+// else the first one prefer accepts, else the earliest. It returns the cause and the
 // members that joined (nil when no cluster formed).
 func (p *planner) form(kind string, members []store.Incident, prefer func(store.Incident) bool) (store.Incident, []store.Incident) {
 	members = slices.DeleteFunc(slices.Clone(members), func(in store.Incident) bool { return p.assigned[in.ID] })
 	if len(members) < 2 {
 		return store.Incident{}, nil
 	}
-	i := slices.IndexFunc(members, func(in store.Incident) bool { return in.Cause != "" && in.CausedBy == 0 })
+	i := -1
+	if kind == CauseTenantBlocked {
+		// The block explains everything else: its incident is the cause
+		// even when another one was a cause before.
+		i = slices.IndexFunc(members, func(in store.Incident) bool { return in.Rule == "tenant.blocked" })
+	}
+	if i < 0 {
+		i = slices.IndexFunc(members, func(in store.Incident) bool { return in.Cause != "" && in.CausedBy == 0 })
+	}
 	if i < 0 && prefer != nil {
 		i = slices.IndexFunc(members, prefer)
 	}
