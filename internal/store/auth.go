@@ -62,8 +62,9 @@ type AuthStore interface {
 	GetUser(ctx context.Context, name string) (User, error)
 	// ListUsers lists the users by name.
 	ListUsers(ctx context.Context) ([]User, error)
-	// SetPassword replaces a user's password hash and ends all of the
-	// user's sessions; ErrNotFound when there is no such user.
+	// SetPassword replaces a user's password hash, ends all of the user's
+	// sessions and revokes their API tokens; ErrNotFound when there is no
+	// such user.
 	SetPassword(ctx context.Context, name, hash string, now time.Time) error
 	// DeleteUser deletes a user with their sessions and tokens;
 	// ErrNotFound when there is no such user.
@@ -170,7 +171,12 @@ func (s *sqlStore) SetPassword(ctx context.Context, name, hash string, now time.
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE user_id = ?`), id)
+		if _, err = tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE user_id = ?`), id); err != nil {
+			return err
+		}
+		// API tokens were granted under the old password: a password
+		// change (e.g. after a leak) revokes them too.
+		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM api_tokens WHERE user_id = ?`), id)
 		return err
 	})
 	if err != nil {

@@ -68,8 +68,12 @@ func testAuth(t *testing.T, h harness) {
 		t.Fatalf("deleted session still there: %v", err)
 	}
 
-	// A password change ends the user's sessions.
+	// A password change ends the user's sessions and revokes their API
+	// tokens.
 	if err := s.CreateSession(ctx, Session{TokenHash: "sess-b", UserID: bo.ID, CreatedAt: login, ExpiresAt: login.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAPIToken(ctx, APIToken{Name: "bo-ci", UserID: bo.ID, TokenHash: "tok-bo"}, login); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetPassword(ctx, "bo", "$argon2id$new", login); err != nil {
@@ -77,6 +81,9 @@ func testAuth(t *testing.T, h harness) {
 	}
 	if _, _, err := s.GetSession(ctx, "sess-b", login); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("session survived a password change: %v", err)
+	}
+	if _, _, err := s.GetAPIToken(ctx, "tok-bo", login); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("API token survived a password change: %v", err)
 	}
 	if got, _ := s.GetUser(ctx, "bo"); got.PasswordHash != "$argon2id$new" {
 		t.Fatalf("password not changed: %q", got.PasswordHash)
