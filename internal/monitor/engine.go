@@ -9,8 +9,13 @@
 // tenant), so several replicas can share it and a crashed worker's items
 // come back when its lease expires (Miniflux's next_check_at, River's
 // leases). A loop claims due items (owner = hostname/pid/random, lease
-// Options.Lease, default 2 × the client's call timeout; a job's context
-// ends a little before its lease) and hands them to a small worker pool.
+// Options.Lease, default store.DefaultLease = 20 s) and hands them to a
+// small worker pool. While a job runs its lease is renewed every Lease/3,
+// so a long collection keeps its item while a killed replica's items come
+// back within Lease of its last renewal (plus PollEvery for another
+// replica to claim them). A job whose lease is lost (another owner holds
+// it, or renewals failed until it ran out) is cancelled; a job is bounded
+// by Options.JobTimeout.
 // Each job:
 //
 //  1. reads the previous snapshots of its type,
@@ -87,8 +92,12 @@ type Options struct {
 	Workers int
 	// CallTimeout bounds one SFMC HTTP attempt (default 60s).
 	CallTimeout time.Duration
-	// Lease is how long a claimed item stays leased (default 2 × CallTimeout).
+	// Lease is how long a claimed item stays leased without renewal
+	// (default store.DefaultLease, 20 s); running jobs renew it every
+	// Lease/3.
 	Lease time.Duration
+	// JobTimeout bounds one job, renewals included (default 15m).
+	JobTimeout time.Duration
 	// TenantInterval is how often tenant health is evaluated (default 1m;
 	// it costs no API call).
 	TenantInterval time.Duration
@@ -198,7 +207,10 @@ func New(o Options) (*Engine, error) {
 		o.CallTimeout = 60 * time.Second
 	}
 	if o.Lease <= 0 {
-		o.Lease = 2 * o.CallTimeout
+		o.Lease = store.DefaultLease
+	}
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = 15 * time.Minute
 	}
 	if o.TenantInterval <= 0 {
 		o.TenantInterval = time.Minute

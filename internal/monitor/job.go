@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/collect"
@@ -36,9 +39,10 @@ func (e *Engine) runItem(ctx context.Context, it store.WorkItem) {
 		e.release(ctx, it, e.now().Add(e.backoff(it.Attempts)), err.Error())
 		return
 	}
-	// A job must not outlive its lease: another worker may take the item.
-	jctx, cancel := context.WithTimeout(ctx, e.opt.Lease-e.opt.Lease/10)
+	jctx, cancel := context.WithTimeout(ctx, e.opt.JobTimeout)
 	defer cancel()
+	lost, stop := e.keepLease(jctx, cancel, it, log)
+	defer stop()
 	now := e.now()
 	if typ != resource.Tenant {
 		if until := rt.health.BlockedUntil(); now.Before(until) {
@@ -48,6 +52,11 @@ func (e *Engine) runItem(ctx context.Context, it store.WorkItem) {
 		}
 	}
 	_, err = e.collectAndEvaluate(jctx, rt, t, cfg, typ, now)
+	stop()
+	if lost() {
+		// Another replica holds the item now: its run counts, not ours.
+		return
+	}
 	if err == nil {
 		next := now.Add(e.interval(t, typ))
 		if cerr := e.st.Complete(context.WithoutCancel(ctx), it.ID, e.owner, next, e.now()); cerr != nil {
@@ -60,6 +69,60 @@ func (e *Engine) runItem(ctx context.Context, it store.WorkItem) {
 	}
 	until, reason := e.failure(jctx, rt, t, cfg, it, err)
 	e.release(ctx, it, until, reason)
+}
+
+// keepLease renews the lease on it every Lease/3 until stop is called (stop
+// waits for a renewal in flight and may be called twice). When the lease
+// is lost — another owner claimed the item, it was removed, or renewals
+// kept failing until it ran out — it cancels the job (cancel) and lost
+// reports true: results stored after that would race the new holder.
+func (e *Engine) keepLease(ctx context.Context, cancel context.CancelFunc, it store.WorkItem, log *slog.Logger) (lost func() bool, stop func()) {
+	var gone atomic.Bool
+	done := make(chan struct{})
+	var once sync.Once
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		every := e.opt.Lease / 3
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		until := it.LeaseUntil
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			now := e.now()
+			rctx, rcancel := context.WithTimeout(ctx, every)
+			err := e.st.RenewWork(rctx, it.ID, e.owner, now.Add(e.opt.Lease), now)
+			rcancel()
+			switch {
+			case err == nil:
+				until = now.Add(e.opt.Lease)
+				continue
+			case errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound):
+				log.Warn("work item lease lost; abandoning the job", "error", err)
+			case ctx.Err() != nil:
+				return
+			case e.now().Add(every + every/2).Before(until):
+				// The next attempt still comes well before the lease
+				// runs out.
+				log.Warn("renewing work item lease failed; retrying", "error", err, "lease_until", until)
+				continue
+			default:
+				log.Warn("work item lease could not be renewed before it ran out; abandoning the job", "error", err)
+			}
+			gone.Store(true)
+			cancel()
+			return
+		}
+	})
+	return gone.Load, func() {
+		once.Do(func() { close(done) })
+		wg.Wait()
+	}
 }
 
 // collectAndEvaluate runs one collection and the rules of its type.

@@ -197,6 +197,10 @@ type OutboxStore interface {
 	// MarkNotificationSent records a delivery. ErrConflict when owner no
 	// longer holds the lease.
 	MarkNotificationSent(ctx context.Context, id int64, owner string, now time.Time) error
+	// RenewNotification extends owner's lease on a pending message to
+	// until while a send is still running. ErrConflict when owner no
+	// longer holds it.
+	RenewNotification(ctx context.Context, id int64, owner string, until, now time.Time) error
 	// RetryNotification ends the lease after a retryable failure: the
 	// message is due again at until, reason kept as LastError.
 	RetryNotification(ctx context.Context, id int64, owner string, until time.Time, reason string, now time.Time) error
@@ -571,8 +575,38 @@ func (s *sqlStore) releaseOutbox(ctx context.Context, op string, id int64, owner
 	if n, _ := r.RowsAffected(); n > 0 {
 		return nil
 	}
+	return s.outboxLeaseLost(ctx, op, id, owner)
+}
+
+// OutboxLease is the lease a dispatcher should claim notifications for
+// (notify.Options.LeaseFor): with the dispatcher's default poll interval
+// (10 s) a replica that dies mid-send has its message taken over within
+// OutboxLease + 10 s = 25 s. A send that may outlast it renews the lease
+// (RenewNotification) every OutboxLease/3.
+const OutboxLease = 15 * time.Second
+
+// RenewNotification moves owner's lease on a pending message to until;
+// ErrConflict (wrapped) when another owner claimed it or it is no longer
+// pending, ErrNotFound when it does not exist.
+func (s *sqlStore) RenewNotification(ctx context.Context, id int64, owner string, until, now time.Time) error {
+	if !until.After(now) {
+		return fmt.Errorf("store: renew notification %d: lease must end after now", id)
+	}
+	r, err := s.w.ExecContext(ctx, s.q(`UPDATE notification_outbox SET lease_until = ?
+		WHERE id = ? AND lease_owner = ? AND status = 'pending'`), us(until), id, owner)
+	if err != nil {
+		return fmt.Errorf("store: renew notification %d: %w", id, err)
+	}
+	if n, _ := r.RowsAffected(); n > 0 {
+		return nil
+	}
+	return s.outboxLeaseLost(ctx, "renew", id, owner)
+}
+
+// outboxLeaseLost explains why owner's update of message id matched no row.
+func (s *sqlStore) outboxLeaseLost(ctx context.Context, op string, id int64, owner string) error {
 	var status string
-	err = s.w.QueryRowContext(ctx, s.q(`SELECT status FROM notification_outbox WHERE id = ?`), id).Scan(&status)
+	err := s.w.QueryRowContext(ctx, s.q(`SELECT status FROM notification_outbox WHERE id = ?`), id).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: %s notification %d: %w", op, id, ErrNotFound)
 	}

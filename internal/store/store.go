@@ -162,6 +162,10 @@ type WorkQueue interface {
 	// claim increments the item's Attempts. Two concurrent callers never
 	// get the same item.
 	ClaimDue(ctx context.Context, owner string, now time.Time, leaseFor time.Duration, limit int) ([]WorkItem, error)
+	// RenewWork extends owner's lease on id to until while the job still
+	// runs (every lease/3, so a dead holder's items come back soon).
+	// ErrConflict when owner no longer holds the lease.
+	RenewWork(ctx context.Context, id int64, owner string, until, now time.Time) error
 	// Complete ends owner's lease after a success: the item is due again
 	// at nextDue, Attempts and LastError are reset. ErrConflict when owner
 	// no longer holds the lease (another worker claimed it after expiry).

@@ -162,8 +162,13 @@ func (s *sqlStore) release(ctx context.Context, op string, id int64, owner, set 
 	if n, _ := r.RowsAffected(); n > 0 {
 		return nil
 	}
+	return s.workLeaseLost(ctx, op, id, owner)
+}
+
+// workLeaseLost explains why owner's update of id matched no row.
+func (s *sqlStore) workLeaseLost(ctx context.Context, op string, id int64, owner string) error {
 	var exists int
-	err = s.w.QueryRowContext(ctx, s.q(`SELECT 1 FROM work_items WHERE id = ?`), id).Scan(&exists)
+	err := s.w.QueryRowContext(ctx, s.q(`SELECT 1 FROM work_items WHERE id = ?`), id).Scan(&exists)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: %s work %d: %w", op, id, ErrNotFound)
 	}
@@ -171,6 +176,31 @@ func (s *sqlStore) release(ctx context.Context, op string, id int64, owner, set 
 		return fmt.Errorf("store: %s work %d: %w", op, id, err)
 	}
 	return fmt.Errorf("store: %s work %d: lease not held by %q: %w", op, id, owner, ErrConflict)
+}
+
+// DefaultLease is how long a claimed work item or outbox message stays
+// leased without renewal. A holder renews every DefaultLease/3 while it
+// works (RenewWork, RenewNotification), so a replica that dies loses its
+// leases at most DefaultLease after its last renewal and another replica
+// takes the work over then (issue 14: within 30 s).
+const DefaultLease = 20 * time.Second
+
+// RenewWork moves owner's lease on id to until; ErrConflict (wrapped) when
+// another owner claimed it meanwhile, ErrNotFound when it was removed. A
+// lease that ran out but was not claimed by anyone is still owner's.
+func (s *sqlStore) RenewWork(ctx context.Context, id int64, owner string, until, now time.Time) error {
+	if !until.After(now) {
+		return fmt.Errorf("store: renew work %d: lease must end after now", id)
+	}
+	r, err := s.w.ExecContext(ctx, s.q(`UPDATE work_items SET lease_until = ? WHERE id = ? AND lease_owner = ?`),
+		us(until), id, owner)
+	if err != nil {
+		return fmt.Errorf("store: renew work %d: %w", id, err)
+	}
+	if n, _ := r.RowsAffected(); n > 0 {
+		return nil
+	}
+	return s.workLeaseLost(ctx, "renew", id, owner)
 }
 
 func (s *sqlStore) Complete(ctx context.Context, id int64, owner string, nextDue, now time.Time) error {
