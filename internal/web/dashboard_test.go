@@ -439,9 +439,10 @@ func TestMetricsAndExtension(t *testing.T) {
 		t.Fatalf("/metrics: %d", resp.StatusCode)
 	}
 	for _, re := range []string{
-		`sfmcwatch_incidents_open\{family="client",severity="error"\} 1`,
-		`sfmcwatch_incidents_open\{family="",severity="critical"\} 1`,
-		`sfmcwatch_events_24h\{code="401",family="auth"\} \d+`,
+		`sfmcwatch_incidents_open\{family="client",severity="error",tenant="acme-bu"\} 1`,
+		`sfmcwatch_incidents_open\{family="none",severity="critical",tenant="acme-bu"\} 1`,
+		`sfmcwatch_events_24h\{code="http:401",family="auth",tenant="acme-bu"\} \d+`,
+		`sfmcwatch_events_24h\{code="rest:50100",family="rate_limit",tenant="acme-bu"\} \d+`,
 		`sfmcwatch_api_calls_today\{endpoint="/v2/token",tenant="acme-bu"\} 140`,
 		`sfmcwatch_time_to_detection_seconds_bucket\{le="300"\} \d+`,
 		`sfmcwatch_time_to_detection_seconds_count \d+`,

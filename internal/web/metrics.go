@@ -1,13 +1,18 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
 
@@ -31,10 +36,10 @@ type storeCollector struct {
 func newStoreCollector(s *Server) *storeCollector {
 	return &storeCollector{
 		s: s,
-		events: prometheus.NewDesc("sfmcwatch_events_24h", "Events stored for the last 24 hours, by family and code.",
-			[]string{"family", "code"}, nil),
-		open: prometheus.NewDesc("sfmcwatch_incidents_open", "Open incidents by severity and family.",
-			[]string{"severity", "family"}, nil),
+		events: prometheus.NewDesc("sfmcwatch_events_24h", "Events stored for the last 24 hours, by tenant, family and code qualified by its surface (code=\"soap:2\", \"rest:50100\", \"http:503\"; \"<surface>:other\" for a code not in the catalog).",
+			[]string{"tenant", "family", "code"}, nil),
+		open: prometheus.NewDesc("sfmcwatch_incidents_open", "Open incidents by tenant, severity and family (none when the incident has no family).",
+			[]string{"tenant", "severity", "family"}, nil),
 		calls: prometheus.NewDesc("sfmcwatch_api_calls_today", "SFMC API calls sfmcwatch spent today (UTC), by tenant and endpoint template.",
 			[]string{"tenant", "endpoint"}, nil),
 		notifications: prometheus.NewDesc("sfmcwatch_notifications", "Notifications in the outbox not yet sent, by receiver, channel (empty for rows queued before per-channel delivery) and status (pending, failed).",
@@ -78,24 +83,30 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	if rows, err := st.AggregateEvents(ctx, store.AggregateQuery{From: now.Add(-24 * time.Hour), To: now,
-		By: []store.Dimension{store.DimFamily, store.DimCode}}); err != nil {
+		By: []store.Dimension{store.DimTenant, store.DimFamily, store.DimSurface, store.DimCode}}); err != nil {
 		fail("events", err)
 	} else {
+		tenants := boundedTenants(rows)
+		type key struct{ tenant, family, code string }
+		n := map[key]int64{}
 		for _, r := range rows {
-			ch <- prometheus.MustNewConstMetric(c.events, prometheus.GaugeValue, float64(r.Events), r.Family, r.Code)
+			n[key{tenants(r.Tenant), familyLabel(r.Family), c.codeLabel(r.Surface, r.Code)}] += r.Events
+		}
+		for k, v := range n {
+			ch <- prometheus.MustNewConstMetric(c.events, prometheus.GaugeValue, float64(v), k.tenant, k.family, k.code)
 		}
 	}
 
 	if open, err := st.ListIncidents(ctx, store.IncidentFilter{Status: store.IncidentOpen, Limit: 10000}); err != nil {
 		fail("open incidents", err)
 	} else {
-		type key struct{ sev, fam string }
+		type key struct{ tenant, sev, fam string }
 		n := map[key]int{}
 		for _, in := range open {
-			n[key{in.Severity, in.Family}]++
+			n[key{in.Tenant, in.Severity, familyLabel(in.Family)}]++
 		}
 		for k, v := range n {
-			ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(v), k.sev, k.fam)
+			ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(v), k.tenant, k.sev, k.fam)
 		}
 	}
 
@@ -152,6 +163,77 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up)
+}
+
+// maxTenantSeries bounds the tenant label of sfmcwatch_events_24h: the
+// tenants with the most events keep their name, the others are "other".
+// (Tenants come from the configuration; the cap guards against events
+// ingested for tenants nobody configured.)
+const maxTenantSeries = 100
+
+// boundedTenants returns the tenant label of an event row.
+func boundedTenants(rows []store.EventBucket) func(string) string {
+	count := map[string]int64{}
+	for _, r := range rows {
+		count[r.Tenant] += r.Events
+	}
+	if len(count) <= maxTenantSeries {
+		return func(t string) string { return t }
+	}
+	names := make([]string, 0, len(count))
+	for t := range count {
+		names = append(names, t)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if c := cmp.Compare(count[b], count[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	keep := make(map[string]bool, maxTenantSeries)
+	for _, t := range names[:maxTenantSeries-1] {
+		keep[t] = true
+	}
+	return func(t string) string {
+		if keep[t] {
+			return t
+		}
+		return "other"
+	}
+}
+
+// familyLabel is an incident's or event's family as a label: never empty.
+func familyLabel(f string) string {
+	if f == "" {
+		return string(catalog.None)
+	}
+	return f
+}
+
+// codeLabel qualifies a code by its surface ("soap:2", "rest:50100",
+// "http:503") so equal codes of different APIs stay apart, and keeps the
+// label set bounded: a code the catalog does not know (and is not an HTTP
+// status) is "<surface>:other", an unknown surface "other".
+func (c *storeCollector) codeLabel(surface, code string) string {
+	if code == "" {
+		return ""
+	}
+	sf := catalog.Surface(surface)
+	if !sf.Valid() {
+		sf = catalog.Other
+	}
+	if sf == catalog.HTTP {
+		if n, err := strconv.Atoi(code); err == nil && n >= 100 && n <= 599 {
+			return "http:" + strconv.Itoa(n)
+		}
+		return "http:other"
+	}
+	if c.s.cat != nil {
+		if _, ok := c.s.cat.Lookup(sf, code, ""); ok {
+			return string(sf) + ":" + strings.ToLower(strings.TrimSpace(code))
+		}
+	}
+	return string(sf) + ":other"
 }
 
 // walStatser is the SQLite store's checkpointer view.
