@@ -93,6 +93,9 @@ type Dispatcher struct {
 
 	watch *watchdog
 	beat  *heartbeat
+	// causeOf reads an incident's cause for the correlate stage (tests
+	// replace it).
+	causeOf func(store.Incident) int64
 }
 
 // New returns a Dispatcher; call Run to start it.
@@ -125,6 +128,7 @@ func New(o Options) (*Dispatcher, error) {
 		escalated: map[int64]string{},
 	}
 	d.watch = newWatchdog(o.Store, d.log)
+	d.causeOf = causeOf
 	d.beat = newHeartbeat(o.Config, o.HTTPClient, d.log)
 	if _, err := d.compiled(); err != nil {
 		return nil, err

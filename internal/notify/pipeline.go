@@ -101,7 +101,7 @@ func (d *Dispatcher) Evaluate(ctx context.Context) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	correlateStage{causeOf: causeOf}.apply(in.alerts)
+	correlateStage{causeOf: d.causeOf}.apply(in.alerts)
 	silenceStage{windows: c.windows, silences: in.silences}.apply(in.alerts, now)
 	inhibitStage{rules: c.inhibit}.apply(in.alerts)
 	groups, err := d.group(ctx, c, in)
