@@ -175,7 +175,10 @@ func (s *Server) authenticate(r *http.Request) (identity, error) {
 			return identity{}, fmt.Errorf("check session: %w", err)
 		}
 	}
-	if !s.hasUsers(ctx) && isLoopbackRequest(r) {
+	// Open mode (no users yet): only on a loopback connection addressed by
+	// a loopback name. A page on another site whose name was rebound to
+	// 127.0.0.1 (DNS rebinding) sends its own Host and gets nothing.
+	if !s.hasUsers(ctx) && isLoopbackRequest(r) && loopbackHost(r.Host) {
 		return identity{Name: "local", Role: store.RoleAdmin, Via: "local"}, nil
 	}
 	return identity{}, errNoAuth
@@ -197,6 +200,23 @@ func (s *Server) hasUsers(ctx context.Context) bool {
 	}
 	s.usersExist, s.usersChecked = len(users) > 0, now
 	return s.usersExist
+}
+
+// loopbackHost reports whether a Host header names this machine's
+// loopback interface: localhost (or a name under .localhost), 127.0.0.0/8
+// or ::1, with or without a port.
+func loopbackHost(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	h = strings.TrimSuffix(strings.ToLower(h), ".")
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // isLoopbackRequest reports whether the connection was accepted on a
@@ -273,9 +293,11 @@ func (s *Server) authAPI(a access, h http.HandlerFunc) http.Handler {
 
 // ---- login throttling ----
 
-// throttle limits failed logins per user name and per client address:
-// after maxFails failures within failWindow, further attempts are refused
-// for a lockout that doubles with each further failure (at most maxLock).
+// throttle limits failed logins per client address (never per account:
+// anyone could lock the admin out by failing with their name): after
+// maxFails failures within failWindow, further attempts from that address
+// are refused for a lockout that doubles with each further failure (at
+// most maxLock).
 type throttle struct {
 	mu      sync.Mutex
 	entries map[string]*throttleEntry
@@ -310,8 +332,9 @@ func (t *throttle) blocked(now time.Time, keys ...string) time.Duration {
 	return wait
 }
 
-// fail records a failed attempt for every key.
-func (t *throttle) fail(now time.Time, keys ...string) {
+// fail records a failed attempt for every key; locked reports whether a
+// lockout started or grew with it.
+func (t *throttle) fail(now time.Time, keys ...string) (locked bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.entries) >= maxEntries {
@@ -331,8 +354,10 @@ func (t *throttle) fail(now time.Time, keys ...string) {
 		if e.fails >= maxFails {
 			lock := baseLock << min(e.fails-maxFails, 10)
 			e.lockedUntil = now.Add(min(lock, maxLock))
+			locked = true
 		}
 	}
+	return locked
 }
 
 // succeed forgets the failures of the keys.
@@ -343,6 +368,12 @@ func (t *throttle) succeed(keys ...string) {
 		delete(t.entries, k)
 	}
 }
+
+// Login refusals the handler tells apart from failures of the server.
+var (
+	errWrongLogin    = errors.New("wrong user name or password")
+	errTooManyLogins = errors.New("too many failed logins")
+)
 
 // clientAddr is the remote IP (the proxy's when behind one: X-Forwarded-For
 // is not trusted for throttling).
@@ -357,22 +388,27 @@ func clientAddr(r *http.Request) string {
 // login checks credentials and starts a session; it returns the cookie.
 func (s *Server) login(r *http.Request, name, password string) (*http.Cookie, time.Duration, error) {
 	now := s.now()
-	keys := []string{"user:" + strings.ToLower(name), "addr:" + clientAddr(r)}
+	keys := []string{"addr:" + clientAddr(r)}
 	if wait := s.limit.blocked(now, keys...); wait > 0 {
-		return nil, wait, errors.New("too many failed logins")
+		return nil, wait, errTooManyLogins
+	}
+	failed := func() (*http.Cookie, time.Duration, error) {
+		if s.limit.fail(now, keys...) {
+			// One line when an address gets locked out, not one per try.
+			s.log.Warn("login: address locked out after repeated failures", "addr", clientAddr(r), "for", s.limit.blocked(now, keys...).String())
+		}
+		return nil, 0, errWrongLogin
 	}
 	u, err := s.st.GetUser(r.Context(), name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		CheckPassword(dummyHash, password) // same work as a known user
-		s.limit.fail(now, keys...)
-		return nil, 0, errors.New("wrong user name or password")
+		return failed()
 	case err != nil:
 		return nil, 0, fmt.Errorf("login: %w", err)
 	}
 	if !CheckPassword(u.PasswordHash, password) {
-		s.limit.fail(now, keys...)
-		return nil, 0, errors.New("wrong user name or password")
+		return failed()
 	}
 	s.limit.succeed(keys...)
 	tok, hash, err := NewToken()

@@ -57,11 +57,13 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusTooManyRequests
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
 			msg = fmt.Sprintf("Too many failed sign-ins; try again in %s.", human(wait))
-		} else if !strings.Contains(err.Error(), "wrong user name") {
+		} else if !errors.Is(err, errWrongLogin) {
 			s.log.Error("login failed", "error", err)
 			status, msg = http.StatusInternalServerError, "Sign-in is not possible right now; the error was logged."
 		}
-		s.log.Warn("login refused", "user", name, "addr", clientAddr(r), "reason", err.Error())
+		// Refusals are not logged one by one (a guessing client would
+		// flood the log); a lockout is logged once when it starts.
+		s.log.Debug("login refused", "addr", clientAddr(r), "reason", err.Error())
 		s.render(w, r, status, "login", pageData{Title: "Sign in", User: identity{}, Error: msg, Data: loginData{Next: next, Name: name}})
 		return
 	}

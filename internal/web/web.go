@@ -231,6 +231,11 @@ func (s *Server) secure(h http.Handler) http.Handler {
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("X-Frame-Options", "DENY")
+		if r.TLS != nil || s.opt.SecureCookies {
+			// Served over TLS (directly or behind a TLS proxy): browsers
+			// must not fall back to plain HTTP for this host.
+			hd.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		// The scan report is shown in a sandboxed srcdoc frame and uses
 		// inline CSS, hence style-src 'unsafe-inline'; scripts come only
 		// from /assets.
