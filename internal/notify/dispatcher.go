@@ -399,7 +399,7 @@ func (d *Dispatcher) alert(c *compiled, a *alertInfo, now time.Time) Alert {
 		Severity: a.labels["severity"], Family: in.Family, Owner: in.Owner, Tenant: in.Tenant,
 		ResourceType: in.ResourceType, ResourceKey: in.ResourceKey, StartsAt: in.FirstSeen, LastSeen: in.LastSeen,
 		Occurrences: in.Occurrences, AcknowledgedBy: in.AcknowledgedBy,
-		WhyItMatters: whyItMatters(in.Rule, in.Family), Remediation: in.Remediation, Note: a.note,
+		WhyItMatters: whyItMatters(in.Rule, in.Family), Remediation: in.Remediation, Note: joinNotes(a.note, childrenNote(a.children)),
 	}
 	if out.StartsAt.IsZero() {
 		out.StartsAt = in.OpenedAt
@@ -425,4 +425,14 @@ func (d *Dispatcher) alert(c *compiled, a *alertInfo, now time.Time) Alert {
 		out.Link = c.external + "/incidents/" + strconv.FormatInt(in.ID, 10)
 	}
 	return out
+}
+
+func joinNotes(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
 }

@@ -59,7 +59,8 @@ type alertInfo struct {
 	silenced  bool   // a silence or a muting window applies
 	note      string // why it is muted, downgraded, inhibited or attached to a cause
 	inhibitBy *alertInfo
-	causedBy  *alertInfo // open cause this incident is evidence of (correlate)
+	causedBy  *alertInfo   // open cause this incident is evidence of (correlate)
+	children  []*alertInfo // open incidents attached to this one as evidence
 	routes    []*route
 }
 

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
@@ -35,6 +36,24 @@ func (s correlateStage) apply(alerts []*alertInfo) {
 			continue
 		}
 		a.causedBy = cause
+		cause.children = append(cause.children, a)
 		a.note = fmt.Sprintf("caused by incident #%d (%s): %s", cause.inc.ID, cause.inc.Rule, cause.inc.Title)
 	}
+}
+
+// childrenNote names the incidents attached to a cause as its evidence.
+func childrenNote(children []*alertInfo) string {
+	if len(children) == 0 {
+		return ""
+	}
+	const show = 5
+	parts := make([]string, 0, show)
+	for _, c := range children[:min(show, len(children))] {
+		parts = append(parts, fmt.Sprintf("#%d %s", c.inc.ID, c.inc.Rule))
+	}
+	s := fmt.Sprintf("explains %d other open incident(s), attached as evidence: %s", len(children), strings.Join(parts, ", "))
+	if len(children) > show {
+		s += fmt.Sprintf(" …and %d more", len(children)-show)
+	}
+	return s
 }

@@ -35,7 +35,10 @@ func TestTimelineCorrelate(t *testing.T) {
 		child2 := r.open("api.errors", "rate_limit", "infrastructure", "error", "acme", "/Service.asmx")
 		causes[child.ID], causes[child2.ID] = cause.ID, cause.ID
 		r.after(15 * time.Second)
-		r.expect("marketing_ops", "[FIRING:1] acme · auth · marketing_ops: tenant.blind on acme")
+		msgs := r.expect("marketing_ops", "[FIRING:1] acme · auth · marketing_ops: tenant.blind on acme")
+		if n := msgs[0].Alerts[0].Note; !strings.Contains(n, "explains 2 other open incident(s), attached as evidence: #2 api.errors, #3 api.errors") {
+			t.Fatalf("cause note = %q", n)
+		}
 		r.quiet()         // child2's group (infrastructure) sends nothing either
 		r.resolve(child2) // never notified: no resolved notice either
 		r.after(time.Hour)
@@ -43,7 +46,7 @@ func TestTimelineCorrelate(t *testing.T) {
 
 		r.resolve(cause)
 		r.after(time.Minute)
-		msgs := r.expect("marketing_ops", "[FIRING:1] acme · auth · marketing_ops: api.errors on /v1/token")
+		msgs = r.expect("marketing_ops", "[FIRING:1] acme · auth · marketing_ops: api.errors on /v1/token")
 		if res := msgs[0].Resolved(); len(res) != 1 || res[0].IncidentID != cause.ID {
 			t.Fatalf("resolved = %+v", res)
 		}
@@ -254,3 +257,27 @@ func TestHeartbeatPings(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// correlate with the store's own link (store.CorrelateIncident, as the
+// correlation step records it): the child waits for its cause, then is
+// promoted when the correlation step clears the link.
+func TestTimelineCorrelateStoreLink(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, baseConfig, nil)
+		cause := r.open("tenant.blocked", "rate_limit", "infrastructure", "critical", "acme", "acme")
+		child := r.open("journey.stopped", "", "marketing_ops", "error", "acme", "welcome")
+		if _, err := r.st.CorrelateIncident(t.Context(), child.ID, store.Correlation{CausedBy: cause.ID}); err != nil {
+			t.Fatal(err)
+		}
+		r.after(15 * time.Second)
+		r.expect("infrastructure", "[FIRING:1] acme · rate_limit · infrastructure: tenant.blocked on acme")
+		r.quiet()
+		r.resolve(cause)
+		if _, err := r.st.CorrelateIncident(t.Context(), child.ID, store.Correlation{}); err != nil {
+			t.Fatal(err)
+		}
+		r.after(time.Minute)
+		r.expect("infrastructure", "[RESOLVED:1] acme · rate_limit · infrastructure: tenant.blocked on acme")
+		r.expect("marketing_ops", "[FIRING:1] acme · marketing_ops: journey.stopped on welcome")
+	})
+}
