@@ -9,9 +9,14 @@ import (
 	"syscall"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/cli"
+	"github.com/sfmcwatch/sfmcwatch/internal/notify/fit"
 )
 
 func main() {
+	// Notifications carry the same version `sfmcwatch version` prints.
+	if fit.Version == "" {
+		fit.Version = cli.BuildVersion()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, os.Args[1:], cli.IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	stop()

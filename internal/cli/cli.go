@@ -50,6 +50,7 @@ func commands() []command {
 		ensCommand(),
 		demoCommand(),
 		userCommand(),
+		healthcheckCommand(),
 		versionCommand(),
 	}
 }

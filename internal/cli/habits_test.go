@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -295,5 +296,38 @@ func TestVersionShowsCommitAndDate(t *testing.T) {
 	_, out, _ = runCLI(t, "", "version", "--json")
 	if !strings.Contains(out, `"commit": "0123456789abcdef0123"`) {
 		t.Errorf("version --json: %q", out)
+	}
+}
+
+func TestHealthcheck(t *testing.T) {
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			http.NotFound(w, r)
+		}
+	}))
+	defer ok.Close()
+	if code, out, errs := runCLI(t, "", "healthcheck", "--url", ok.URL+"/healthz"); code != ExitOK {
+		t.Errorf("healthy: exit %d %s %s", code, out, errs)
+	}
+	if code, _, _ := runCLI(t, "", "healthcheck", "--url", ok.URL+"/nope"); code != ExitFindings {
+		t.Errorf("404: exit %d, want 1", code)
+	}
+	ok.Close()
+	if code, _, _ := runCLI(t, "", "healthcheck", "--url", ok.URL+"/healthz", "--timeout", "2s"); code != ExitFindings {
+		t.Errorf("down: exit %d, want 1", code)
+	}
+}
+
+// demo --help tells the story internal/demo/story.yaml has now.
+func TestDemoHelpMatchesStory(t *testing.T) {
+	_, out, _ := runCLI(t, "", "demo", "--help")
+	sim, real := demoStoryTimes(120)
+	for _, want := range []string{"already broken", "First look:", "covers " + sim + " of simulated time", "about " + real + " of real time"} {
+		if !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
+			t.Errorf("demo --help lacks %q:\n%s", want, out)
+		}
+	}
+	if sim == "a few hours" || strings.Contains(out, "seven") || strings.Contains(out, "four real minutes") {
+		t.Errorf("demo --help: stale or unknown story length:\n%s", out)
 	}
 }

@@ -67,6 +67,10 @@ func buildInfo() BuildInfo {
 	return b
 }
 
+// BuildVersion is the version `sfmcwatch version` prints (stamped, module
+// version, or "dev").
+func BuildVersion() string { return buildInfo().Version }
+
 func versionCommand() command {
 	return command{name: "version", summary: "print the version, commit and build date", run: runVersion}
 }
