@@ -36,8 +36,10 @@ type Decision struct {
 // for every incident in open (top-level ones get the zero Decision, or a
 // Cause when they are causes). It is a pure function of its inputs; the
 // current CausedBy/Cause of the incidents only make cause choices sticky.
-func Plan(open []store.Incident, lin Lineage) map[int64]Decision {
-	p := planner{out: make(map[int64]Decision, len(open)), assigned: map[int64]bool{}, lineage: lin}
+// linked holds, per current cause, the incidents already attached to it
+// (resolved ones included): a cause's title counts them too.
+func Plan(open []store.Incident, lin Lineage, linked map[int64][]store.Incident) map[int64]Decision {
+	p := planner{out: make(map[int64]Decision, len(open)), assigned: map[int64]bool{}, lineage: lin, linked: linked}
 	p.open = slices.Clone(open)
 	slices.SortFunc(p.open, func(a, b store.Incident) int {
 		return cmp.Or(a.OpenedAt.Compare(b.OpenedAt), cmp.Compare(a.ID, b.ID))
@@ -58,6 +60,7 @@ func Plan(open []store.Incident, lin Lineage) map[int64]Decision {
 
 type planner struct {
 	lineage  Lineage
+	linked   map[int64][]store.Incident
 	open     []store.Incident
 	out      map[int64]Decision
 	assigned map[int64]bool
@@ -97,6 +100,18 @@ func (p *planner) form(kind string, members []store.Incident, prefer func(store.
 	return cause, members
 }
 
+// withLinked adds to a cluster's members the incidents already attached to
+// its cause that are not open any more (for the cause's title).
+func (p *planner) withLinked(cause int64, ms []store.Incident) []store.Incident {
+	out := slices.Clone(ms)
+	for _, in := range p.linked[cause] {
+		if !slices.ContainsFunc(out, func(m store.Incident) bool { return m.ID == in.ID }) {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
 func (p *planner) title(id int64, t string) {
 	d := p.out[id]
 	d.Title = clip(t)
@@ -132,6 +147,7 @@ func (p *planner) tenantBlocked() {
 	members = append(members, p.apiErrors(nil)...)
 	cause, ms := p.form(CauseTenantBlocked, members, nil)
 	if ms != nil {
+		ms = p.withLinked(cause.ID, ms)
 		p.title(cause.ID, fmt.Sprintf("SFMC blocks tenant %s (50200); %s fail with it", cause.Tenant, explained(ms, cause.ID)))
 	}
 }
@@ -174,6 +190,7 @@ func (p *planner) credentials() {
 	if ms == nil {
 		return
 	}
+	ms = p.withLinked(cause.ID, ms)
 	var who []string
 	codes := map[string]bool{}
 	for _, m := range ms {
@@ -207,7 +224,8 @@ func (p *planner) integrationCredentials() {
 	for _, k := range order {
 		cause, ms := p.form(CauseIntegrationCredentials, by[k], func(in store.Incident) bool { return isTokenEndpoint(in.ResourceKey) })
 		if ms != nil {
-			p.title(cause.ID, fmt.Sprintf("%s credentials rejected: auth fails on %d endpoints (%s)", who(k), len(endpoints(ms)), codesOf(ms)))
+			ms = p.withLinked(cause.ID, ms)
+			p.title(cause.ID, fmt.Sprintf("%s credentials rejected: auth fails on %s (%s)", who(k), plural(len(endpoints(ms)), "endpoint"), codesOf(ms)))
 		}
 	}
 }
@@ -223,13 +241,14 @@ func (p *planner) spread(kind string, keep func(store.Incident) bool) {
 	if ms == nil {
 		return
 	}
-	what := "SFMC outage or maintenance on %s: %s on %d endpoints, %d integrations (%s)"
+	ms = p.withLinked(cause.ID, ms)
+	what := "SFMC outage or maintenance on %s: %s on %s, %s (%s)"
 	failing := "5xx/timeouts"
 	if kind == CauseThrottling {
-		what = "SFMC throttles %s: %s on %d endpoints, %d integrations (%s)"
+		what = "SFMC throttles %s: %s on %s, %s (%s)"
 		failing = "rate limited"
 	}
-	p.title(cause.ID, fmt.Sprintf(what, cause.Tenant, failing, len(endpoints(ms)), len(integrations(ms)), list(integrations(ms), 3)))
+	p.title(cause.ID, fmt.Sprintf(what, cause.Tenant, failing, plural(len(endpoints(ms)), "endpoint"), plural(len(integrations(ms)), "integration"), list(integrations(ms), 3)))
 }
 
 // integrationFold folds the remaining api.errors of one integration and
@@ -248,8 +267,9 @@ func (p *planner) integrationFold() {
 	for _, k := range order {
 		cause, ms := p.form(CauseIntegrationFailing, by[k], nil)
 		if ms != nil {
+			ms = p.withLinked(cause.ID, ms)
 			eps := endpoints(ms)
-			p.title(cause.ID, fmt.Sprintf("%s calls fail (%s, %s) on %d endpoints: %s", who(k.integration), k.family, codesOf(ms), len(eps), list(eps, 3)))
+			p.title(cause.ID, fmt.Sprintf("%s calls fail (%s, %s) on %s: %s", who(k.integration), k.family, codesOf(ms), plural(len(eps), "endpoint"), list(eps, 3)))
 		}
 	}
 }
@@ -452,6 +472,13 @@ func explained(ms []store.Incident, cause int64) string {
 		return "1 other incident"
 	}
 	return fmt.Sprintf("%d other incidents", n)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func uniq(s []string) []string {

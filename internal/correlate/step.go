@@ -79,7 +79,18 @@ func (s *Step) Apply(ctx context.Context, tenant string, ch *incident.Changes) (
 	if err != nil {
 		s.log.Warn("correlation without lineage", "tenant", tenant, "error", err)
 	}
-	plan := Plan(open, lin)
+	linked := map[int64][]store.Incident{}
+	for _, in := range open {
+		if in.Cause == "" {
+			continue
+		}
+		kids, err := s.st.ListIncidents(ctx, store.IncidentFilter{Tenant: tenant, CausedBy: in.ID, Limit: 1000})
+		if err != nil {
+			return res, fmt.Errorf("correlate %s: children of #%d: %w", tenant, in.ID, err)
+		}
+		linked[in.ID] = kids
+	}
+	plan := Plan(open, lin, linked)
 	updated := map[int64]store.Incident{}
 	var errs []error
 	for _, in := range open {

@@ -31,11 +31,12 @@ type alertReceiver struct {
 	badSignatures int
 	firing        map[int64]bool // incidents announced firing
 	resolved      map[int64]int  // resolved notices per incident
+	perIncident   map[int64]int  // alerts (firing or resolved) per incident
 	groups        map[string]bool
 }
 
 func startAlertReceiver(now func() time.Time) (*alertReceiver, error) {
-	a := &alertReceiver{now: now, firing: map[int64]bool{}, resolved: map[int64]int{}, groups: map[string]bool{}}
+	a := &alertReceiver{now: now, firing: map[int64]bool{}, resolved: map[int64]int{}, perIncident: map[int64]int{}, groups: map[string]bool{}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("alert receiver: %w", err)
@@ -67,6 +68,7 @@ func (a *alertReceiver) serve(w http.ResponseWriter, r *http.Request) {
 	a.messages++
 	a.groups[m.GroupKey] = true
 	for _, al := range m.Alerts {
+		a.perIncident[al.IncidentID]++
 		if al.Status == notify.StatusResolved {
 			a.resolved[al.IncidentID]++
 		} else {
@@ -78,20 +80,37 @@ func (a *alertReceiver) serve(w http.ResponseWriter, r *http.Request) {
 
 func (a *alertReceiver) close() { a.srv.Close() }
 
-// summary says what the webhook received; resolvedIncidents is how many
-// incidents the engine resolved.
-func (a *alertReceiver) summary(resolvedIncidents int) string {
+// notifications is how many alerts the webhook received about one
+// incident.
+func (a *alertReceiver) notifications(id int64) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	once, dup := 0, 0
-	for _, n := range a.resolved {
-		once++
-		if n > 1 {
-			dup++
+	return a.perIncident[id]
+}
+
+// summary says what the webhook received; resolved holds the incidents the
+// engine resolved. A resolved notice is owed for every announced incident
+// that resolved; children the correlation step kept quiet under their
+// cause resolve with it and are counted apart.
+func (a *alertReceiver) summary(resolved map[int64]bool) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	once, dup, owed := 0, 0, 0
+	for id := range resolved {
+		if !a.firing[id] {
+			continue
+		}
+		owed++
+		if n := a.resolved[id]; n > 0 {
+			once++
+			if n > 1 {
+				dup++
+			}
 		}
 	}
-	return fmt.Sprintf("Alerts: %d signed webhook messages in %d groups (grouped by tenant, owner and family), announcing %d incidents; resolved notices for %d of %d resolved incidents, %d duplicated; %d bad signatures.",
-		a.messages, len(a.groups), len(a.firing), once, resolvedIncidents, dup, a.badSignatures)
+	quiet := len(resolved) - owed
+	return fmt.Sprintf("Alerts: %d signed webhook messages in %d groups (grouped by tenant, owner and family), announcing %d incidents; resolved notices for %d of %d resolved incidents, %d duplicated; %d bad signatures; %d resolved incidents were never announced (children under their cause, or not routed).",
+		a.messages, len(a.groups), len(a.firing), once, owed, dup, a.badSignatures, quiet)
 }
 
 // alertingYAML routes every alert to the console and the local webhook.

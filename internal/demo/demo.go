@@ -29,6 +29,7 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/selfcheck"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc/sim"
+	"github.com/sfmcwatch/sfmcwatch/internal/store"
 	"github.com/sfmcwatch/sfmcwatch/internal/web"
 )
 
@@ -64,32 +65,40 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Result summarises a demo run.
+// Result summarises a demo run (demo --json prints it).
 type Result struct {
-	Opened   int
-	Resolved int
+	Opened   int `json:"opened"`
+	Resolved int `json:"resolved"`
 	// ByArea counts opened incidents per resource type.
-	ByArea map[string]int
+	ByArea map[string]int `json:"by_area"`
 	// Rules lists the rule ids that opened incidents.
-	Rules []string
+	Rules []string `json:"rules"`
 	// TTD is the time to detection per rule (first incident of the rule),
 	// from the first evidence sfmcwatch saw.
-	TTD map[string]time.Duration
+	TTD map[string]time.Duration `json:"ttd_ns"`
 	// TTDSinceFailure is the same incident's time to detection from when
 	// the failure began by SFMC's timestamps; absent when SFMC dates no
 	// start.
-	TTDSinceFailure map[string]time.Duration
+	TTDSinceFailure map[string]time.Duration `json:"ttd_since_failure_ns"`
 	// Calls is the API calls the engine spent, and SimDuration the
 	// simulated time covered.
-	Calls       int64
-	SimDuration time.Duration
+	Calls       int64         `json:"calls"`
+	SimDuration time.Duration `json:"sim_duration_ns"`
 	// FirstLook is how many incidents the first poll cycle opened: the
 	// failures the tenant already had when sfmcwatch started.
-	FirstLook int
+	FirstLook int `json:"first_look"`
 	// Alerts summarises what the demo's alert receiver got.
-	Alerts string
+	Alerts string `json:"alerts,omitempty"`
 	// DigestIncidents is how many incidents the digest lists (Digest set).
-	DigestIncidents int
+	DigestIncidents int `json:"digest_incidents,omitempty"`
+	// Causes are the top-level (notifying) incidents, each with the
+	// incidents the correlation step attached to it and the notifications
+	// the alert receiver got about them: causes → incidents →
+	// notifications.
+	Causes []Cause `json:"causes"`
+	// StoryTopLevel counts the top-level incidents opened after the first
+	// look (the story's own faults).
+	StoryTopLevel int `json:"story_top_level"`
 }
 
 // Story returns the demo's scripted scenario.
@@ -142,9 +151,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// Incidents opened in the first poll cycle, before the story's first
 	// fault: what the tenant already had wrong when sfmcwatch started.
 	var firstLook []string
+	resolvedIDs := map[int64]bool{}
+	causeSaid := map[int64]string{}
 	onChanges := func(tenant string, t resource.Type, ch incident.Changes) {
 		mu.Lock()
 		defer mu.Unlock()
+		// Causes the correlation step recognised (or renamed) in this pass.
+		for _, list := range [][]store.Incident{ch.Opened, ch.Updated} {
+			for _, in := range list {
+				if in.Cause != "" && causeSaid[in.ID] != in.Cause {
+					causeSaid[in.ID] = in.Cause
+					fmt.Fprintf(o.Out, "%s  CAUSE    #%-3d %-8s %-30s %s\n", stamp(), in.ID, in.Severity, in.Cause, in.Title)
+				}
+			}
+		}
 		for _, in := range ch.Opened {
 			if in.OpenedAt.Sub(storyStart) < firstCycle {
 				what := fmt.Sprintf("#%d %s %s", in.ID, in.Rule, in.Title)
@@ -166,11 +186,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			if in.FailureKnown() {
 				since = fmt.Sprintf(", %s after the failure began", in.TTDSinceFailure.Round(time.Second))
 			}
+			if in.CausedBy != 0 {
+				since += fmt.Sprintf("; caused by #%d", in.CausedBy)
+			}
 			fmt.Fprintf(o.Out, "%s  OPENED   #%-3d %-8s %-30s %s (owner %s, detected %s after first evidence%s)\n",
 				stamp(), in.ID, in.Severity, in.Rule, in.Title, in.Owner, in.TTD.Round(time.Second), since)
 		}
 		for _, in := range ch.Resolved {
 			res.Resolved++
+			resolvedIDs[in.ID] = true
 			fmt.Fprintf(o.Out, "%s  RESOLVED #%-3d %-8s %-30s %s (open %s)\n",
 				stamp(), in.ID, in.Severity, in.Rule, in.Title, in.ResolvedAt.Sub(in.OpenedAt).Round(time.Minute))
 		}
@@ -275,8 +299,22 @@ rejecting rows, a short platform outage. Polls every 5 simulated minutes.
 	}
 	res.SimDuration = s.Now().Sub(storyStart)
 	res.Calls = r.calls(context.Background())
+	notes := func(int64) int { return 0 }
 	if r.alerts != nil {
-		res.Alerts = r.alerts.summary(res.Resolved)
+		mu.Lock()
+		res.Alerts = r.alerts.summary(resolvedIDs)
+		mu.Unlock()
+		notes = r.alerts.notifications
+	}
+	causes, err := storyCauses(context.WithoutCancel(ctx), st, storyStart, notes)
+	if err != nil {
+		return res, fmt.Errorf("demo: causes: %w", err)
+	}
+	res.Causes = causes
+	for _, c := range causes {
+		if in, err := st.GetIncident(context.WithoutCancel(ctx), c.ID); err == nil && in.OpenedAt.Sub(storyStart) >= firstCycle {
+			res.StoryTopLevel++
+		}
 	}
 	sort.Strings(res.Rules)
 	printSummary(o.Out, res)
@@ -324,6 +362,11 @@ func printSummary(w io.Writer, r *Result) {
 			since = d.Round(time.Second).String() + " since the failure began"
 		}
 		fmt.Fprintf(w, "  %-32s %-9s %s\n", rule, r.TTD[rule].Round(time.Second), since)
+	}
+	if len(r.Causes) > 0 {
+		fmt.Fprintln(w)
+		printCauses(w, r.Causes)
+		fmt.Fprintf(w, "Notifying incidents: %d of %d opened (%d of them opened after the first look).\n", len(r.Causes), r.Opened, r.StoryTopLevel)
 	}
 }
 

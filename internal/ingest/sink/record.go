@@ -19,6 +19,9 @@ import (
 // Recorder classifies events into store records; safe for concurrent use.
 type Recorder struct {
 	cls *classify.Classifier
+	// KeepSuccessBodies keeps (masked, capped) the bodies of successful
+	// calls too; off by default.
+	KeepSuccessBodies bool
 }
 
 // NewRecorder returns a Recorder (cls nil: the default catalog).
@@ -39,8 +42,11 @@ func (r *Recorder) Classifier() *classify.Classifier { return r.cls }
 //     classification, IsError is set for the five error families only
 //     (recipient outcomes and successes are not errors); Severity is the
 //     catalog's (info for plain successes);
-//   - the body is masked (tokens, secrets, e-mail addresses) and then cut
-//     to store.MaxBodySample;
+//   - the body of a failed call (or a recipient outcome, or a read that
+//     returned a record in a failed state) is masked (tokens, secrets,
+//     e-mail addresses) and then cut to store.MaxBodySample; successful
+//     bodies are not kept unless KeepSuccessBodies is set (they are
+//     classified, never stored: they are where personal data lives);
 //   - a zero TS becomes received (when the event arrived).
 func (r *Recorder) Record(ev event.Event, received time.Time) store.EventRecord {
 	if ev.TS.IsZero() {
@@ -51,17 +57,20 @@ func (r *Recorder) Record(ev event.Event, received time.Time) store.EventRecord 
 		ev.Endpoint, ev.ObjectKey = endpoint.Template(ev.URL)
 	}
 	res := r.cls.Classify(classify.Input{URL: ev.URL, Method: ev.Method, Status: ev.Status, Body: ev.Body, Now: ev.TS})
-	return fromResult(ev, res)
+	return fromResult(ev, res, r.KeepSuccessBodies)
 }
 
 // RecordResult is Record with the classification already made (ENS
 // events are outcomes SFMC reports, not calls with an HTTP status).
 // Endpoint, ObjectKey and TS are taken as given.
 func RecordResult(ev event.Event, res classify.Result) store.EventRecord {
-	return fromResult(ev, res)
+	return fromResult(ev, res, false)
 }
 
-func fromResult(ev event.Event, res classify.Result) store.EventRecord {
+func fromResult(ev event.Event, res classify.Result, keepSuccess bool) store.EventRecord {
+	if fam := res.Primary().Family; !keepSuccess && !fam.IsError() && fam != catalog.Recipient && !res.RecordFailed() {
+		ev.Body = nil
+	}
 	if len(ev.Body) > 0 {
 		b := redact.Bytes(ev.Body)
 		if len(b) > store.MaxBodySample {
