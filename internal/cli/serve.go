@@ -131,7 +131,7 @@ func runServe(ctx context.Context, args []string, s IO) int {
 	}
 	extra := ins.Routes()
 	extra["/selfcheck"] = selfcheck.Handler(logger)
-	collectors := ins.Collectors()
+	collectors := append(ins.Collectors(), disp.Collector())
 	if psrv != nil {
 		collectors = append(collectors, psrv.Collector())
 	}

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
@@ -279,5 +282,37 @@ func TestTimelineCorrelateStoreLink(t *testing.T) {
 		r.after(time.Minute)
 		r.expect("infrastructure", "[RESOLVED:1] acme · rate_limit · infrastructure: tenant.blocked on acme")
 		r.expect("marketing_ops", "[FIRING:1] acme · marketing_ops: journey.stopped on welcome")
+	})
+}
+
+func TestCollector(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, baseConfig, nil)
+		r.d.watch.failures["ops/slack"] = 2
+		r.d.beat.pings.Add(5)
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(r.d.Collector())
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				name := mf.GetName()
+				for _, l := range m.GetLabel() {
+					name += "," + l.GetName() + "=" + l.GetValue()
+				}
+				got[name] = m.GetCounter().GetValue()
+			}
+		}
+		want := map[string]float64{
+			"sfmcwatch_notify_channel_failures_total,channel=slack,receiver=ops": 2,
+			"sfmcwatch_heartbeat_pings_total":                                    5,
+			"sfmcwatch_heartbeat_failures_total":                                 0,
+		}
+		if !maps.Equal(got, want) {
+			t.Fatalf("metrics = %v, want %v", got, want)
+		}
 	})
 }

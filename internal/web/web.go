@@ -258,8 +258,23 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 	}
 }
 
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+// healthz answers 200 while the process serves: {"status":"ok"}, or
+// {"status":"degraded","problems":[…]} while a notification channel fails
+// (open notify.channel_failed incidents: alerts may not reach anyone).
+// Degraded is still 200: restarting sfmcwatch does not fix a webhook.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	failing, err := s.st.ListIncidents(ctx, store.IncidentFilter{Status: store.IncidentOpen, Rule: "notify.channel_failed", Limit: 20})
+	if err != nil || len(failing) == 0 {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return
+	}
+	problems := make([]string, 0, len(failing))
+	for _, in := range failing {
+		problems = append(problems, fmt.Sprintf("notifications to %s are not delivered (incident #%d)", in.ResourceKey, in.ID))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "degraded", "problems": problems})
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
