@@ -333,7 +333,7 @@ func StarterConfig(a Answers) string {
 		w("ingest:\n  sources:\n    - name: integrations\n      type: file\n      path: /var/log/integrations/sfmc.jsonl   # adjust\n      format: auto\n")
 	case "no":
 		w("\n# Your integrations' API errors are not logged: run them through the recording\n")
-		w("# proxy (sfmcwatch proxy) or push their logs to POST /ingest, then add a source here.\n")
+		w("# proxy (sfmcwatch proxy) or push their logs to POST /api/v1/events, then add a source here.\n")
 	}
 
 	w("\ndigest:\n  enabled: true\n  schedule: \"0 8 * * 1\"          # Monday 08:00\n  out_dir: digests\n")
