@@ -74,7 +74,9 @@ proxy:
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lockedBuf{}
 	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"proxy", "--config", cfg}, IO{In: strings.NewReader(""), Out: out, Err: io.Discard}) }()
+	go func() {
+		done <- Run(ctx, []string{"proxy", "--config", cfg}, IO{In: strings.NewReader(""), Out: out, Err: io.Discard})
+	}()
 	defer func() {
 		cancel()
 		select {
