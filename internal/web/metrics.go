@@ -82,32 +82,11 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		up = 0
 	}
 
-	if rows, err := st.AggregateEvents(ctx, store.AggregateQuery{From: now.Add(-24 * time.Hour), To: now,
-		By: []store.Dimension{store.DimTenant, store.DimFamily, store.DimSurface, store.DimCode}}); err != nil {
+	if err := c.collectEvents(ctx, ch, now); err != nil {
 		fail("events", err)
-	} else {
-		tenants := boundedTenants(rows)
-		type key struct{ tenant, family, code string }
-		n := map[key]int64{}
-		for _, r := range rows {
-			n[key{tenants(r.Tenant), familyLabel(r.Family), c.codeLabel(r.Surface, r.Code)}] += r.Events
-		}
-		for k, v := range n {
-			ch <- prometheus.MustNewConstMetric(c.events, prometheus.GaugeValue, float64(v), k.tenant, k.family, k.code)
-		}
 	}
-
-	if open, err := st.ListIncidents(ctx, store.IncidentFilter{Status: store.IncidentOpen, Limit: 10000}); err != nil {
+	if err := c.collectOpen(ctx, ch); err != nil {
 		fail("open incidents", err)
-	} else {
-		type key struct{ tenant, sev, fam string }
-		n := map[key]int{}
-		for _, in := range open {
-			n[key{in.Tenant, in.Severity, familyLabel(in.Family)}]++
-		}
-		for k, v := range n {
-			ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(v), k.tenant, k.sev, k.fam)
-		}
 	}
 
 	today := now.Truncate(24 * time.Hour)
@@ -163,6 +142,42 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up)
+}
+
+// collectEvents reports sfmcwatch_events_24h.
+func (c *storeCollector) collectEvents(ctx context.Context, ch chan<- prometheus.Metric, now time.Time) error {
+	rows, err := c.s.st.AggregateEvents(ctx, store.AggregateQuery{From: now.Add(-24 * time.Hour), To: now,
+		By: []store.Dimension{store.DimTenant, store.DimFamily, store.DimSurface, store.DimCode}})
+	if err != nil {
+		return err
+	}
+	tenants := boundedTenants(rows)
+	type key struct{ tenant, family, code string }
+	n := map[key]int64{}
+	for _, r := range rows {
+		n[key{tenants(r.Tenant), familyLabel(r.Family), c.codeLabel(r.Surface, r.Code)}] += r.Events
+	}
+	for k, v := range n {
+		ch <- prometheus.MustNewConstMetric(c.events, prometheus.GaugeValue, float64(v), k.tenant, k.family, k.code)
+	}
+	return nil
+}
+
+// collectOpen reports sfmcwatch_incidents_open.
+func (c *storeCollector) collectOpen(ctx context.Context, ch chan<- prometheus.Metric) error {
+	open, err := c.s.st.ListIncidents(ctx, store.IncidentFilter{Status: store.IncidentOpen, Limit: 10000})
+	if err != nil {
+		return err
+	}
+	type key struct{ tenant, sev, fam string }
+	n := map[key]int{}
+	for _, in := range open {
+		n[key{in.Tenant, in.Severity, familyLabel(in.Family)}]++
+	}
+	for k, v := range n {
+		ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(v), k.tenant, k.sev, k.fam)
+	}
+	return nil
 }
 
 // maxTenantSeries bounds the tenant label of sfmcwatch_events_24h: the
