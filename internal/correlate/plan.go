@@ -201,12 +201,14 @@ func (p *planner) credentials() {
 		who = append(who, integration(m))
 		codes[code(m)] = true
 	}
-	t := fmt.Sprintf("Credentials for %s rejected (%s) for %s: secret rotated?", cause.Tenant, keys(codes), list(uniq(who), 4))
 	if kind == CauseMonitorCredentials && !slices.Contains(who, MonitorIntegration) {
 		who = append([]string{MonitorIntegration}, who...)
-		t = fmt.Sprintf("Credentials for %s rejected (%s) for %s: secret rotated?", cause.Tenant, keys(codes), list(uniq(who), 4))
 	}
-	p.title(cause.ID, t)
+	// The monitor first: it names whose credentials they are.
+	slices.SortStableFunc(who, func(a, b string) int {
+		return cmp.Compare(boolInt(b == MonitorIntegration), boolInt(a == MonitorIntegration))
+	})
+	p.title(cause.ID, fmt.Sprintf("Secret rotated? %s credentials rejected (%s): %s", cause.Tenant, keys(codes), list(uniq(who), 3)))
 }
 
 // integrationCredentials folds one integration's auth failures across
@@ -472,6 +474,13 @@ func explained(ms []store.Incident, cause int64) string {
 		return "1 other incident"
 	}
 	return fmt.Sprintf("%d other incidents", n)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func plural(n int, what string) string {
