@@ -75,7 +75,7 @@ func (w *watchdog) failed(ctx context.Context, om store.OutboxMessage, reason st
 		Title: fmt.Sprintf("Notifications to %s are not delivered: %s", key, oneLine(reason, 160)),
 		Remediation: []string{
 			"Check the channel's endpoint and credentials (webhook URL, routing key, SMTP account): " + what + ".",
-			"Run 'sfmcwatch test-alert " + om.Receiver + "' once fixed; the incident resolves at the next delivery.",
+			"Run 'sfmcwatch test-alert " + om.Receiver + "' to check the fix; the incident resolves when the next notification is delivered through this channel.",
 			"Meanwhile alerts routed to this receiver are on the dashboard and go to alerting.fallback_receiver.",
 		},
 		FirstSeen: om.CreatedAt, Now: now,
