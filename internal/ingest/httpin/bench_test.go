@@ -70,7 +70,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	srcs := SourcesFromConfig(config.Ingest{Sources: []config.IngestSource{{Name: "crm", Type: "http", Token: token, Format: "auto"}}})
-	h := New(Options{Writer: w, Sources: func() []Source { return srcs }, MaxBody: 16 << 20})
+	h := New(Options{Writer: w, Sources: func() []Source { return srcs }, MaxBody: 16 << 20, MaxInFlightBytes: benchInFlight})
 	mux := http.NewServeMux()
 	mux.Handle("POST "+Path, h)
 	srv := httptest.NewServer(mux)

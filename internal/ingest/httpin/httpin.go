@@ -37,6 +37,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/semaphore"
 	"io"
 	"log/slog"
 	"net/http"
@@ -110,8 +111,14 @@ type Options struct {
 	// CommitWait bounds the wait for the commit before answering 503
 	// (default 30 s).
 	CommitWait time.Duration
-	Clock      func() time.Time
-	Logger     *slog.Logger
+	// MaxInFlightBytes bounds the bodies being read and decoded at once
+	// (default and minimum MaxBody; a body of unknown length counts as
+	// MaxBody): a request waits for room before its body is
+	// read (TCP holds the rest back), so memory stays bounded however many
+	// clients post at once; one that waits longer than CommitWait gets 429.
+	MaxInFlightBytes int64
+	Clock            func() time.Time
+	Logger           *slog.Logger
 }
 
 // Handler serves POST /api/v1/events.
@@ -119,6 +126,7 @@ type Handler struct {
 	opt      Options
 	requests *prometheus.CounterVec
 	lines    *prometheus.CounterVec
+	inFlight *semaphore.Weighted
 }
 
 // New returns a Handler.
@@ -138,7 +146,10 @@ func New(o Options) *Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{opt: o,
+	if o.MaxInFlightBytes < o.MaxBody {
+		o.MaxInFlightBytes = o.MaxBody
+	}
+	return &Handler{opt: o, inFlight: semaphore.NewWeighted(o.MaxInFlightBytes),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sfmcwatch_ingest_requests_total",
 			Help: "POST /api/v1/events requests by source and HTTP status."}, []string{"source", "code"}),
 		lines: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sfmcwatch_ingest_lines_total",
@@ -200,6 +211,18 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src Source) (int
 	if r.ContentLength > h.opt.MaxBody {
 		return fail(tooLarge(h.opt.MaxBody, false))
 	}
+	weight := h.opt.MaxBody // unknown length: the most it may be
+	if r.ContentLength > 0 {
+		weight = r.ContentLength
+	}
+	actx, cancel := context.WithTimeout(r.Context(), h.opt.CommitWait)
+	err := h.inFlight.Acquire(actx, weight)
+	cancel()
+	if err != nil {
+		return fail(&httpError{status: http.StatusTooManyRequests, retryAfter: 1,
+			msg: "too many ingest requests in flight: nothing was kept; retry after the Retry-After delay"})
+	}
+	defer h.inFlight.Release(weight)
 	raw, err := readBody(http.MaxBytesReader(w, r.Body, h.opt.MaxBody), r.ContentLength)
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
