@@ -7,16 +7,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/buildinfo"
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/notify"
-	"github.com/sfmcwatch/sfmcwatch/internal/notify/fit"
 )
 
 // Every HTTP channel sends the one User-Agent "sfmcwatch/<version>".
 func TestOneUserAgentOnEveryHTTPChannel(t *testing.T) {
-	old := fit.Version
-	fit.Version = "v1.2.3"
-	defer func() { fit.Version = old }()
+	old := buildinfo.Version
+	buildinfo.Version = "v1.2.3"
+	defer func() { buildinfo.Version = old }()
 	var (
 		mu     sync.Mutex
 		agents = map[string]string{}

@@ -7,10 +7,10 @@ package fit
 
 import (
 	"fmt"
-	"runtime/debug"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/buildinfo"
 	"github.com/sfmcwatch/sfmcwatch/internal/notify"
 )
 
@@ -22,26 +22,9 @@ const MaxTitle = 119
 // Ellipsis ends clipped text.
 const Ellipsis = "…"
 
-// Version is the sfmcwatch version sent in the User-Agent; the binary sets
-// it at start-up (cli) or with -ldflags "-X
-// github.com/sfmcwatch/sfmcwatch/internal/notify/fit.Version=v1.2.3".
-// Empty: the module version from the build info, else "dev".
-var Version string
-
 // UserAgent is the one User-Agent every HTTP channel sends:
-// "sfmcwatch/<version>".
-func UserAgent() string {
-	v := Version
-	if v == "" {
-		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			v = bi.Main.Version
-		}
-	}
-	if v == "" {
-		v = "dev"
-	}
-	return "sfmcwatch/" + v
-}
+// "sfmcwatch/<version>" (see buildinfo.Version).
+func UserAgent() string { return buildinfo.UserAgent() }
 
 // Clip returns s cut to at most n characters (runes), ending in "…" when
 // it was cut.
