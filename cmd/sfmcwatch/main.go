@@ -9,13 +9,13 @@ import (
 	"syscall"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/cli"
-	"github.com/sfmcwatch/sfmcwatch/internal/notify/fit"
+	"github.com/sfmcwatch/sfmcwatch/internal/buildinfo"
 )
 
 func main() {
 	// Notifications carry the same version `sfmcwatch version` prints.
-	if fit.Version == "" {
-		fit.Version = cli.BuildVersion()
+	if buildinfo.Version == "" {
+		buildinfo.Version = cli.BuildVersion()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, os.Args[1:], cli.IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
