@@ -43,6 +43,11 @@ type IncidentJSON struct {
 	Fingerprint            string     `json:"fingerprint"`
 	AcknowledgedAt         *time.Time `json:"acknowledged_at,omitempty"`
 	AcknowledgedBy         string     `json:"acknowledged_by,omitempty"`
+	// CausedBy is the incident that explains this one (the correlation
+	// step, internal/correlate); null for a top-level incident. Cause names
+	// the recognised cause when this incident is one.
+	CausedBy *int64 `json:"caused_by"`
+	Cause    string `json:"cause,omitempty"`
 }
 
 // EvidenceJSON is one evidence link with the referenced row inlined (nil
@@ -68,6 +73,16 @@ type IncidentDetailJSON struct {
 	Evidence []EvidenceJSON `json:"evidence"`
 	// EvidenceTotal counts the links; at most maxInlineEvidence are inlined.
 	EvidenceTotal int `json:"evidence_total"`
+	// Children are the incidents this one explains (caused_by = its id).
+	Children []IncidentJSON `json:"children"`
+}
+
+// CausedByID is the cause's id, 0 for a top-level incident (templates).
+func (i IncidentJSON) CausedByID() int64 {
+	if i.CausedBy == nil {
+		return 0
+	}
+	return *i.CausedBy
 }
 
 func toJSON(in store.Incident) IncidentJSON {
@@ -93,6 +108,11 @@ func toJSON(in store.Incident) IncidentJSON {
 		t, secs := in.FailureStartedAt, int64(in.TTDSinceFailure/time.Second)
 		out.FailureStartedAt, out.TTDSinceFailureSeconds = &t, &secs
 	}
+	if in.CausedBy != 0 {
+		c := in.CausedBy
+		out.CausedBy = &c
+	}
+	out.Cause = in.Cause
 	return out
 }
 
@@ -160,7 +180,14 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "could not read the incident")
 		return
 	}
-	out := IncidentDetailJSON{IncidentJSON: toJSON(inc), EvidenceTotal: len(inc.Evidence), Evidence: []EvidenceJSON{}}
+	out := IncidentDetailJSON{IncidentJSON: toJSON(inc), EvidenceTotal: len(inc.Evidence), Evidence: []EvidenceJSON{}, Children: []IncidentJSON{}}
+	kids, err := s.st.ListIncidents(r.Context(), store.IncidentFilter{CausedBy: inc.ID, Limit: 1000})
+	if err != nil {
+		s.log.Error("api: children of incident", "id", id, "error", err)
+	}
+	for _, k := range kids {
+		out.Children = append(out.Children, toJSON(k))
+	}
 	ev := inc.Evidence
 	if len(ev) > maxInlineEvidence {
 		ev = ev[len(ev)-maxInlineEvidence:] // the most recent

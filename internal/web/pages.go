@@ -175,6 +175,8 @@ type incidentData struct {
 	Diffs         []Diff
 	EvidenceTotal int
 	Missing       int
+	// Children are the incidents this one explains (their caused_by).
+	Children []IncidentJSON
 }
 
 // notifiedAt finds the first delivered notification that mentions the
@@ -214,6 +216,11 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := incidentData{Incident: toJSON(inc), EvidenceTotal: len(inc.Evidence)}
+	if kids, err := s.st.ListIncidents(r.Context(), store.IncidentFilter{CausedBy: inc.ID, Limit: 1000}); err == nil {
+		for _, k := range kids {
+			d.Children = append(d.Children, toJSON(k))
+		}
+	}
 	notified, note := s.notifiedAt(r, inc)
 	failed := TimelineStep{What: "Failure began", At: inc.FailureStartedAt, Note: "by SFMC's own timestamps"}
 	opened := "detected " + human(inc.TTD) + " after the first evidence"
