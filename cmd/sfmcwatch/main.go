@@ -8,8 +8,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/sfmcwatch/sfmcwatch/internal/cli"
 	"github.com/sfmcwatch/sfmcwatch/internal/buildinfo"
+	"github.com/sfmcwatch/sfmcwatch/internal/cli"
 )
 
 func main() {
