@@ -81,6 +81,20 @@ type Incident struct {
 	Critical bool `json:"critical,omitempty"`
 	// Silent marks a problem SFMC showed no error for (see SilentRules).
 	Silent bool `json:"silent,omitempty"`
+	// CausedBy is the incident that explains this one (the correlation
+	// step); 0 for a top-level incident. Cause names the recognised cause
+	// when this incident is one. Children are listed right after their
+	// cause.
+	CausedBy int64  `json:"caused_by,omitempty"`
+	Cause    string `json:"cause,omitempty"`
+}
+
+// CauseNote is " (caused by #N)" for a child, "" otherwise.
+func (i Incident) CauseNote() string {
+	if i.CausedBy == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (caused by #%d)", i.CausedBy)
 }
 
 // Open reports whether the incident was still open at the period's end.
@@ -283,7 +297,7 @@ func Build(ctx context.Context, st Store, o Options) (*Digest, error) {
 		v := Incident{ID: in.ID, Fingerprint: in.Fingerprint, Rule: in.Rule, Severity: catalog.Severity(in.Severity), Family: in.Family,
 			Tenant: in.Tenant, ResourceType: in.ResourceType, ResourceKey: in.ResourceKey, Title: in.Title, Owner: in.Owner,
 			Remediation: in.Remediation, FirstSeen: in.FirstSeen, FailureStartedAt: in.FailureStartedAt, OpenedAt: in.OpenedAt, TTD: in.TTD,
-			Critical: critical(in), Silent: silentRules[in.Rule] != ""}
+			Critical: critical(in), Silent: silentRules[in.Rule] != "", CausedBy: in.CausedBy, Cause: in.Cause}
 		if in.FailureKnown() {
 			v.TTDSinceFailure = in.TTDSinceFailure
 		}
@@ -307,6 +321,7 @@ func Build(ctx context.Context, st Store, o Options) (*Digest, error) {
 		}
 	}
 	sortIncidents(d.Incidents)
+	d.Incidents = underCauses(d.Incidents)
 	sortIncidents(d.Carried)
 	d.Previous = len(prev)
 
@@ -667,6 +682,30 @@ func dedupe(ins []store.Incident) []store.Incident {
 			seen[in.ID] = true
 			out = append(out, in)
 		}
+	}
+	return out
+}
+
+// underCauses moves each child (CausedBy) right after its cause when the
+// cause is in the list, keeping the order otherwise.
+func underCauses(ins []Incident) []Incident {
+	in := map[int64]bool{}
+	for _, i := range ins {
+		in[i.ID] = true
+	}
+	kids := map[int64][]Incident{}
+	var top []Incident
+	for _, i := range ins {
+		if i.CausedBy != 0 && in[i.CausedBy] && i.CausedBy != i.ID {
+			kids[i.CausedBy] = append(kids[i.CausedBy], i)
+			continue
+		}
+		top = append(top, i)
+	}
+	out := make([]Incident, 0, len(ins))
+	for _, i := range top {
+		out = append(out, i)
+		out = append(out, kids[i.ID]...)
 	}
 	return out
 }

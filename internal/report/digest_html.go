@@ -176,7 +176,7 @@ const digestHTMLSource = `<!DOCTYPE html>
 {{if not .D.Quiet}}
 <h2 id="incidents">All incidents of the period</h2>
 <table class="incidents"><tr><th>#</th><th>Opened</th><th>Tenant</th><th>Severity</th><th>Incident</th><th>Detected after</th><th>Since the failure began</th><th>Resolved after</th><th>Owner</th></tr>
-{{range .D.Incidents}}<tr><td class="n">{{.ID}}</td><td>{{$.When .OpenedAt}}</td><td>{{.Tenant}}</td><td>{{.Severity}}</td><td>{{.Title}}<div class="muted"><code>{{.Rule}}</code></div></td><td class="n">{{dur .TTD}}</td><td class="n">{{since .}}</td><td class="n">{{if .Open}}<span class="open">still open</span>{{else}}{{dur .TTR}}{{end}}</td><td>{{.Owner}}</td></tr>
+{{range .D.Incidents}}<tr><td class="n">{{.ID}}</td><td>{{$.When .OpenedAt}}</td><td>{{.Tenant}}</td><td>{{.Severity}}</td><td>{{.Title}}<div class="muted"><code>{{.Rule}}</code>{{with .CausedBy}} · caused by #{{.}}{{end}}</div></td><td class="n">{{dur .TTD}}</td><td class="n">{{since .}}</td><td class="n">{{if .Open}}<span class="open">still open</span>{{else}}{{dur .TTR}}{{end}}</td><td>{{.Owner}}</td></tr>
 {{end}}</table>
 {{end}}
 {{if .D.Carried}}

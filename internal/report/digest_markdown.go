@@ -66,7 +66,7 @@ func WriteDigestMarkdown(w io.Writer, d *digest.Digest) error {
 	if !d.Quiet() {
 		fmt.Fprintf(bw, "\n## All incidents of the period\n\n| # | opened | tenant | severity | rule | incident | detected after | since the failure began | resolved after | owner |\n|---:|---|---|---|---|---|---|---|---|---|\n")
 		for _, in := range d.Incidents {
-			fmt.Fprintf(bw, "| %d | %s | %s | %s | `%s` | %s | %s | %s | %s | %s |\n", in.ID, v.when(in.OpenedAt), md(in.Tenant), in.Severity, in.Rule, md(in.Title), human(in.TTD), sinceFailure(in), v.resolved(in), in.Owner)
+			fmt.Fprintf(bw, "| %d | %s | %s | %s | `%s` | %s | %s | %s | %s | %s |\n", in.ID, v.when(in.OpenedAt), md(in.Tenant), in.Severity, in.Rule, md(in.Title+in.CauseNote()), human(in.TTD), sinceFailure(in), v.resolved(in), in.Owner)
 		}
 	}
 	if len(d.Carried) > 0 {

@@ -55,7 +55,7 @@ func WriteDigestText(w io.Writer, d *digest.Digest) error {
 			if in.FailureKnown() {
 				since = " (" + human(in.TTDSinceFailure) + " after the failure began)"
 			}
-			fmt.Fprintf(bw, "  #%-4d %s  %-8s %-30s %s — detected after %s%s, %s\n", in.ID, v.when(in.OpenedAt), in.Severity, in.Rule, in.Title, human(in.TTD), since, res)
+			fmt.Fprintf(bw, "  #%-4d %s  %-8s %-30s %s — detected after %s%s, %s\n", in.ID, v.when(in.OpenedAt), in.Severity, in.Rule, in.Title+in.CauseNote(), human(in.TTD), since, res)
 		}
 	}
 	if len(d.Carried) > 0 {
