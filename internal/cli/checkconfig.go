@@ -24,7 +24,7 @@ errors: serve needs them, the offline check does not.
 --online also checks every tenant against SFMC: that its hosts answer, that
 the token request succeeds with the configured client id, secret and MID,
 which scopes the token carries, and one cheap read per enabled monitor
-(a lookup of an object that does not exist: about 8 API calls per tenant).
+(a lookup of an object that does not exist: a token and at most 7 calls per tenant).
 Each failure names its cause: unreachable, credentials refused, or the
 exact scope (and the installed-package permission) that is missing.
 
