@@ -39,8 +39,9 @@ type groupState struct {
 	// Suppressed are inhibited incidents: not notified, but their
 	// resolution is.
 	Suppressed []int64 `json:"suppressed,omitempty"`
-	// Held are incidents notified before and now silenced or attached to
-	// a cause: not notified while held, but their resolution is.
+	// Held are incidents notified before and now silenced, inhibited or
+	// attached to a cause: not notified while held, but their resolution
+	// is.
 	Held []int64 `json:"held,omitempty"`
 	// LastSent is the last message; LastFiringSent the last one with
 	// firing alerts (reminders count from it).

@@ -73,26 +73,26 @@ type partition struct {
 }
 
 // partitionGroup sorts a group's alerts: firing (acked a subset),
-// suppressed (inhibited: not notified, resolution owed), held (notified
-// before, now silenced or attached to a cause) and newly resolved ones the
+// suppressed (inhibited, never notified: resolution owed), held (notified
+// before, now silenced, inhibited or attached to a cause) and newly
+// resolved ones the
 // log knows of. Resolutions are never suppressed: anything that was
 // notified, or recorded as suppressed, gets its resolved notice.
 func partitionGroup(g *group) partition {
-	known := map[int64]bool{}
-	for _, id := range slices.Concat(g.gs.Firing, g.gs.Suppressed, g.gs.Held) {
-		known[id] = true
+	notified := map[int64]bool{}
+	for _, id := range slices.Concat(g.gs.Firing, g.gs.Held) {
+		notified[id] = true
 	}
 	var p partition
 	for _, a := range g.alerts {
 		switch {
 		case !a.open:
-			if known[a.inc.ID] {
+			if notified[a.inc.ID] || slices.Contains(g.gs.Suppressed, a.inc.ID) {
 				p.resolved = append(p.resolved, a)
 			}
+		case (a.quiet() || a.inhibitBy != nil) && notified[a.inc.ID]:
+			p.held = append(p.held, a)
 		case a.quiet():
-			if known[a.inc.ID] {
-				p.held = append(p.held, a)
-			}
 		case a.inhibitBy != nil:
 			p.suppressed = append(p.suppressed, a)
 		default:

@@ -84,6 +84,36 @@ func TestTimelineResolvedAfterSilence(t *testing.T) {
 	})
 }
 
+// Resolution is never suppressed by inhibition either: an own-call
+// api.errors notified before tenant.blind opened is held (no reminders)
+// while the tenant is blind, and its resolution is sent without claiming
+// it was never notified.
+func TestTimelineResolvedAfterInhibition(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, baseConfig, nil)
+		own := r.openFP("api.errors|acme|tenant|/Service.asmx||auth|soap:Security", "api.errors", "auth", "marketing_ops", "error", "acme", "/Service.asmx")
+		r.after(15 * time.Second)
+		r.expect("marketing_ops", "[FIRING:1] acme · auth · marketing_ops: api.errors on /Service.asmx")
+		blind := r.open("tenant.blind", "auth", "marketing_ops", "critical", "acme", "acme")
+		r.after(time.Minute)
+		r.expect("marketing_ops", "[FIRING:1] acme · auth · marketing_ops: tenant.blind on acme")
+		r.after(4 * time.Hour)
+		msgs := r.expect("marketing_ops", "[STILL FAILING:1] acme · auth · marketing_ops: tenant.blind on acme")
+		if len(msgs[0].Alerts) != 1 {
+			t.Fatalf("the held incident was reminded: %+v", msgs[0].Alerts)
+		}
+		r.resolve(own)
+		r.resolve(blind)
+		r.after(time.Minute)
+		msgs = r.expect("marketing_ops", "[RESOLVED:2] acme · auth · marketing_ops: api.errors on /Service.asmx (+1 more)")
+		for _, a := range msgs[0].Alerts {
+			if strings.Contains(a.Note, "never notified") {
+				t.Fatalf("note = %q", a.Note)
+			}
+		}
+	})
+}
+
 // fakeChannels builds each configured channel as a recorder named
 // "<receiver>/<channel>".
 type fakeChannels struct {

@@ -137,8 +137,11 @@ func TestPartitionGroup(t *testing.T) {
 	child.causedBy = firing
 	resolvedKnown := alertOf(7, "api.errors", "auth", "acme", false)
 	resolvedUnknown := alertOf(8, "api.errors", "auth", "acme", false)
-	g := &group{alerts: []*alertInfo{firing, acked, inhibited, heldSilenced, newSilenced, child, resolvedKnown, resolvedUnknown},
-		gs: groupState{Firing: []int64{1, 4, 7}}}
+	heldInhibited := alertOf(9, "api.errors", "auth", "acme", true) // notified, then its cause opened
+	heldInhibited.inhibitBy = firing
+	resolvedSuppressed := alertOf(10, "api.errors", "auth", "acme", false) // inhibited, never notified
+	g := &group{alerts: []*alertInfo{firing, acked, inhibited, heldSilenced, newSilenced, child, resolvedKnown, resolvedUnknown, heldInhibited, resolvedSuppressed},
+		gs: groupState{Firing: []int64{1, 4, 7, 9}, Suppressed: []int64{10}}}
 	p := partitionGroup(g)
 	check := func(name string, got []*alertInfo, want ...int64) {
 		t.Helper()
@@ -149,8 +152,8 @@ func TestPartitionGroup(t *testing.T) {
 	check("firing", p.firing, 1, 2)
 	check("acked", p.acked, 2)
 	check("suppressed", p.suppressed, 3)
-	check("held", p.held, 4)
-	check("resolved", p.resolved, 7)
+	check("held", p.held, 4, 9)
+	check("resolved", p.resolved, 7, 10)
 }
 
 func equalIDs(a, b []int64) bool {
