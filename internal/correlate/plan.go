@@ -131,7 +131,7 @@ func (p *planner) rule(rules ...string) []store.Incident {
 func (p *planner) apiErrors(keep func(store.Incident) bool) []store.Incident {
 	var out []store.Incident
 	for _, in := range p.open {
-		if in.Rule == "api.errors" && !p.assigned[in.ID] && (keep == nil || keep(in)) {
+		if isAPIErrors(in) && !p.assigned[in.ID] && (keep == nil || keep(in)) {
 			out = append(out, in)
 		}
 	}
@@ -236,7 +236,7 @@ func (p *planner) integrationCredentials() {
 // endpoints or integrations at once: a tenant-wide condition.
 func (p *planner) spread(kind string, keep func(store.Incident) bool) {
 	ms := p.apiErrors(keep)
-	if len(endpoints(ms)) < 2 && len(integrations(ms)) < 2 {
+	if spans(ms) < 2 && len(integrations(ms)) < 2 {
 		return
 	}
 	cause, ms := p.form(kind, ms, nil)
@@ -399,9 +399,19 @@ func journeyEntry(p *planner, key string) string {
 	return e
 }
 
+// isAPIErrors: api.errors (one endpoint) and api.errors.integration (one
+// integration across endpoints) incidents.
+func isAPIErrors(in store.Incident) bool {
+	return in.Rule == "api.errors" || in.Rule == "api.errors.integration"
+}
+
 // integration is the integration of an api.errors incident (from its
-// fingerprint: rule|tenant|type|endpoint|integration|family|code).
+// fingerprint: rule|tenant|type|endpoint|integration|family|code; for
+// api.errors.integration the resource key is "integration:<name>").
 func integration(in store.Incident) string {
+	if in.Rule == "api.errors.integration" {
+		return strings.TrimPrefix(in.ResourceKey, "integration:")
+	}
 	parts := strings.Split(in.Fingerprint, "|")
 	if len(parts) < 7 {
 		return ""
@@ -409,8 +419,12 @@ func integration(in store.Incident) string {
 	return parts[len(parts)-3]
 }
 
-// code is the surface:code of an api.errors incident.
+// code is the surface:code of an api.errors incident ("" for
+// api.errors.integration, which may span codes).
 func code(in store.Incident) string {
+	if in.Rule == "api.errors.integration" {
+		return ""
+	}
 	parts := strings.Split(in.Fingerprint, "|")
 	if len(parts) < 7 {
 		return ""
@@ -443,10 +457,22 @@ func endpoints(ms []store.Incident) []string {
 	return uniq(out)
 }
 
+// spans counts the endpoints of ms, an api.errors.integration incident
+// counting as two (it fails across endpoints).
+func spans(ms []store.Incident) int {
+	n := len(endpoints(ms))
+	for _, m := range ms {
+		if m.Rule == "api.errors.integration" {
+			n += 2
+		}
+	}
+	return n
+}
+
 func integrations(ms []store.Incident) []string {
 	var out []string
 	for _, m := range ms {
-		if m.Rule == "api.errors" {
+		if isAPIErrors(m) {
 			out = append(out, who(integration(m)))
 		}
 	}
@@ -456,7 +482,7 @@ func integrations(ms []store.Incident) []string {
 func codesOf(ms []store.Incident) string {
 	c := map[string]bool{}
 	for _, m := range ms {
-		if m.Rule == "api.errors" {
+		if isAPIErrors(m) && code(m) != "" {
 			c[code(m)] = true
 		}
 	}

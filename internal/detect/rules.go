@@ -5,7 +5,7 @@ package detect
 func DefaultRules() []Rule {
 	return []Rule{
 		// Tenant health and the monitor's own API calls.
-		TenantBlind{}, TenantBlocked{}, TenantBudget{}, APIErrors{}, ENSSilentRule{},
+		TenantBlind{}, TenantBlocked{}, TenantBudget{}, APIErrors{}, APIErrorsIntegration{}, ENSSilentRule{},
 		// Automations and imports.
 		AutomationErrorRule{}, AutomationStalledRule{}, AutomationMissedRunRule{}, AutomationPausedRule{}, AutomationPartialRule{},
 		ImportFailedRule{}, ImportPartialRule{},
