@@ -81,7 +81,7 @@ type Monitors struct {
 	Transactional  Monitor `yaml:"transactional" doc:"Transactional messaging send definitions."`
 	DataExtensions Monitor `yaml:"data_extensions" doc:"Data extension row counts, freshness and schemas."`
 	Imports        Monitor `yaml:"imports" doc:"Import activity results."`
-	Audit          Monitor `yaml:"audit" doc:"Audit trail (who changed what)."`
+	Audit          Monitor `yaml:"audit" doc:"Audit trail (who changed what): not collected yet, so enabling it is refused."`
 }
 
 // Monitor is the polling setup for one resource type.

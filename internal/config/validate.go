@@ -122,6 +122,9 @@ func (d *decoder) validateMonitors(m *Monitors, path string, inherited bool) {
 		if (!inherited || d.isSet(p+".interval")) && mon.Interval < MinInterval {
 			d.errorf(nil, p+".interval", "must be at least %s, got %s", MinInterval, mon.Interval)
 		}
+		if resource == Audit && mon.Enabled && (!inherited || d.isSet(p+".enabled")) {
+			d.errorf(nil, p+".enabled", "the audit-trail monitor is not available yet (no collector reads the audit trail): remove the block or set enabled: false")
+		}
 		if inherited && !d.isSet(p+".critical") {
 			return
 		}

@@ -287,7 +287,7 @@ func StarterConfig(a Answers) string {
 	w("  transactional:   { enabled: true, interval: 5m }\n")
 	w("  data_extensions: { enabled: true, interval: 15m }\n")
 	w("  imports:         { enabled: true, interval: 5m }\n")
-	w("  audit:           { enabled: true, interval: 1h }\n\n")
+	w("  audit:           { enabled: false }   # the audit trail is not collected yet\n\n")
 
 	w("tenants:\n")
 	w("  - name: prod\n")
