@@ -9,15 +9,21 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
 
-// group routes every alert through the tree (notify.channel_failed to the
-// fallback receiver when one is configured), groups the alerts per
-// receiver and group key in first-seen order, and attaches each group's
-// notification log entry. Entries no alert routes to any more are deleted.
-func (d *Dispatcher) group(ctx context.Context, c *compiled, in *loaded) ([]*group, error) {
+// grouper routes every alert through the tree (notify.channel_failed to
+// the fallback receiver when one is configured) and groups the alerts per
+// receiver and group key, in first-seen order.
+type grouper struct {
+	c *compiled
+	// channels names a receiver's channels (a group whose receiver has an
+	// "alertmanager" channel is refreshed, see throttle).
+	channels func(receiver string) []string
+}
+
+func (s grouper) apply(alerts []*alertInfo) []*group {
 	groups := map[string]*group{}
 	var order []*group
-	for _, a := range in.alerts {
-		a.routes = c.routesFor(a)
+	for _, a := range alerts {
+		a.routes = s.c.routesFor(a)
 		for _, r := range a.routes {
 			if r.receiver == "" {
 				continue
@@ -27,12 +33,23 @@ func (d *Dispatcher) group(ctx context.Context, c *compiled, in *loaded) ([]*gro
 			g := groups[id]
 			if g == nil {
 				g = &group{receiver: r.receiver, key: gk, labels: gl, route: r,
-					refresh: slices.Contains(d.receiverChannels(r.receiver), "alertmanager")}
+					refresh: slices.Contains(s.channels(r.receiver), "alertmanager")}
 				groups[id] = g
 				order = append(order, g)
 			}
 			g.alerts = append(g.alerts, a)
 		}
+	}
+	return order
+}
+
+// group runs the grouper and attaches each group's notification log
+// entry. Entries no alert routes to any more are deleted.
+func (d *Dispatcher) group(ctx context.Context, c *compiled, in *loaded) ([]*group, error) {
+	order := grouper{c: c, channels: d.receiverChannels}.apply(in.alerts)
+	groups := make(map[string]*group, len(order))
+	for _, g := range order {
+		groups[g.receiver+"\x00"+g.key] = g
 	}
 	for i, st := range in.states {
 		g := groups[st.Receiver+"\x00"+st.GroupKey]

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -234,5 +235,51 @@ func TestInhibitRuleWarnings(t *testing.T) {
 				t.Errorf("%+v: warning %q, want it to mention %q", tc.rule, got[i], tc.want[i])
 			}
 		}
+	}
+}
+
+func TestGrouper(t *testing.T) {
+	c, err := compile(mustConfig(t, baseConfig+`
+  fallback_receiver: oncall
+  route:
+    group_by: [tenant, owner, family]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1 := alertOf(1, "api.errors", "auth", "acme", true)
+	a2 := alertOf(2, "journey.stopped", "auth", "acme", true)
+	b := alertOf(3, "api.errors", "auth", "globex", true)
+	failed := alertOf(4, RuleChannelFailed, "none", "", true)
+	failed.inc.Owner, failed.inc.ResourceKey = "infrastructure", "marketing_ops/slack"
+	failed.labels = incidentLabels(failed.inc)
+	fallbackFails := alertOf(5, RuleChannelFailed, "none", "", true)
+	fallbackFails.inc.Owner, fallbackFails.inc.ResourceKey = "infrastructure", "oncall/pagerduty"
+	fallbackFails.labels = incidentLabels(fallbackFails.inc)
+	channels := func(r string) []string {
+		if r == "marketing_ops" {
+			return []string{"slack", "alertmanager"}
+		}
+		return []string{"console"}
+	}
+	gs := grouper{c: c, channels: channels}.apply([]*alertInfo{a1, a2, b, failed, fallbackFails})
+	var got []string
+	for _, g := range gs {
+		got = append(got, fmt.Sprintf("%s %s %d refresh=%v", g.receiver, g.key, len(g.alerts), g.refresh))
+	}
+	want := []string{
+		`marketing_ops root.0{family="auth",owner="marketing_ops",tenant="acme"} 2 refresh=true`,
+		`marketing_ops root.0{family="auth",owner="marketing_ops",tenant="globex"} 1 refresh=true`,
+		`oncall fallback{family="none",owner="infrastructure",tenant=""} 1 refresh=false`,
+		`infrastructure root.2{family="none",owner="infrastructure",tenant=""} 1 refresh=false`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("groups:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Without a fallback a channel failure is not sent down the tree.
+	c.fallback = nil
+	if gs := (grouper{c: c, channels: channels}).apply([]*alertInfo{failed}); len(gs) != 0 {
+		t.Fatalf("channel failure routed without a fallback: %+v", gs[0])
 	}
 }
