@@ -1,9 +1,12 @@
 // Package notify turns incident changes into notifications that reach the
-// team that owns the fix: a routing tree on incident labels, grouping and
-// timing (group_wait, group_interval, repeat_interval, send_resolved),
-// inhibition, silences (read from the store) and recurring maintenance
-// windows, escalation of unacknowledged critical incidents, and a durable
-// outbox: every notification is written to the store before it is sent,
+// team that owns the fix. Each evaluation is a pipeline of small stages
+// (pipeline.go): correlate (children of an open cause are evidence, not
+// pages), silences and maintenance windows, inhibition (only what the
+// cause explains; resolutions are never suppressed), a routing tree on
+// incident labels and grouping, throttle/repeat (group_wait,
+// group_interval, repeat_interval, and a refresh of Alertmanager channels
+// before endsAt), escalation of unacknowledged critical incidents, and a
+// durable outbox: every notification is written to the store before it is sent,
 // one row per channel of its receiver under an idempotency key per (group
 // or incident, state, receiver) and the channel, then delivered at least
 // once with retries and backoff by whichever replica claims it. Channels
@@ -15,6 +18,10 @@
 // notification log (store.NotifyState, compare-and-set per receiver and
 // group) on every evaluation, so a restart or a second replica neither
 // repeats nor loses a notification.
+//
+// Delivery is watched: a channel that keeps failing opens a
+// notify.channel_failed incident routed to alerting.fallback_receiver, and
+// alerting.heartbeat pings an outside dead man's switch while Run runs.
 //
 // Channels live in notify/<channel> packages behind the small [Notifier]
 // interface; their errors say whether a retry can help ([Error]).
