@@ -32,8 +32,13 @@ import (
 // tenant with resource key "integration:<name>", listing endpoints and
 // counts. It runs after the tenant collection, like api.errors, and
 // disables with it.
+//
+// The monitor's own calls (source "client") are left to api.errors and the
+// tenant rules: a throttled or failing tenant already shows per endpoint
+// there, and judging them again across endpoints only repeated it.
 type APIErrorsIntegration struct {
-	// Sources as APIErrors.Sources.
+	// Sources are the event sources judged (default: the integrations'
+	// calls, "proxy", "ingest", "tail").
 	Sources []string
 }
 
@@ -75,7 +80,7 @@ func (r APIErrorsIntegration) Evaluate(ctx context.Context, in *Input) ([]Findin
 	}
 	// What api.errors finds itself is not repeated here.
 	covered := map[integrationFamily]bool{}
-	per, err := APIErrors{Sources: r.Sources}.Evaluate(ctx, in)
+	per, err := APIErrors{}.Evaluate(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +92,7 @@ func (r APIErrorsIntegration) Evaluate(ctx context.Context, in *Input) ([]Findin
 	}
 	sources := r.Sources
 	if len(sources) == 0 {
-		sources = []string{"client", "proxy", "ingest", "tail"}
+		sources = []string{"proxy", "ingest", "tail"}
 	}
 	winStart := in.Now.Add(-window)
 	calls := map[string]int64{}
