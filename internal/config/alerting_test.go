@@ -184,7 +184,7 @@ alerting:
 		}
 	}
 
-	cfg, err := parseAlerting(t, `
+	_, err = parseAlerting(t, `
 alerting:
   receivers: [{name: a, console: {}}, {name: b, console: {}}]
   route:
@@ -198,7 +198,7 @@ alerting:
 	if err == nil {
 		t.Fatal("repeat_interval 30s accepted (minimum 1m)")
 	}
-	cfg, err = parseAlerting(t, `
+	_, err = parseAlerting(t, `
 alerting:
   receivers: [{name: a, console: {}}]
   route:
@@ -209,11 +209,10 @@ alerting:
     escalate_to: a
     escalate_after: 1m
 `)
-	_ = cfg
 	if err == nil {
 		t.Fatal("repeat_interval below 1m accepted")
 	}
-	cfg, err = parseAlerting(t, `
+	cfg, err := parseAlerting(t, `
 alerting:
   receivers: [{name: a, console: {}}]
   route:

@@ -48,7 +48,9 @@ func TestTimelineGroupingAndResolved(t *testing.T) {
 		r.after(time.Second)
 		r.quiet()
 		r.after(37 * time.Second) // t=75s = 15s + 1m
-		msgs = r.expect("marketing_ops", "[FIRING:4] acme · auth · marketing_ops: api.errors on token (+3 more)")
+		if msgs = r.expect("marketing_ops", "[FIRING:4] acme · auth · marketing_ops: api.errors on token (+3 more)"); len(msgs[0].Firing()) != 4 {
+			t.Fatalf("firing alerts = %d", len(msgs[0].Firing()))
+		}
 
 		// Two resolve: one message with 2 firing + 2 resolved.
 		r.resolve(a)
@@ -260,7 +262,7 @@ func TestTimelineEscalation(t *testing.T) {
 		if want := crit.OpenedAt.Add(20 * time.Minute); !next.Equal(want) {
 			t.Fatalf("next = %v, want escalation at %v", next, want)
 		}
-		r.after(next.Sub(time.Now()))
+		r.after(time.Until(next))
 		msgs := r.expect("oncall", "[ESCALATED] acme · rate_limit · infrastructure: tenant.blocked on acme")
 		if !strings.Contains(msgs[0].Alerts[0].Note, "not acknowledged 20m after it opened; escalated from infrastructure") {
 			t.Fatalf("note = %q", msgs[0].Alerts[0].Note)
