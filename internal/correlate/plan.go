@@ -55,7 +55,21 @@ func Plan(open []store.Incident, lin Lineage, linked map[int64][]store.Incident)
 	p.integrationFold()
 	p.objectState()
 	p.downstream()
+	p.loneCauses()
 	return p.out
+}
+
+// loneCauses keeps a cause a cause while it is open (sticky) when the
+// incidents it explained resolved before it: its cause and title stay.
+func (p *planner) loneCauses() {
+	for _, in := range p.open {
+		if p.assigned[in.ID] || in.Cause == "" || in.CausedBy != 0 || len(p.linked[in.ID]) == 0 {
+			continue
+		}
+		p.assigned[in.ID] = true
+		p.out[in.ID] = Decision{Cause: in.Cause}
+		p.title(in.ID, causeTitle(in.Cause, in, p.withLinked(in.ID, []store.Incident{in})))
+	}
 }
 
 type planner struct {
@@ -113,6 +127,9 @@ func (p *planner) withLinked(cause int64, ms []store.Incident) []store.Incident 
 }
 
 func (p *planner) title(id int64, t string) {
+	if t == "" {
+		return
+	}
 	d := p.out[id]
 	d.Title = clip(t)
 	p.out[id] = d
@@ -148,7 +165,7 @@ func (p *planner) tenantBlocked() {
 	cause, ms := p.form(CauseTenantBlocked, members, nil)
 	if ms != nil {
 		ms = p.withLinked(cause.ID, ms)
-		p.title(cause.ID, fmt.Sprintf("SFMC blocks tenant %s (50200); %s fail with it", cause.Tenant, explained(ms, cause.ID)))
+		p.title(cause.ID, causeTitle(CauseTenantBlocked, cause, ms))
 	}
 }
 
@@ -191,24 +208,7 @@ func (p *planner) credentials() {
 		return
 	}
 	ms = p.withLinked(cause.ID, ms)
-	var who []string
-	codes := map[string]bool{}
-	for _, m := range ms {
-		if m.Rule == "tenant.blind" {
-			who = append(who, MonitorIntegration)
-			continue
-		}
-		who = append(who, integration(m))
-		codes[code(m)] = true
-	}
-	if kind == CauseMonitorCredentials && !slices.Contains(who, MonitorIntegration) {
-		who = append([]string{MonitorIntegration}, who...)
-	}
-	// The monitor first: it names whose credentials they are.
-	slices.SortStableFunc(who, func(a, b string) int {
-		return cmp.Compare(boolInt(b == MonitorIntegration), boolInt(a == MonitorIntegration))
-	})
-	p.title(cause.ID, fmt.Sprintf("Secret rotated? %s credentials rejected (%s): %s", cause.Tenant, keys(codes), list(uniq(who), 3)))
+	p.title(cause.ID, causeTitle(kind, cause, ms))
 }
 
 // integrationCredentials folds one integration's auth failures across
@@ -227,7 +227,7 @@ func (p *planner) integrationCredentials() {
 		cause, ms := p.form(CauseIntegrationCredentials, by[k], func(in store.Incident) bool { return isTokenEndpoint(in.ResourceKey) })
 		if ms != nil {
 			ms = p.withLinked(cause.ID, ms)
-			p.title(cause.ID, fmt.Sprintf("%s credentials rejected: auth fails on %s (%s)", who(k), plural(len(endpoints(ms)), "endpoint"), codesOf(ms)))
+			p.title(cause.ID, causeTitle(CauseIntegrationCredentials, cause, ms))
 		}
 	}
 }
@@ -244,13 +244,7 @@ func (p *planner) spread(kind string, keep func(store.Incident) bool) {
 		return
 	}
 	ms = p.withLinked(cause.ID, ms)
-	what := "SFMC outage or maintenance on %s: %s on %s, %s (%s)"
-	failing := "5xx/timeouts"
-	if kind == CauseThrottling {
-		what = "SFMC throttles %s: %s on %s, %s (%s)"
-		failing = "rate limited"
-	}
-	p.title(cause.ID, fmt.Sprintf(what, cause.Tenant, failing, plural(len(endpoints(ms)), "endpoint"), plural(len(integrations(ms)), "integration"), list(integrations(ms), 3)))
+	p.title(cause.ID, causeTitle(kind, cause, ms))
 }
 
 // integrationFold folds the remaining api.errors of one integration and
@@ -270,8 +264,7 @@ func (p *planner) integrationFold() {
 		cause, ms := p.form(CauseIntegrationFailing, by[k], nil)
 		if ms != nil {
 			ms = p.withLinked(cause.ID, ms)
-			eps := endpoints(ms)
-			p.title(cause.ID, fmt.Sprintf("%s calls fail (%s, %s) on %s: %s", who(k.integration), k.family, codesOf(ms), plural(len(eps), "endpoint"), list(eps, 3)))
+			p.title(cause.ID, causeTitle(CauseIntegrationFailing, cause, ms))
 		}
 	}
 }
@@ -550,4 +543,44 @@ func clip(t string) string {
 		return t
 	}
 	return string(r[:MaxTitle-1]) + "…"
+}
+
+// causeTitle names a cause assembled from several incidents and what it
+// explains; "" for causes whose incident's own title names them.
+func causeTitle(kind string, cause store.Incident, ms []store.Incident) string {
+	switch kind {
+	case CauseTenantBlocked:
+		return fmt.Sprintf("SFMC blocks tenant %s (50200); %s fail with it", cause.Tenant, explained(ms, cause.ID))
+	case CauseMonitorCredentials, CauseSharedCredentials:
+		var who []string
+		codes := map[string]bool{}
+		for _, m := range ms {
+			if m.Rule == "tenant.blind" {
+				who = append(who, MonitorIntegration)
+				continue
+			}
+			who = append(who, integration(m))
+			codes[code(m)] = true
+		}
+		if kind == CauseMonitorCredentials && !slices.Contains(who, MonitorIntegration) {
+			who = append([]string{MonitorIntegration}, who...)
+		}
+		// The monitor first: it names whose credentials they are.
+		slices.SortStableFunc(who, func(a, b string) int {
+			return cmp.Compare(boolInt(b == MonitorIntegration), boolInt(a == MonitorIntegration))
+		})
+		return fmt.Sprintf("Secret rotated? %s credentials rejected (%s): %s", cause.Tenant, keys(codes), list(uniq(who), 3))
+	case CauseIntegrationCredentials:
+		return fmt.Sprintf("%s credentials rejected: auth fails on %s (%s)", who(integration(cause)), plural(len(endpoints(ms)), "endpoint"), codesOf(ms))
+	case CauseOutage:
+		return fmt.Sprintf("SFMC outage or maintenance on %s: 5xx/timeouts on %s, %s (%s)", cause.Tenant,
+			plural(len(endpoints(ms)), "endpoint"), plural(len(integrations(ms)), "integration"), list(integrations(ms), 3))
+	case CauseThrottling:
+		return fmt.Sprintf("SFMC throttles %s: rate limited on %s, %s (%s)", cause.Tenant,
+			plural(len(endpoints(ms)), "endpoint"), plural(len(integrations(ms)), "integration"), list(integrations(ms), 3))
+	case CauseIntegrationFailing:
+		eps := endpoints(ms)
+		return fmt.Sprintf("%s calls fail (%s, %s) on %s: %s", who(integration(cause)), cause.Family, codesOf(ms), plural(len(eps), "endpoint"), list(eps, 3))
+	}
+	return ""
 }

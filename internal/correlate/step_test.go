@@ -200,6 +200,19 @@ func TestCredentialsRotationTimeline(t *testing.T) {
 		if b := e.byRuleKey("tenant.blind", tenant); b.CausedBy != first.ID {
 			t.Errorf("tenant.blind caused_by = %d", b.CausedBy)
 		}
+		// The others recover first: the cause stays the cause, its title
+		// still names every client it explained.
+		for range 2 {
+			time.Sleep(2 * time.Minute)
+			e.eval(resource.Tenant, map[string][]detect.Finding{"api.errors": {crm}, "tenant.blind": nil})
+		}
+		c, _ = st.GetIncident(context.Background(), first.ID)
+		if c.Status != store.IncidentOpen || c.Cause != correlate.CauseMonitorCredentials || !contains(c.Title, "order-loader") {
+			t.Errorf("lone cause = %+v", c)
+		}
+		if b := e.byRuleKey("tenant.blind", tenant); b.Status != store.IncidentResolved || b.CausedBy != first.ID {
+			t.Errorf("resolved child keeps its link: %+v", b)
+		}
 	})
 }
 
