@@ -64,8 +64,8 @@ func (s *Step) lock(tenant string) *sync.Mutex {
 
 // Apply correlates the open incidents of tenant and rewrites the incidents
 // in ch with their stored correlation, so what reads ch (alerting, the
-// demo) sees caused_by and the cause's title. Promoted children are added
-// to ch.Updated.
+// demo) sees caused_by and the cause's title. Promoted children and causes
+// recognised or renamed in this pass are added to ch.Updated when absent.
 func (s *Step) Apply(ctx context.Context, tenant string, ch *incident.Changes) (Result, error) {
 	l := s.lock(tenant)
 	l.Lock()
@@ -131,7 +131,7 @@ func (s *Step) Apply(ctx context.Context, tenant string, ch *incident.Changes) (
 		patch(ch.Reopened)
 		patch(ch.Updated)
 		patch(ch.Escalated)
-		for _, p := range res.Promoted {
+		for _, p := range slices.Concat(res.Promoted, res.Causes) {
 			if !slices.ContainsFunc(ch.Updated, func(in store.Incident) bool { return in.ID == p.ID }) &&
 				!slices.ContainsFunc(ch.Opened, func(in store.Incident) bool { return in.ID == p.ID }) {
 				ch.Updated = append(ch.Updated, p)
