@@ -15,6 +15,36 @@ import (
 // claimBatch is how many notifications one claim leases.
 const claimBatch = 16
 
+// sendTimeout bounds one send (the channel's own timeout usually ends it
+// sooner); the lease is renewed while it runs.
+const sendTimeout = 60 * time.Second
+
+// renewDuringSend renews the lease on message id every lease/3 until the
+// returned stop is called.
+func (d *Dispatcher) renewDuringSend(ctx context.Context, id int64, log *slog.Logger) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(max(d.leaseFor/3, time.Second))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := d.st.RenewNotification(ctx, id, d.instance, d.now().Add(d.leaseFor), d.now()); err != nil {
+					log.Warn("notification lease not renewed during its send; another replica may send it too", "error", err)
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
 // Deliver sends the due notifications of the outbox until none is left,
 // and returns how many were delivered. Each row (one message to one
 // channel of a receiver) is claimed under a lease, sent through that
@@ -65,9 +95,22 @@ func (d *Dispatcher) deliverOne(ctx context.Context, c *compiled, om store.Outbo
 	if err != nil {
 		return false, d.fail(ctx, om, err.Error(), log)
 	}
-	sendCtx, cancel := context.WithTimeout(ctx, d.leaseFor/2)
+	// The claim's lease may have run down while earlier rows of the batch
+	// were sent: renew it now, and every lease/3 while the send runs, so a
+	// slow channel never lets another replica send the same row (and a
+	// dead replica's rows come back within one short lease).
+	if err := d.st.RenewNotification(ctx, om.ID, d.instance, d.now().Add(d.leaseFor), d.now()); err != nil {
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+			log.Info("notification taken over by another replica before its send")
+			return false, nil
+		}
+		return false, fmt.Errorf("notify: renew lease: %w", err)
+	}
+	stop := d.renewDuringSend(ctx, om.ID, log)
+	sendCtx, cancel := context.WithTimeout(ctx, max(d.leaseFor/2, sendTimeout))
 	err = n.Notify(sendCtx, &m)
 	cancel()
+	stop()
 	now := d.now()
 	if err == nil {
 		if err := d.st.MarkNotificationSent(ctx, om.ID, d.instance, now); err != nil {

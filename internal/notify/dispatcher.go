@@ -54,9 +54,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Instance names this replica's outbox leases (default host-pid-random).
 	Instance string
-	// LeaseFor is how long a claimed notification is reserved for one send
-	// attempt (default 2m); a replica that dies mid-send releases it when
-	// the lease expires.
+	// LeaseFor is how long a claimed notification is reserved (default
+	// store.OutboxLease, 15 s), renewed every third of it while a send
+	// runs; a replica that dies mid-send releases it when the lease
+	// expires.
 	LeaseFor time.Duration
 	// MaxOpen caps the open incidents read per evaluation (default 10,000).
 	MaxOpen int
@@ -116,7 +117,7 @@ func New(o Options) (*Dispatcher, error) {
 		o.Instance = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 	}
 	if o.LeaseFor <= 0 {
-		o.LeaseFor = 2 * time.Minute
+		o.LeaseFor = store.OutboxLease
 	}
 	if o.MaxOpen <= 0 {
 		o.MaxOpen = 10000
