@@ -57,7 +57,7 @@ func TestAuditHTMLReportInBrowser(t *testing.T) {
 	defer srv.Close()
 	mid := s.MIDs()[0]
 	s.Inject(sim.Fault{Kind: sim.FaultTriggeredSendInactive, Target: s.ObjectKeys(mid, "triggered_send")[0]})
-	s.Inject(sim.Fault{Kind: sim.FaultScopeRemoved, Target: "tracking_events_read"})
+	s.Inject(sim.Fault{Kind: sim.FaultScopeRemoved, Target: "data_extensions_read"})
 	c := s.Credentials()
 	cfg, err := config.Parse("audit.yaml", []byte(fmt.Sprintf(`
 tenants:
@@ -116,7 +116,7 @@ tenants:
 	if gaps == 0 || coverageRows != 4 {
 		t.Errorf("%d coverage-gap badges, %d coverage rows", gaps, coverageRows)
 	}
-	for _, want := range []string{"tracking_events_read", "How the health score is computed", "API calls this audit spent", "not Active"} {
+	for _, want := range []string{"data_extensions_read", "How the health score is computed", "API calls this audit spent", "not Active"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("rendered audit lacks %q", want)
 		}
