@@ -180,7 +180,7 @@ func TestLongCollectionRenewsAndDeadReplicaIsTakenOver(t *testing.T) {
 
 		// a's next job hangs; a is cut off from the store right after a
 		// renewal; b takes over.
-		time.Sleep(w.NextDueAt.Sub(time.Now()))
+		time.Sleep(time.Until(w.NextDueAt))
 		aDone := make(chan struct{})
 		go func() { _, _ = a.RunDue(ctx); close(aDone) }()
 		defer func() { stA.cut.Store(true); <-aDone }()

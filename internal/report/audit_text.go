@@ -55,10 +55,6 @@ func WriteAuditText(w io.Writer, r *audit.Report) error {
 					fmt.Fprintf(bw, "  … and %d more (see --format json)\n", len(fs)-15)
 					break
 				}
-				name := f.ResourceName
-				if name == "" {
-					name = f.ResourceKey
-				}
 				gap := ""
 				if f.Gap {
 					gap = " [coverage gap]"

@@ -164,11 +164,7 @@ func fixtureShape(t *testing.T, dir string, sel func(any) []any, names ...string
 	return s
 }
 
-func whole(v any) []any { return []any{v} }
 func first(v any) []any { return []any{v.([]any)[0]} }
-func itemsOf(key string) func(any) []any {
-	return func(v any) []any { return v.(map[string]any)[key].([]any) }
-}
 
 func TestShapesREST(t *testing.T) {
 	dir := sharedfixtures.Fixtures(t)

@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 )
@@ -298,15 +297,6 @@ func (s *Sim) ObjectKeys(mid int64, typ string) []string {
 			out = append(out, x.Key)
 		}
 	}
-	return out
-}
-
-func sortedMIDs(m map[int64]*tenant) []int64 {
-	out := make([]int64, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
 
