@@ -131,7 +131,7 @@ func runServe(ctx context.Context, args []string, s IO) int {
 	}
 	extra := ins.Routes()
 	extra["/selfcheck"] = selfcheck.Handler(logger)
-	collectors := append(ins.Collectors(), disp.Collector())
+	collectors := append(ins.Collectors(), disp.Collector(), eng.Collector())
 	if psrv != nil {
 		collectors = append(collectors, psrv.Collector())
 	}

@@ -133,6 +133,7 @@ type Engine struct {
 	collectors map[resource.Type]collect.Collector
 	incidents  *incident.Manager
 	correlate  *correlate.Step
+	metrics    *pollMetrics
 	tokens     *sfmc.TokenCache
 	buf        eventBuffer
 	owner      string
@@ -252,10 +253,10 @@ func New(o Options) (*Engine, error) {
 		collectors: map[resource.Type]collect.Collector{},
 		incidents:  incident.New(o.Store, o.Incident),
 		correlate:  correlate.New(o.Store, o.Logger),
-		tokens:     sfmc.NewTokenCache(),
-		owner:      o.Owner,
-		wake:       make(chan struct{}, 1),
-		tenants:    map[string]*tenantRuntime{},
+		tokens:     sfmc.NewTokenCache(), metrics: newPollMetrics(),
+		owner:   o.Owner,
+		wake:    make(chan struct{}, 1),
+		tenants: map[string]*tenantRuntime{},
 	}
 	for _, c := range o.Collectors {
 		e.collectors[c.Type()] = c

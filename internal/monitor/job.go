@@ -44,6 +44,12 @@ func (e *Engine) runItem(ctx context.Context, it store.WorkItem) {
 	lost, stop := e.keepLease(jctx, cancel, it, log)
 	defer stop()
 	now := e.now()
+	interval := e.interval(t, typ)
+	if lag, late, back := e.metrics.started(it.ID, it.Key, it.NextDueAt, now, interval); late {
+		log.Warn("poll running late: more work than workers, or a slow tenant (sfmcwatch_poll_lag_seconds)", "lag", lag.Round(time.Second).String(), "interval", interval.String(), "workers", e.opt.Workers)
+	} else if back {
+		log.Info("poll back on schedule", "lag", lag.Round(time.Second).String())
+	}
 	if typ != resource.Tenant {
 		if until := rt.health.BlockedUntil(); now.Before(until) {
 			e.release(ctx, it, until, "tenant blocked by SFMC (REST 50200): circuit open")
@@ -52,6 +58,7 @@ func (e *Engine) runItem(ctx context.Context, it store.WorkItem) {
 		}
 	}
 	_, err = e.collectAndEvaluate(jctx, rt, t, cfg, typ, now)
+	e.metrics.finished(it.Key, err)
 	stop()
 	if lost() {
 		// Another replica holds the item now: its run counts, not ours.
