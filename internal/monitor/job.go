@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sfmcwatch/sfmcwatch/internal/retry"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -274,9 +275,5 @@ func isTenantLevel(k sfmc.Kind) bool {
 // backoff is the delay after the given number of attempts (the claim that
 // failed included): BackoffBase doubling, capped at BackoffMax.
 func (e *Engine) backoff(attempts int) time.Duration {
-	d := e.opt.BackoffBase
-	for i := 1; i < attempts && d < e.opt.BackoffMax; i++ {
-		d *= 2
-	}
-	return min(d, e.opt.BackoffMax)
+	return retry.Exponential(attempts-1, e.opt.BackoffBase, e.opt.BackoffMax)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sfmcwatch/sfmcwatch/internal/retry"
 	"log/slog"
 	"time"
 
@@ -159,11 +160,7 @@ func (d *Dispatcher) fail(ctx context.Context, om store.OutboxMessage, reason st
 	return nil
 }
 
-// backoff is initial·2^(attempt-1), capped at maxDelay.
+// backoff is initial·2^(attempt-1), capped at maxDelay (internal/retry).
 func backoff(initial, maxDelay time.Duration, attempt int) time.Duration {
-	d := initial
-	for i := 1; i < attempt && d < maxDelay; i++ {
-		d *= 2
-	}
-	return min(d, maxDelay)
+	return retry.Exponential(attempt-1, initial, maxDelay)
 }

@@ -31,8 +31,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sfmcwatch/sfmcwatch/internal/retry"
 	"net/http"
-	"strconv"
 	"time"
 )
 
@@ -128,14 +128,8 @@ func RetryableStatus(status int) bool {
 // already secret-free excerpt of the body (may be empty).
 func HTTPStatusError(channel string, resp *http.Response, detail string) error {
 	e := &Error{Channel: channel, Status: resp.StatusCode, Retry: RetryableStatus(resp.StatusCode)}
-	if s := resp.Header.Get("Retry-After"); s != "" && e.Retry {
-		if n, err := strconv.Atoi(s); err == nil && n > 0 {
-			e.RetryAfter = time.Duration(min(n, 3600)) * time.Second
-		} else if t, err := http.ParseTime(s); err == nil {
-			if d := time.Until(t); d > 0 {
-				e.RetryAfter = min(d, time.Hour)
-			}
-		}
+	if e.Retry {
+		e.RetryAfter, _ = retry.Header(resp.Header, time.Now(), time.Hour)
 	}
 	msg := http.StatusText(resp.StatusCode)
 	if detail != "" {

@@ -2,49 +2,22 @@ package sfmc
 
 import (
 	"context"
-	"math/rand/v2"
+	"github.com/sfmcwatch/sfmcwatch/internal/retry"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 )
 
 // backoff returns the wait before retry number n (0-based): exponential from
-// BackoffBase, capped at BackoffMax, with "equal jitter" (half fixed, half
-// random) so synchronized clients spread out but never retry instantly.
+// BackoffBase, capped at BackoffMax, with equal jitter (internal/retry).
 func (c *Client) backoff(n int) time.Duration {
-	d := c.opt.BackoffBase
-	for i := 0; i < n && d < c.opt.BackoffMax; i++ {
-		d *= 2
-	}
-	if d > c.opt.BackoffMax {
-		d = c.opt.BackoffMax
-	}
-	half := d / 2
-	if half <= 0 {
-		return d
-	}
-	return half + time.Duration(rand.Int64N(int64(half)+1))
+	return retry.Jitter(retry.Exponential(n, c.opt.BackoffBase, c.opt.BackoffMax))
 }
 
-// retryAfter parses a Retry-After header: delta seconds or an HTTP date.
+// retryAfter reads a Retry-After header: delta seconds or an HTTP date
+// (internal/retry); 0 when absent or unreadable.
 func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
+	d, _ := retry.Header(h, now, 0)
+	return d
 }
 
 // sleep waits d or until ctx ends.
