@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -50,13 +51,23 @@ func (JourneyCollector) Collect(ctx context.Context, in *Input) (*Output, error)
 		return nil, err
 	}
 	out := &Output{}
+	// One snapshot per journey key: its highest version (a list that
+	// returns every version must not let an old Stopped v1 hide the
+	// Published v2).
+	newest := map[string]int{}
+	for i, j := range js {
+		key := cmp.Or(j.Key, j.ID)
+		if k, ok := newest[key]; !ok || j.Version > js[k].Version {
+			newest[key] = i
+		}
+	}
 	seen := map[string]bool{}
-	for _, j := range js {
+	for i, j := range js {
 		key := j.Key
 		if key == "" {
 			key = j.ID
 		}
-		if key == "" || seen[key] {
+		if key == "" || seen[key] || newest[key] != i {
 			continue
 		}
 		seen[key] = true

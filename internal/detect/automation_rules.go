@@ -169,7 +169,13 @@ func (r AutomationErrorRule) Evaluate(_ context.Context, in *Input) ([]Finding, 
 		// a daily job means alerting a day late.
 		interval := autoInterval(a.state, in.Object(a.snap.ResourceKey).ExpectedInterval.Std())
 		infrequent := cfg.InfrequentInterval.Std() > 0 && (interval <= 0 || interval >= cfg.InfrequentInterval.Std())
-		byStreak := streak >= consecutive || ((critical || infrequent) && streak >= 1)
+		// Found on the first look: the last run had already errored before
+		// sfmcwatch started watching, so the failure is not a blip seen
+		// happen; waiting for the next run would leave it unreported for
+		// an interval.
+		last := runs[len(runs)-1]
+		foundErrored := streak >= 1 && !a.state.ObservedSince.IsZero() && cmp.Or(last.CompletedAt, last.StartedAt).Before(a.state.ObservedSince)
+		byStreak := streak >= consecutive || ((critical || infrequent || foundErrored) && streak >= 1)
 		byRatio := cfg.Ratio > 0 && len(window) >= lastN/2+1 && errs > 0 &&
 			float64(errs)/float64(len(window)) >= float64(cfg.Ratio)
 		if !byStreak && !byRatio {
@@ -215,6 +221,9 @@ func (r AutomationErrorRule) Evaluate(_ context.Context, in *Input) ([]Finding, 
 		}
 		if streak >= 1 {
 			f.Detail += fmt.Sprintf(" %d consecutive errored runs; %d of the last %d.", streak, errs, len(window))
+		}
+		if streak == 1 && foundErrored && !infrequent && !critical {
+			f.Detail += " It had already errored before sfmcwatch started watching, so it is reported at once."
 		}
 		if streak == 1 && infrequent && !critical {
 			if interval > 0 {
@@ -509,9 +518,12 @@ func (AutomationPausedRule) Type() resource.Type { return resource.Automation }
 // NeedsHistory implements Rule: the transition travels in the payload.
 func (AutomationPausedRule) NeedsHistory() bool { return false }
 
+// autoActiveStatus: statuses of an automation whose schedule was active.
+// Running is not one: an unscheduled automation run by hand goes Ready →
+// Running → Ready without losing anything.
 func autoActiveStatus(s string) bool {
 	switch s {
-	case resource.StatusScheduled, resource.StatusRunning, resource.StatusError, resource.StatusAwaitingTrigger:
+	case resource.StatusScheduled, resource.StatusError, resource.StatusAwaitingTrigger:
 		return true
 	}
 	return false

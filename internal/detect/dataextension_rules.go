@@ -661,15 +661,17 @@ func (DEStale) Evaluate(_ context.Context, in *Input) ([]Finding, error) {
 			continue
 		}
 		// The same judgment on the first look (serve's first cycle, the
-		// audit) and later: the last load sfmcwatch saw, else SFMC's
-		// ModifiedDate, else when monitoring started; as of the last row
-		// count (or now when none was read).
+		// audit) and later: the last load sfmcwatch saw, as of the last row
+		// count (or now when none was read). Without one, SFMC's
+		// ModifiedDate counts only as evidence of freshness (it moves with
+		// definition edits, not with loads, so an old one proves nothing):
+		// the later of it and when monitoring started.
 		last, asOf, basis := o.st.LastLoadAt, cmp.Or(o.st.RowCountAt, in.Now), "last load seen"
 		if last.IsZero() {
-			last, basis = o.st.ModifiedAt, "last ModifiedDate"
-		}
-		if last.IsZero() {
 			last, basis = o.st.ObservedSince, "no load seen since monitoring started"
+			if o.st.ModifiedAt.After(last) {
+				last, basis = o.st.ModifiedAt, "last ModifiedDate"
+			}
 		}
 		if last.IsZero() {
 			continue

@@ -404,16 +404,24 @@ func TestDEStale(t *testing.T) {
 	if len(fs) != 1 || fs[0].Severity != catalog.Error || !strings.Contains(fs[0].Title, "usually loaded every 1h") {
 		t.Fatalf("learned: %+v", fs)
 	}
-	// First look (audit or serve's first cycle): no load seen yet, so the
-	// declared SLA is judged against SFMC's ModifiedDate; a DE whose last
-	// load was seen recently is fresh whatever its ModifiedDate.
+	// First look (audit or serve's first cycle): no load seen yet, and an
+	// old ModifiedDate proves nothing (it moves with definition edits, not
+	// loads), so nothing is stale yet; a DE whose last load was seen
+	// recently is fresh whatever its ModifiedDate. Once monitoring has run
+	// past the SLA without seeing a load, it is stale.
 	rules := config.DefaultRules()
-	auditSnap := deSnap("D", n64(10), resource.DataExtensionState{ModifiedAt: deT0.Add(-5 * time.Hour), ObservedSince: deT0})
+	auditSnap := deSnap("D", n64(10), resource.DataExtensionState{ModifiedAt: deT0.Add(-5 * time.Hour), ObservedSince: deT0.Add(-5 * time.Hour)})
 	learnedSnap := deSnap("E", n64(10), resource.DataExtensionState{ModifiedAt: deT0.Add(-500 * time.Hour), Loads: l, LastLoadAt: deT0.Add(-30 * time.Minute)})
 	in := &Input{Now: deT0, Tenant: deTenant(sla), Rules: &rules, Type: resource.DataExtension, Current: []store.Snapshot{auditSnap, learnedSnap}}
 	fs, err := DEStale{}.Evaluate(context.Background(), in)
-	if err != nil || len(fs) != 1 || fs[0].ResourceKey != "D" || fs[0].Severity != catalog.Error || !strings.Contains(fs[0].Detail, "Last ModifiedDate") {
+	if err != nil || len(fs) != 1 || fs[0].ResourceKey != "D" || fs[0].Severity != catalog.Error || !strings.Contains(fs[0].Detail, "No load seen since monitoring started") {
 		t.Fatalf("audit: %+v %v", fs, err)
+	}
+	// The first look itself: an old ModifiedDate alone is not staleness.
+	first := deSnap("F", n64(10), resource.DataExtensionState{ModifiedAt: deT0.Add(-500 * time.Hour), ObservedSince: deT0})
+	in.Current = []store.Snapshot{first}
+	if fs, err := (DEStale{}).Evaluate(context.Background(), in); err != nil || len(fs) != 0 {
+		t.Fatalf("old ModifiedDate on the first look: %+v %v", fs, err)
 	}
 }
 

@@ -41,7 +41,8 @@ func TestAutomationErrorInfrequentFirstError(t *testing.T) {
 		{name: "daily job, first error alerts at once", st: resource.AutomationState{Runs: dailyRuns("CCCCCE")}, infrequent: 4 * time.Hour, want: true},
 		{name: "daily by schedule, one known run", st: resource.AutomationState{Interval: 24 * time.Hour, Runs: dailyRuns("E")}, infrequent: 4 * time.Hour, want: true},
 		{name: "no rhythm known (no schedule, one run)", st: resource.AutomationState{Runs: dailyRuns("E")}, infrequent: 4 * time.Hour, want: true},
-		{name: "hourly job waits for the streak", st: resource.AutomationState{Runs: autoRunsOf("CCCCCE")}, infrequent: 4 * time.Hour},
+		{name: "hourly job waits for the streak", st: resource.AutomationState{Runs: autoRunsOf("CCCCCE"), ObservedSince: autoT0.Add(-48 * time.Hour)}, infrequent: 4 * time.Hour},
+		{name: "hourly job found errored on the first look", st: resource.AutomationState{Runs: autoRunsOf("CCCCCE"), ObservedSince: autoT0}, infrequent: 4 * time.Hour, want: true},
 		{name: "hourly by schedule waits too", st: resource.AutomationState{Interval: time.Hour, Runs: dailyRuns("E")}, infrequent: 4 * time.Hour},
 		{name: "infrequent_interval 0 turns it off", st: resource.AutomationState{Runs: dailyRuns("CCCCCE")}},
 		{name: "daily job recovered", st: resource.AutomationState{Runs: dailyRuns("CCCCEC")}, infrequent: 4 * time.Hour},
@@ -98,6 +99,8 @@ func TestTriggeredSendErrorsLifetime(t *testing.T) {
 		{name: "first look: thousands of errors", sent: 20000, errs: 4000, laterSent: -1, want: true, wantSeverity: catalog.Warning, wantTitlePart: "lifetime"},
 		{name: "first look: healthy lifetime", sent: 20000, errs: 40, laterSent: -1},
 		{name: "first look: few errors", sent: 10, errs: 2, laterSent: -1},
+		{name: "first look: thousands at 1.2% of a high-volume send", sent: 400000, errs: 5000, laterSent: -1, want: true, wantTitlePart: "lifetime"},
+		{name: "first look: 1,000 errors at 0.25% (normal noise)", sent: 400000, errs: 1000, laterSent: -1},
 		{name: "second cycle, no traffic: still reported", sent: 20000, errs: 4000, laterSent: 0, want: true, wantTitlePart: "lifetime"},
 		{name: "healthy traffic in the window clears it", sent: 20000, errs: 4000, laterSent: 100, laterErrs: 0},
 	}
@@ -136,6 +139,7 @@ func TestTriggeredSendBacklogSecondCycle(t *testing.T) {
 		want     bool
 	}{
 		{name: "found queued, not drained 30s later", q0: 4200, q1: 4200, observed: 30 * time.Second, want: true},
+		{name: "a handful queued, not drained (too thin to judge)", q0: 3, q1: 3, observed: 30 * time.Second},
 		{name: "found queued, draining", q0: 4200, q1: 4100, observed: 30 * time.Second},
 		{name: "found queued, sending", q0: 4200, q1: 4200, dSent: 50, observed: 30 * time.Second},
 		{name: "empty queue", q0: 0, q1: 0, observed: 30 * time.Second},
@@ -193,7 +197,7 @@ func TestJourneyStoppedFirstLook(t *testing.T) {
 		want   bool
 	}{
 		{name: "stopped 2 days ago", status: resource.StatusStopped, mod: 48 * time.Hour, want: true},
-		{name: "stopped 3 weeks ago: likely a finished campaign, still reported (info)", status: resource.StatusStopped, mod: 21 * 24 * time.Hour, want: true},
+		{name: "stopped 3 weeks ago: a finished campaign", status: resource.StatusStopped, mod: 21 * 24 * time.Hour},
 		{name: "paused (however old)", status: resource.StatusPaused, mod: 10 * 24 * time.Hour, want: true},
 		{name: "unpublished 2 days ago", status: resource.StatusUnpublished, mod: 48 * time.Hour},
 	} {
@@ -228,10 +232,12 @@ func TestImportFirstLook(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		rows int64
+		dest string // the import's destination: the DE's key or its ObjectID
 		want bool
 	}{
-		{"empty destination", 0, true},
-		{"destination has rows", 5000, false},
+		{"empty destination", 0, "Customers", true},
+		{"empty destination named by ObjectID (REST destinationObjectId)", 0, "6f1c2a4e-0b1d-4c8e-9a55-3d2f1e0c7b11", true},
+		{"destination has rows", 5000, "Customers", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			in := importInput(resource.Run{Status: resource.StatusComplete, Rows: 0, CompletedAt: autoT0.Add(-2 * time.Hour)})
@@ -239,10 +245,11 @@ func TestImportFirstLook(t *testing.T) {
 			if err := resource.Decode(in.Current[0], &st); err != nil {
 				t.Fatal(err)
 			}
-			st.DestinationKey = "Customers"
+			st.DestinationKey = c.dest
 			in.Current[0].Payload = resource.Encode(st)
 			n := c.rows
-			de := store.Snapshot{ID: 7, ResourceRef: resource.Ref("t", resource.DataExtension, "Customers"), ObservedAt: autoT0, RowCount: &n}
+			de := store.Snapshot{ID: 7, ResourceRef: resource.Ref("t", resource.DataExtension, "Customers"), ObservedAt: autoT0, RowCount: &n,
+				Payload: resource.Encode(resource.DataExtensionState{ID: "6f1c2a4e-0b1d-4c8e-9a55-3d2f1e0c7b11", Name: "Customers"})}
 			look := NewOneLook()
 			look.Add(resource.DataExtension, []store.Snapshot{de})
 			look.Add(resource.Import, in.Current)
@@ -321,6 +328,23 @@ func TestEveryFindingHasAFamily(t *testing.T) {
 		}
 		if fs := res[id]; len(fs) != 1 || fs[0].Family != want {
 			t.Errorf("%s: %+v, want family %s", id, fs, want)
+		}
+	}
+}
+
+func TestFirstLookIgnoresRetiredTriggeredSends(t *testing.T) {
+	// A Canceled definition keeps its old counters forever: neither its
+	// lifetime errors nor a queued count are current failures.
+	now := msgT0.Add(2 * time.Hour)
+	fs := &msgFakeSnaps{}
+	fs.add(msgSnap(resource.TriggeredSend, "ts", now, resource.StatusCanceled, resource.TriggeredSendState{ObservedSince: now, StatusPolls: 1}, msgTSCounters(20000, 4000, 50)))
+	for _, r := range []Rule{TriggeredSendErrorsRule{}, TriggeredSendInactiveRule{}} {
+		got, err := r.Evaluate(context.Background(), msgInput(resource.TriggeredSend, now, fs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 0 {
+			t.Errorf("%s on a canceled definition: %+v", r.ID(), got)
 		}
 	}
 }

@@ -89,8 +89,15 @@ func importEmptyDestinations(ctx context.Context, in *Input) (map[string]bool, e
 		return nil, err
 	}
 	for _, d := range des {
-		if d.RowCount != nil && *d.RowCount == 0 {
-			out[strings.ToLower(d.ResourceKey)] = true
+		if d.RowCount == nil || *d.RowCount != 0 {
+			continue
+		}
+		out[strings.ToLower(d.ResourceKey)] = true
+		// An import names its destination by ObjectID (REST
+		// destinationObjectId, a GUID) as often as by external key.
+		var st resource.DataExtensionState
+		if resource.Decode(d, &st) == nil && st.ID != "" {
+			out[strings.ToLower(st.ID)] = true
 		}
 	}
 	return out, nil

@@ -29,9 +29,9 @@ const journeyMinBaselineSpan = 2 * time.Hour
 // incidents when someone stops and republishes), and says when a pause
 // expires if SFMC reports it (warning pause_warning ahead, raising the
 // severity). On the first look (serve's first cycle and the audit alike) it
-// reports every paused or stopped journey — stopped ones SFMC neither
-// modified nor published in the last 7 days at info (likely a finished
-// campaign) — and every critical journey that is not published.
+// reports every paused journey, stopped journeys SFMC modified or published
+// in the last 7 days (one stopped longer ago is a finished campaign: a
+// tenant has many), and every critical journey that is not published.
 type JourneyStoppedRule struct{}
 
 // ID implements Rule.
@@ -70,7 +70,7 @@ func (r JourneyStoppedRule) Evaluate(ctx context.Context, in *Input) ([]Finding,
 				last = st.LastPublishedAt
 			}
 			recent := !last.IsZero() && in.Now.Sub(last) <= journeyAuditRecent
-			fire := st.PublishedBefore || crit || (firstLook && s.Status != resource.StatusUnpublished)
+			fire := st.PublishedBefore || crit || (firstLook && (s.Status == resource.StatusPaused || (s.Status == resource.StatusStopped && recent)))
 			if !fire {
 				continue
 			}
@@ -93,12 +93,6 @@ func (r JourneyStoppedRule) Evaluate(ctx context.Context, in *Input) ([]Finding,
 				f.Detail = fmt.Sprintf("Version %d is Paused%s: contacts wait and entries during the pause may be dropped unless queueing was chosen; at the end of the pause (at most 14 days) it resumes or stops as configured.", st.Version, since)
 			default:
 				f.Detail = fmt.Sprintf("Version %d is Unpublished%s: contacts already in it drain, no new contacts enter.", st.Version, since)
-			}
-			if firstLook && !recent && s.Status == resource.StatusStopped {
-				// Stopped with no edit or publish for a week: most likely a
-				// finished campaign; still reported, at info.
-				f.Severity = catalog.Info
-				f.Detail += " SFMC shows no edit or publish in the last 7 days, so it may be a finished campaign: mark it ignored if so."
 			}
 			if crit {
 				f.Severity = catalog.Critical

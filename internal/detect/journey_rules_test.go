@@ -95,7 +95,7 @@ func TestJourneyStoppedRule(t *testing.T) {
 		{name: "stopped after published", status: resource.StatusStopped, st: resource.JourneyState{StatusSince: now, PublishedBefore: true}, want: true},
 		{name: "paused after published", status: resource.StatusPaused, st: resource.JourneyState{StatusSince: now, PublishedBefore: true}, want: true},
 		{name: "unpublished after published", status: resource.StatusUnpublished, st: resource.JourneyState{StatusSince: now, PublishedBefore: true}, want: true},
-		{name: "stopped, never seen published: first look, no recent edit (info)", status: resource.StatusStopped, st: resource.JourneyState{StatusSince: msgT0}, want: true, severity: catalog.Info},
+		{name: "stopped, never seen published: first look, no recent edit (a finished campaign)", status: resource.StatusStopped, st: resource.JourneyState{StatusSince: msgT0}},
 		{name: "stopped critical", status: resource.StatusStopped, st: resource.JourneyState{StatusSince: msgT0}, critical: true, want: true, severity: catalog.Critical},
 		{name: "draft", status: resource.StatusDraft, st: resource.JourneyState{StatusSince: now, PublishedBefore: true}},
 		{name: "republished inside keep_firing_for", status: resource.StatusPublished,
@@ -109,7 +109,7 @@ func TestJourneyStoppedRule(t *testing.T) {
 		{name: "pause ends later", status: resource.StatusPaused,
 			st: resource.JourneyState{StatusSince: now, PublishedBefore: true, PauseEndsAt: now.Add(25 * time.Hour)}, want: true},
 		{name: "audit: recently modified stopped", status: resource.StatusStopped, st: resource.JourneyState{ModifiedAt: now.Add(-6 * 24 * time.Hour)}, audit: true, want: true},
-		{name: "audit: long stopped (info)", status: resource.StatusStopped, st: resource.JourneyState{ModifiedAt: now.Add(-8 * 24 * time.Hour)}, audit: true, want: true, severity: catalog.Info},
+		{name: "audit: long stopped", status: resource.StatusStopped, st: resource.JourneyState{ModifiedAt: now.Add(-8 * 24 * time.Hour)}, audit: true},
 		{name: "first look: unpublished is drained, not reported", status: resource.StatusUnpublished, st: resource.JourneyState{ModifiedAt: now.Add(-time.Hour)}},
 		{name: "audit: critical paused", status: resource.StatusPaused, st: resource.JourneyState{}, audit: true, critical: true, want: true, severity: catalog.Critical},
 	}

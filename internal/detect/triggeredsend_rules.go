@@ -17,6 +17,11 @@ import (
 const (
 	tsErrorsMinAttempts = 20
 	tsErrorsMinErrors   = 3
+	// tsLifetimeManyErrors and tsLifetimeFloorRatio: on a high-volume
+	// definition, thousands of lifetime NotSentDueToError are reported even
+	// below ratio, as long as they are at least 0.5 % of its attempts.
+	tsLifetimeManyErrors = 1000
+	tsLifetimeFloorRatio = 0.005
 )
 
 // tsHistoryLimit bounds the snapshots one triggered send rule reads.
@@ -61,7 +66,10 @@ func (TriggeredSendInactiveRule) Evaluate(ctx context.Context, in *Input) ([]Fin
 		switch {
 		case crit:
 		case firstLook:
-			if queued <= 0 {
+			// Inactive (Paused in the UI) accepts sends and queues them; a
+			// New, Canceled or Moved definition found so is not swallowing
+			// anything callers think was sent.
+			if queued <= 0 || s.Status != resource.StatusInactive {
 				continue
 			}
 		case !st.ActiveBefore || st.StatusPolls < 1+confirm:
@@ -141,8 +149,15 @@ func (TriggeredSendErrorsRule) Evaluate(ctx context.Context, in *Input) ([]Findi
 			return nil, err
 		}
 		lifeSent, lifeErrs := s.Counters[resource.CounterSent], s.Counters[resource.CounterNotSentDueToError]
-		lifetimeBad := lifeErrs >= tsErrorsMinErrors && lifeSent+lifeErrs >= tsErrorsMinAttempts &&
-			float64(lifeErrs)/float64(lifeSent+lifeErrs) >= float64(cfg.Ratio)
+		// Lifetime totals judge only definitions that still send (a retired
+		// one keeps its old errors forever): a share over the ratio, or
+		// thousands of errors at a share over tsLifetimeFloorRatio.
+		lifeRatio := 0.0
+		if lifeSent+lifeErrs > 0 {
+			lifeRatio = float64(lifeErrs) / float64(lifeSent+lifeErrs)
+		}
+		lifetimeBad := s.Status == resource.StatusActive && lifeErrs >= tsErrorsMinErrors && lifeSent+lifeErrs >= tsErrorsMinAttempts &&
+			(lifeRatio >= float64(cfg.Ratio) || (lifeErrs >= tsLifetimeManyErrors && lifeRatio >= tsLifetimeFloorRatio))
 		recentErr := !st.ErrorAt.IsZero() && in.Now.Sub(st.ErrorAt) <= window
 		// Cheap pre-check: errors must have grown within the window, or the
 		// lifetime share be over the ratio.
@@ -218,6 +233,10 @@ func tsDeltas(a, b store.Snapshot) (sent, errs int64, ok bool) {
 	return s1 - s0, e1 - e0, true
 }
 
+// tsBacklogFirstLookMin: the second-cycle backlog check needs at least
+// this many queued messages on the first look.
+const tsBacklogFirstLookMin = 20
+
 // TriggeredSendBacklogRule is triggered_send.backlog: Queued stayed
 // non-empty and did not shrink over the whole window while Sent stayed flat
 // (default 15 min, error). It compares the current snapshot with the last
@@ -266,6 +285,11 @@ func (TriggeredSendBacklogRule) Evaluate(ctx context.Context, in *Input) ([]Find
 				continue
 			}
 			ref = hist[0]
+			// Two looks a poll apart are thin evidence: a sizeable queue
+			// and not a single send between them.
+			if ref.Counters[resource.CounterQueued] < tsBacklogFirstLookMin || s.Counters[resource.CounterSent] != ref.Counters[resource.CounterSent] {
+				continue
+			}
 		}
 		q0, ok1 := ref.Counters[resource.CounterQueued]
 		s0, ok2 := ref.Counters[resource.CounterSent]

@@ -134,7 +134,9 @@ func (c *Client) TransactionalNotSent(ctx context.Context, lastEventID int64, pa
 	}
 	out := NotSentPage{LastEventID: lastEventID}
 	for p := 0; p < maxPages; p++ {
-		q := url.Values{"type": {"notSent"}, "$pageSize": {strconv.Itoa(pageSize)}}
+		// The not-sent feed documents $pagesize (lower case), unlike the
+		// classic list endpoints' $pageSize.
+		q := url.Values{"type": {"notSent"}, "$pagesize": {strconv.Itoa(pageSize)}}
 		if out.LastEventID > 0 {
 			q.Set("lastEventId", strconv.FormatInt(out.LastEventID, 10))
 		}

@@ -99,7 +99,7 @@ func (s *Sim) restJourney(t *tenant, j *journey, now time.Time, stats, detail bo
 	status := s.journeyStatus(t, j, now)
 	out := restJourney{
 		ID: j.ID, Key: j.Key, Name: j.Name, LastPublishedDate: zeroDate, Version: j.Version, WorkflowAPIVersion: 1,
-		CreatedDate: fmtREST(j.Created), ModifiedDate: fmtREST(j.Modified),
+		CreatedDate: fmtREST(j.Created), ModifiedDate: fmtREST(s.journeyModified(t, j, now)),
 		Goals: []struct{}{}, Exits: []struct{}{}, Notifiers: []struct{}{},
 		EntryMode: j.EntryMode, DefinitionType: j.DefinitionType, Channel: j.Channel,
 		ExecutionMode: "Production", CategoryID: j.CategoryID, Status: status, DefinitionID: j.ID, ScheduledStatus: "Draft",

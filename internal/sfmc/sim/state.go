@@ -189,6 +189,19 @@ func (s *Sim) journeyWindows(t *tenant, j *journey) (stopped, paused, stalled []
 		s.faults.windows(FaultJourneyStalled, t.MID, ids...)
 }
 
+// journeyModified is the journey's ModifiedDate: stopping or pausing it
+// (a fault window that has begun) is a change to the journey.
+func (s *Sim) journeyModified(t *tenant, j *journey, now time.Time) time.Time {
+	m := j.Modified
+	stopped, paused, _ := s.journeyWindows(t, j)
+	for _, ws := range [][]window{stopped, paused} {
+		if w := activeIn(ws, now); w != nil && w.start.After(m) {
+			m = w.start
+		}
+	}
+	return m
+}
+
 func (s *Sim) journeyStatus(t *tenant, j *journey, now time.Time) string {
 	stopped, paused, _ := s.journeyWindows(t, j)
 	if activeIn(stopped, now) != nil {
