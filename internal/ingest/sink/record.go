@@ -71,6 +71,9 @@ func fromResult(ev event.Event, res classify.Result, keepSuccess bool) store.Eve
 	if fam := res.Primary().Family; !keepSuccess && !fam.IsError() && fam != catalog.Recipient && !res.RecordFailed() {
 		ev.Body = nil
 	}
+	// Names from logs are free text too (an integration named after a
+	// person's address has been seen): masked like bodies.
+	ev.Integration = redact.String(ev.Integration)
 	if len(ev.Body) > 0 {
 		b := redact.Bytes(ev.Body)
 		if len(b) > store.MaxBodySample {
