@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/ingest/httpin"
 	"github.com/sfmcwatch/sfmcwatch/internal/ingest/sink"
+	"github.com/sfmcwatch/sfmcwatch/internal/proxy"
 	"github.com/sfmcwatch/sfmcwatch/internal/report"
 	"github.com/sfmcwatch/sfmcwatch/internal/scan"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
@@ -170,3 +172,67 @@ type loopbackAddr struct{}
 
 func (loopbackAddr) Network() string { return "tcp" }
 func (loopbackAddr) String() string  { return "127.0.0.1:8080" }
+
+// recSink keeps what the proxy records.
+type recSink struct {
+	mu   sync.Mutex
+	recs []store.EventRecord
+}
+
+func (s *recSink) Record(r store.EventRecord) { s.mu.Lock(); s.recs = append(s.recs, r); s.mu.Unlock() }
+
+// TestProxyRecordsNoPersonalDataOrSecrets: the recording proxy is the other
+// source of integrations' calls; what it records from calls carrying
+// personal data and secrets (request URLs, the integration header, SFMC's
+// error bodies echoing them) holds none of it.
+func TestProxyRecordsNoPersonalDataOrSecrets(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	r := rand.New(rand.NewPCG(seed, 11))
+	marker := fmt.Sprintf("pii%06d", r.IntN(1000000))
+	vals := secretsAndPII(r, marker)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"message":"Subscriber %s (%s) not found; token %s","errorcode":10005,"responses":[{"hasErrors":true,"messages":["bad address %s"]}]}`, vals[0], vals[3], vals[4], vals[2])
+	}))
+	defer up.Close()
+	sk := &recSink{}
+	p, err := proxy.New(proxy.Options{Tenant: "acme", Upstream: proxy.Upstream{Auth: up.URL, REST: up.URL + "/", SOAP: up.URL + "/Service.asmx"},
+		Sink: sk, IntegrationHeader: "X-Integration"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := httptest.NewServer(p)
+	defer ps.Close()
+	for _, path := range []string{"/messaging/v1/messageDefinitionSends/key:welcome/send?to=" + vals[1], "/hub/v1/dataevents/key:x/rowset?email=" + vals[0]} {
+		req, _ := http.NewRequest(http.MethodPost, ps.URL+path, strings.NewReader(`{"To":{"Address":"`+vals[0]+`"}}`))
+		req.Header.Set("X-Integration", "ops."+vals[0])
+		req.Header.Set("Authorization", "Bearer "+vals[4])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	// The proxy records a call when its response body is closed.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		sk.mu.Lock()
+		n := len(sk.recs)
+		sk.mu.Unlock()
+		if n >= 2 {
+			break
+		}
+	}
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	if len(sk.recs) != 2 {
+		t.Fatalf("recorded %d calls, want 2", len(sk.recs))
+	}
+	b, _ := json.Marshal(sk.recs)
+	for _, needle := range []string{marker, vals[3]} {
+		if i := bytes.Index(b, []byte(needle)); i >= 0 {
+			t.Errorf("seed %d: the proxy recorded personal data or a secret: …%s…", seed, b[max(0, i-80):min(len(b), i+80)])
+		}
+	}
+}

@@ -470,7 +470,9 @@ func cleanName(s string) string {
 			return ""
 		}
 	}
-	return s
+	// A caller-supplied name is free text: no address or secret in it is
+	// recorded.
+	return redact.String(s)
 }
 
 // maxTokenResponse bounds the token response read for rewriting.
