@@ -24,7 +24,7 @@ func Default() *Config {
 		Logging:   Logging{Level: "info", Format: "text"},
 		Monitors:  DefaultMonitors(),
 		Rules:     DefaultRules(),
-		Incidents: Incidents{ResolveAfter: Duration(DefaultResolveAfter), ClearEvaluations: DefaultClearEvaluations},
+		Incidents: Incidents{ResolveAfter: Duration(DefaultResolveAfter), ClearEvaluations: DefaultClearEvaluations, PromoteAfter: Duration(DefaultPromoteAfter)},
 		Ingest:    Ingest{MaxBodySize: 10 << 20},
 		Digest:    DefaultDigest(),
 		Proxy:     DefaultProxy(),

@@ -7,6 +7,20 @@ import "time"
 type Incidents struct {
 	ResolveAfter     Duration `yaml:"resolve_after" doc:"An incident resolves only after its condition has not been seen for this long..."`
 	ClearEvaluations int      `yaml:"clear_evaluations" doc:"...and after this many consecutive evaluations of its rule without it (flap damping)."`
+	PromoteAfter     Duration `yaml:"promote_after" doc:"When a cause incident resolves, its still-open children stay under it this long (their symptoms are judged over a window that outlives the cause); a child still open after that is promoted and notifies on its own."`
+}
+
+// DefaultPromoteAfter is how long the children of a resolved cause wait
+// before they are promoted: longer than the longest symptom window of the
+// default rules (the silent-failure cross-reference's 30 minutes).
+const DefaultPromoteAfter = 30 * time.Minute
+
+// PromoteWait returns incidents.promote_after or its default.
+func (c *Config) PromoteWait() time.Duration {
+	if c.Incidents.PromoteAfter > 0 {
+		return time.Duration(c.Incidents.PromoteAfter)
+	}
+	return DefaultPromoteAfter
 }
 
 // Default flap damping.
@@ -40,6 +54,9 @@ func (c *Config) Damping(rule string) (resolveAfter time.Duration, clearEvaluati
 func (d *decoder) validateDamping(c *Config) {
 	if c.Incidents.ResolveAfter < 0 {
 		d.errorf(nil, "incidents.resolve_after", "must not be negative")
+	}
+	if c.Incidents.PromoteAfter < 0 {
+		d.errorf(nil, "incidents.promote_after", "must not be negative")
 	}
 	if c.Incidents.ClearEvaluations < 0 {
 		d.errorf(nil, "incidents.clear_evaluations", "must not be negative")

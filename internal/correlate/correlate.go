@@ -46,7 +46,13 @@
 // cause of its cluster while it is open (a notified cause is never
 // demoted). When a cause resolves while children are still open, the
 // children are promoted: their CausedBy is cleared (and, when they still
-// form a cluster, the earliest of them becomes its cause).
+// form a cluster, the earliest of them becomes its cause). Promotion waits
+// for the cause to settle (WithPromoteAfter; serve: incidents.promote_after,
+// 30 minutes): symptoms judged over a window (15 minutes of api.errors, 30
+// of a silent-failure cross-reference) outlive their cause by that window,
+// and paging for that tail would page twice for one cause. A child still
+// open when the cause has been resolved that long is promoted and notifies;
+// one that resolves before was never announced and needs no notice.
 package correlate
 
 // Cause ids (store.Incident.Cause).

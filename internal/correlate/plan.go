@@ -39,6 +39,14 @@ type Decision struct {
 // linked holds, per current cause, the incidents already attached to it
 // (resolved ones included): a cause's title counts them too.
 func Plan(open []store.Incident, lin Lineage, linked map[int64][]store.Incident) map[int64]Decision {
+	return PlanHeld(open, lin, linked, nil)
+}
+
+// PlanHeld is Plan with held children: held maps an open incident to the
+// resolved cause that still explains it while the cause settles (see
+// WithPromoteAfter). A held incident keeps that cause and joins no other
+// cluster; once it is no longer held it is planned like any other.
+func PlanHeld(open []store.Incident, lin Lineage, linked map[int64][]store.Incident, held map[int64]int64) map[int64]Decision {
 	p := planner{out: make(map[int64]Decision, len(open)), assigned: map[int64]bool{}, lineage: lin, linked: linked}
 	p.open = slices.Clone(open)
 	slices.SortFunc(p.open, func(a, b store.Incident) int {
@@ -46,6 +54,10 @@ func Plan(open []store.Incident, lin Lineage, linked map[int64][]store.Incident)
 	})
 	for _, in := range p.open {
 		p.out[in.ID] = Decision{}
+		if cause, ok := held[in.ID]; ok && cause != 0 {
+			p.out[in.ID] = Decision{CausedBy: cause}
+			p.assigned[in.ID] = true
+		}
 	}
 	p.tenantBlocked()
 	p.credentials()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/incident"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
@@ -17,6 +18,7 @@ import (
 // Store is what the step needs from the store.
 type Store interface {
 	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error)
+	GetIncident(ctx context.Context, id int64) (store.Incident, error)
 	CorrelateIncident(ctx context.Context, id int64, c store.Correlation) (store.Incident, error)
 	LatestSnapshots(ctx context.Context, tenant, resourceType string) ([]store.Snapshot, error)
 }
@@ -28,16 +30,51 @@ type Step struct {
 	st  Store
 	log *slog.Logger
 
+	clock        func() time.Time
+	promoteAfter func() time.Duration
+
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
+	// due is, per tenant, when a held child's cause will have settled
+	// (zero: nothing held): Due says a pass is needed then even without
+	// incident changes.
+	due map[string]time.Time
+}
+
+// Option configures a Step.
+type Option func(*Step)
+
+// WithPromoteAfter holds the open children of a resolved cause under it
+// until the cause has been resolved for after() (read on every pass, so a
+// config reload applies), on clock's time; 0 promotes them at once (the
+// default).
+func WithPromoteAfter(clock func() time.Time, after func() time.Duration) Option {
+	return func(s *Step) { s.clock, s.promoteAfter = clock, after }
 }
 
 // New returns a Step over st (logger nil = discard).
-func New(st Store, log *slog.Logger) *Step {
+func New(st Store, log *slog.Logger, opts ...Option) *Step {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Step{st: st, log: log, locks: map[string]*sync.Mutex{}}
+	s := &Step{st: st, log: log, locks: map[string]*sync.Mutex{}, due: map[string]time.Time{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Due reports whether tenant has a child held under a resolved cause whose
+// settling time has come: the caller runs Apply then even when no incident
+// changed, so the child is promoted on time.
+func (s *Step) Due(tenant string) bool {
+	if s.clock == nil {
+		return false
+	}
+	s.mu.Lock()
+	d, ok := s.due[tenant]
+	s.mu.Unlock()
+	return ok && !s.clock().Before(d)
 }
 
 // Result is what one pass changed.
@@ -90,7 +127,11 @@ func (s *Step) Apply(ctx context.Context, tenant string, ch *incident.Changes) (
 		}
 		linked[in.ID] = kids
 	}
-	plan := Plan(open, lin, linked)
+	held, err := s.held(ctx, tenant, open)
+	if err != nil {
+		return res, fmt.Errorf("correlate %s: %w", tenant, err)
+	}
+	plan := PlanHeld(open, lin, linked, held)
 	updated := map[int64]store.Incident{}
 	var errs []error
 	for _, in := range open {
@@ -139,6 +180,63 @@ func (s *Step) Apply(ctx context.Context, tenant string, ch *incident.Changes) (
 		}
 	}
 	return res, errors.Join(errs...)
+}
+
+// held finds the open children whose cause resolved less than
+// promoteAfter ago (they stay under it) and records when the next of them
+// is due for promotion.
+func (s *Step) held(ctx context.Context, tenant string, open []store.Incident) (map[int64]int64, error) {
+	var after time.Duration
+	if s.promoteAfter != nil {
+		after = s.promoteAfter()
+	}
+	s.mu.Lock()
+	delete(s.due, tenant)
+	s.mu.Unlock()
+	if after <= 0 || s.clock == nil {
+		return nil, nil
+	}
+	isOpen := make(map[int64]bool, len(open))
+	for _, in := range open {
+		isOpen[in.ID] = true
+	}
+	now := s.clock()
+	held := map[int64]int64{}
+	causes := map[int64]store.Incident{}
+	var next time.Time
+	for _, in := range open {
+		if in.CausedBy == 0 || isOpen[in.CausedBy] {
+			continue
+		}
+		c, ok := causes[in.CausedBy]
+		if !ok {
+			got, err := s.st.GetIncident(ctx, in.CausedBy)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				// Pruned: nothing to wait for.
+			case err != nil:
+				return nil, fmt.Errorf("cause #%d of #%d: %w", in.CausedBy, in.ID, err)
+			}
+			c, causes[in.CausedBy] = got, got
+		}
+		if c.Status != store.IncidentResolved || c.ResolvedAt.IsZero() {
+			continue
+		}
+		settled := c.ResolvedAt.Add(after)
+		if !now.Before(settled) {
+			continue
+		}
+		held[in.ID] = in.CausedBy
+		if next.IsZero() || settled.Before(next) {
+			next = settled
+		}
+	}
+	if !next.IsZero() {
+		s.mu.Lock()
+		s.due[tenant] = next
+		s.mu.Unlock()
+	}
+	return held, nil
 }
 
 // lineage reads the lineage the plan may need: only when automation or

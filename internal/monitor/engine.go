@@ -252,8 +252,10 @@ func New(o Options) (*Engine, error) {
 		opt: o, st: o.Store, holder: o.Config, now: o.Clock, log: o.Logger, reg: reg,
 		collectors: map[resource.Type]collect.Collector{},
 		incidents:  incident.New(o.Store, o.Incident),
-		correlate:  correlate.New(o.Store, o.Logger),
-		tokens:     sfmc.NewTokenCache(), metrics: newPollMetrics(),
+		correlate: correlate.New(o.Store, o.Logger, correlate.WithPromoteAfter(o.Clock, func() time.Duration {
+			return o.Config.Current().PromoteWait()
+		})),
+		tokens: sfmc.NewTokenCache(), metrics: newPollMetrics(),
 		owner:   o.Owner,
 		wake:    make(chan struct{}, 1),
 		tenants: map[string]*tenantRuntime{},

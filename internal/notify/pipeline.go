@@ -61,14 +61,15 @@ type alertInfo struct {
 	note      string // why it is muted, downgraded, inhibited or attached to a cause
 	inhibitBy *alertInfo
 	causedBy  *alertInfo   // open cause this incident is evidence of (correlate)
+	settling  bool         // its cause resolved; the correlation step still holds it under the cause
 	children  []*alertInfo // open incidents attached to this one as evidence
 	routes    []*route
 }
 
 // quiet reports whether the alert is held back without owing its
-// resolution unless it had been notified (silenced, or evidence of an
-// open cause).
-func (a *alertInfo) quiet() bool { return a.silenced || a.causedBy != nil }
+// resolution unless it had been notified (silenced, evidence of an open
+// cause, or of a resolved one that is still settling).
+func (a *alertInfo) quiet() bool { return a.silenced || a.causedBy != nil || a.settling }
 
 func incidentLabels(in store.Incident) map[string]string {
 	return map[string]string{

@@ -11,7 +11,10 @@ import (
 // whose cause (store.Incident.CausedBy, set by the correlation step) is
 // open is evidence of it and is not notified on its own; the cause's
 // message names the cause. When the cause resolves while the child stays
-// open, the child is promoted: it is notified like any new incident.
+// open, the child stays quiet as long as the correlation step keeps its
+// CausedBy (the cause settles: internal/correlate WithPromoteAfter); once
+// the step promotes it (CausedBy cleared) it is notified like any new
+// incident.
 // A child that was notified before it was attached keeps its resolution
 // owed (see flush).
 type correlateStage struct {
@@ -32,7 +35,8 @@ func (s correlateStage) apply(alerts []*alertInfo) {
 		}
 		cause := open[id]
 		if cause == nil {
-			a.note = fmt.Sprintf("its cause, incident #%d, resolved while this one still fails", id)
+			a.settling = true
+			a.note = fmt.Sprintf("its cause, incident #%d, resolved; this one is held under it until the cause has settled", id)
 			continue
 		}
 		a.causedBy = cause

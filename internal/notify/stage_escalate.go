@@ -80,7 +80,7 @@ func (e *escalation) route(ctx context.Context, a *alertInfo, r *route) error {
 	if !a.open {
 		return e.resolved(ctx, a, r, key)
 	}
-	if a.labels["severity"] != "critical" || !a.inc.AcknowledgedAt.IsZero() || a.silenced || a.inhibitBy != nil || a.causedBy != nil {
+	if a.labels["severity"] != "critical" || !a.inc.AcknowledgedAt.IsZero() || a.silenced || a.inhibitBy != nil || a.causedBy != nil || a.settling {
 		return nil
 	}
 	if _, ok := e.escalated[a.inc.ID]; ok {
