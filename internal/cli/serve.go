@@ -11,11 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/app"
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/digest"
 	"github.com/sfmcwatch/sfmcwatch/internal/ingest/inputs"
-	"github.com/sfmcwatch/sfmcwatch/internal/monitor"
-	"github.com/sfmcwatch/sfmcwatch/internal/notify"
 	"github.com/sfmcwatch/sfmcwatch/internal/notify/channels"
 	"github.com/sfmcwatch/sfmcwatch/internal/proxy"
 	"github.com/sfmcwatch/sfmcwatch/internal/selfcheck"
@@ -74,17 +73,12 @@ func runServe(ctx context.Context, args []string, s IO) int {
 	defer st.Close()
 
 	holder := config.NewHolder(cfg, config.Loader{})
-	// alerting: routes incident changes to receivers through the durable
-	// outbox (internal/notify).
-	disp, err := notify.New(notify.Options{Store: st, Config: holder, Logger: logger,
-		Build: channels.Builder(channels.Options{Stdout: s.Out, Stderr: s.Err})})
+	// The engine, its event trigger and alerting (routes incident changes
+	// to receivers through the durable outbox), wired as in every mode.
+	core, err := app.New(app.Options{Store: st, Config: holder, Logger: logger,
+		Alerts: &channels.Options{Stdout: s.Out, Stderr: s.Err}})
 	if err != nil {
-		logger.Error("cannot start alerting", "error", err)
-		return ExitFindings
-	}
-	eng, err := monitor.New(monitor.Options{Store: st, Config: holder, Logger: logger, OnChanges: disp.OnChanges})
-	if err != nil {
-		logger.Error("cannot start the monitor", "error", err)
+		logger.Error("cannot start", "error", err)
 		return ExitFindings
 	}
 	addr := cfg.Server.Listen
@@ -101,37 +95,36 @@ func runServe(ctx context.Context, args []string, s IO) int {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		logger.Error("cannot listen", "addr", addr, "error", err)
-		eng.Close()
+		core.Close()
 		return ExitFindings
 	}
-	// proxy: the recording proxy runs in-process when enabled, so the
-	// events it stores trigger api.errors within seconds (monitor.Trigger).
-	trig := eng.NewTrigger(monitor.TriggerOptions{})
+	// proxy: the recording proxy runs in-process when enabled; the events
+	// it, ingest and the tail store trigger api.errors within seconds.
 	var psrv *proxy.Server
 	if cfg.Proxy.Enabled {
 		psrv, err = proxy.NewServer(proxy.ServerOptions{Config: cfg, Store: st, Logger: logger,
-			OnStored: func(t []string) { trig.EventsArrived(t...) }})
+			OnStored: core.EventsStored})
 		if err == nil {
 			_, err = psrv.Listen()
 		}
 		if err != nil {
 			logger.Error("cannot start the recording proxy", "error", err)
 			ln.Close()
-			eng.Close()
+			core.Close()
 			return ExitFindings
 		}
 	}
 	ins, err := inputs.New(inputs.Options{Store: st, Config: holder.Current, Logger: logger,
-		OnStored: func(t []string) { trig.EventsArrived(t...) }, OnENS: trig.ENSArrived})
+		OnStored: core.EventsStored, OnENS: core.Trigger.ENSArrived})
 	if err != nil {
 		logger.Error("cannot start the ingest inputs", "error", err)
-		eng.Close()
+		core.Close()
 		ln.Close()
 		return ExitFindings
 	}
 	extra := ins.Routes()
 	extra["/selfcheck"] = selfcheck.Handler(logger)
-	collectors := append(ins.Collectors(), disp.Collector(), eng.Collector())
+	collectors := append(ins.Collectors(), core.Collectors()...)
 	if psrv != nil {
 		collectors = append(collectors, psrv.Collector())
 	}
@@ -153,21 +146,18 @@ func runServe(ctx context.Context, args []string, s IO) int {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go config.WatchSIGHUP(runCtx, holder, *path, logger)
-	engDone := make(chan error, 1)
-	go func() { engDone <- eng.Run(runCtx) }()
+	coreDone := make(chan error, 1)
+	go func() { coreDone <- core.Run(runCtx) }()
 	// The weekly digest on digest.schedule, once across replicas (store
 	// cursor claim). Receivers need the notifier dispatcher (nil: files only).
 	go (&digest.Scheduler{Store: st, Config: holder.Current, Logger: logger,
-		Deliver: digestDeliverer(holder.Current, disp, logger)}).Run(runCtx)
-	alertDone := make(chan error, 1)
-	go func() { alertDone <- disp.Run(runCtx) }()
+		Deliver: digestDeliverer(holder.Current, core.Dispatcher, logger)}).Run(runCtx)
 	proxyDone := make(chan struct{})
 	go func() {
 		defer close(proxyDone)
 		if psrv == nil {
 			return
 		}
-		go trig.Run(runCtx)
 		if err := psrv.Run(runCtx); err != nil {
 			logger.Error("recording proxy failed", "error", err)
 		}
@@ -201,8 +191,7 @@ func runServe(ctx context.Context, args []string, s IO) int {
 	}
 	insCancel()
 	<-insDone
-	<-engDone
-	<-alertDone
+	<-coreDone
 	<-proxyDone
 	logger.Info("sfmcwatch stopped")
 	return exit

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/app"
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/incident"
 	"github.com/sfmcwatch/sfmcwatch/internal/monitor"
@@ -125,53 +126,39 @@ func newRig(ctx context.Context, o rigOptions) (_ *rig, err error) {
 	r.closers = append(r.closers, func() { st.Close() })
 	r.holder = config.NewHolder(cfg, config.Loader{})
 	speed := o.Speed
-	onChanges := o.OnChanges
+	ao := app.Options{Store: st, Config: r.holder, Clock: s.Now, Logger: o.Logger, OnChanges: o.OnChanges,
+		Engine: func(eo *monitor.Options) {
+			eo.Lease = 3 * time.Hour
+			eo.TenantInterval = time.Minute
+			eo.ClientOptions = func(co *sfmc.Options) {
+				co.Sleep = func(ctx context.Context, d time.Duration) error {
+					if speed <= 0 {
+						d = 0
+					} else {
+						d = time.Duration(float64(d) / speed)
+					}
+					t := time.NewTimer(d)
+					defer t.Stop()
+					select {
+					case <-t.C:
+						return nil
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+				}
+				co.RateLimit = rate.Limit(10000)
+				co.Burst = 1000
+			}
+		}}
 	if o.Alerts != nil {
-		d, err := notify.New(notify.Options{Store: st, Config: r.holder, Clock: s.Now, Logger: o.Logger,
-			Build: channels.Builder(channels.Options{Stdout: o.Alerts, Stderr: o.Alerts, Clock: s.Now})})
-		if err != nil {
-			return nil, fmt.Errorf("alerting: %w", err)
-		}
-		r.dispatcher = d
-		onChanges = func(tenant string, t resource.Type, ch incident.Changes) {
-			if o.OnChanges != nil {
-				o.OnChanges(tenant, t, ch)
-			}
-			d.OnChanges(tenant, t, ch)
-		}
+		ao.Alerts = &channels.Options{Stdout: o.Alerts, Stderr: o.Alerts}
 	}
-	eng, err := monitor.New(monitor.Options{
-		Store: st, Config: r.holder, Clock: s.Now, Logger: o.Logger, OnChanges: onChanges,
-		// Leases are on the simulated clock: longer than any collection.
-		Lease:          3 * time.Hour,
-		TenantInterval: time.Minute,
-		ClientOptions: func(co *sfmc.Options) {
-			// The client's own waits (backoff, Retry-After) happen while
-			// the simulated clock stands still: scale them to real time.
-			co.Sleep = func(ctx context.Context, d time.Duration) error {
-				if speed <= 0 {
-					d = 0
-				} else {
-					d = time.Duration(float64(d) / speed)
-				}
-				t := time.NewTimer(d)
-				defer t.Stop()
-				select {
-				case <-t.C:
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
-			// The limiter paces in real time; the demo's pacing is the
-			// stepping, so it must not throttle the engine.
-			co.RateLimit = rate.Limit(10000)
-			co.Burst = 1000
-		},
-	})
+	core, err := app.New(ao)
 	if err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
+		return nil, err
 	}
+	r.dispatcher, r.trigger = core.Dispatcher, core.Trigger
+	eng := core.Engine
 	r.eng = eng
 	r.closers = append(r.closers, eng.Close)
 	if o.Integrations {
@@ -186,7 +173,6 @@ func newRig(ctx context.Context, o rigOptions) (_ *rig, err error) {
 // points the simulated integrations at it; their calls become events that
 // the event trigger evaluates within the step.
 func (r *rig) startIntegrations(o rigOptions) error {
-	r.trigger = r.eng.NewTrigger(monitor.TriggerOptions{})
 	rec, err := proxy.NewRecorder(proxy.RecorderOptions{Store: r.st, Logger: o.Logger,
 		OnStored: func(t []string) { r.trigger.EventsArrived(t...) }})
 	if err != nil {
