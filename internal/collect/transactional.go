@@ -11,6 +11,7 @@ import (
 
 	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
 	"github.com/sfmcwatch/sfmcwatch/internal/event"
+	"github.com/sfmcwatch/sfmcwatch/internal/record"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
@@ -296,14 +297,13 @@ func (c TransactionalCollector) readNotSent(ctx context.Context, in *Input, cat 
 		body, _ := json.Marshal(map[string]any{"eventCategoryType": "TransactionalSendEvents.EmailNotSent",
 			"definitionKey": ev.DefinitionKey, "statusCode": ev.StatusCode, "statusMessage": ev.StatusMessage,
 			"eventID": ev.EventID, "info": map[string]string{"messageKey": ev.MessageKey}})
-		out.Events = append(out.Events, store.EventRecord{
-			Event: event.Event{TS: ts.UTC(), Tenant: in.Tenant.Name, Source: "sfmc", Method: "GET",
-				URL: "/messaging/v1/email/messages/?type=notSent", Endpoint: "/messaging/v1/email/messages",
-				ObjectKey: ev.DefinitionKey, Status: 202, Body: body,
-				RequestID: "transactional-notsent:" + in.Tenant.Name + ":" + strconv.FormatInt(ev.EventID, 10)},
-			Family: string(e.Family), Code: code, Surface: string(catalog.Transactional), IsError: e.Family.IsError(),
-			Severity: string(e.Severity), Count: 1,
-		})
+		// The feed entry is SFMC's own report, kept whole (its status
+		// message masked) as the not-sent evidence.
+		out.Events = append(out.Events, record.From(event.Event{TS: ts.UTC(), Tenant: in.Tenant.Name, Source: "sfmc", Method: "GET",
+			URL: "/messaging/v1/email/messages/?type=notSent", Endpoint: "/messaging/v1/email/messages",
+			ObjectKey: ev.DefinitionKey, Status: 202, Body: body,
+			RequestID: "transactional-notsent:" + in.Tenant.Name + ":" + strconv.FormatInt(ev.EventID, 10)},
+			record.Single(catalog.Transactional, code, e), record.Options{KeepSuccessBodies: true}))
 		if ts.Before(in.Now.Add(-notSentCountHorizon)) || ev.DefinitionKey == "" || !mark(ev.DefinitionKey, ev.MessageKey, ts, system) {
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
+	"github.com/sfmcwatch/sfmcwatch/internal/record"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
@@ -98,32 +99,23 @@ func usageDeltas(recs []store.EventRecord) []store.UsageDelta {
 }
 
 // toRecord turns one metered attempt into a stored event (source
-// "client"). The body sample is already masked by the client.
+// "client"): one attempt counts once; the client's verdict (ev.Kind)
+// makes it an error when the classifier knew no error family (no
+// response, a 2xx body error the catalog lacks).
 func toRecord(ev sfmc.CallEvent) store.EventRecord {
 	e := ev.Event
 	e.Source = "client"
 	if e.Integration == "" {
 		e.Integration = Integration
 	}
-	p := ev.Result.Primary()
-	rec := store.EventRecord{Event: e, Surface: string(p.Surface), Code: p.Code, Count: 1, Family: string(catalog.None)}
-	if ev.Kind == "" {
-		return rec
+	o := record.Options{PerCall: true, OK: ev.Kind == ""}
+	if ev.Kind != "" {
+		o.Failed = kindFamily(ev.Kind)
+		if e.Status == 0 {
+			o.FailedCode = string(ev.Kind) // no response: transport, timeout
+		}
 	}
-	rec.IsError = true
-	fam := p.Family
-	if !fam.IsError() {
-		fam = kindFamily(ev.Kind)
-	}
-	rec.Family = string(fam)
-	rec.Severity = string(p.Severity)
-	if rec.Code == "" && e.Status == 0 {
-		rec.Code = string(ev.Kind) // no response: transport, timeout
-	}
-	if rec.Surface == "" {
-		rec.Surface = string(catalog.HTTP)
-	}
-	return rec
+	return record.From(e, ev.Result, o)
 }
 
 // kindFamily maps the client's verdict to a family when the classifier had

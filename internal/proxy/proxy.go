@@ -42,6 +42,7 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/classify"
 	"github.com/sfmcwatch/sfmcwatch/internal/endpoint"
 	"github.com/sfmcwatch/sfmcwatch/internal/event"
+	"github.com/sfmcwatch/sfmcwatch/internal/record"
 	"github.com/sfmcwatch/sfmcwatch/internal/redact"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
@@ -389,42 +390,23 @@ func (p *Proxy) finish(c *call, upstreamErr error) {
 		}
 	}
 	ev.Integration = p.integration(c, req)
-	rec := store.EventRecord{Event: ev, Count: 1}
 	if upstreamErr != nil || c.status == 0 {
-		code, fam := "transport", catalog.Timeout
+		code := "transport"
 		var ne net.Error
 		if errors.Is(upstreamErr, context.DeadlineExceeded) || (errors.As(upstreamErr, &ne) && ne.Timeout()) {
 			code = "timeout"
 		} else if errors.Is(upstreamErr, context.Canceled) {
 			code = "canceled" // the integration gave up before SFMC answered
 		}
-		rec.Family, rec.Code, rec.Surface, rec.IsError, rec.Severity = string(fam), code, string(catalog.HTTP), true, string(catalog.Error)
-		p.opt.Sink.Record(rec)
+		p.opt.Sink.Record(record.From(ev, classify.Result{}, record.Options{Failed: catalog.Timeout, FailedCode: code}))
 		return
 	}
 	body := c.resCapture.decoded(c.header.Get("Content-Encoding"))
 	res := p.cls.Classify(classify.Input{URL: c.path, Method: c.method, Status: c.status, Header: c.header, Body: body, Now: c.start})
-	pr := res.Primary()
-	rec.Family, rec.Code, rec.Surface = string(pr.Family), pr.Code, string(pr.Surface)
-	rec.IsError = pr.Family.IsError()
-	if pr.Family != catalog.None {
-		rec.Severity = string(pr.Severity)
-	}
-	rec.Count = max(pr.Count, 1)
-	if rec.Family == "" {
-		rec.Family = string(catalog.None)
-	}
-	if rec.IsError || pr.Family == catalog.Recipient {
-		// Failure bodies are kept (masked, capped) as evidence; successful
-		// bodies are not, and token responses never are.
-		if c.route != routeAuth || c.status >= 400 {
-			b := body
-			if len(b) > store.MaxBodySample {
-				b = b[:store.MaxBodySample]
-			}
-			rec.Body = bytes.Clone(redact.Bytes(b))
-		}
-	}
+	// Failure bodies are kept (masked, capped) as evidence; successful
+	// bodies are not, and token responses never are.
+	ev.Body = body
+	p.opt.Sink.Record(record.From(ev, res, record.Options{DropBody: c.route == routeAuth && c.status < 400}))
 	if c.route == routeAuth && c.status/100 == 2 && req.ClientID != "" {
 		if name := p.opt.ClientIntegrations[req.ClientID]; name != "" {
 			if tok, ttl := tokenResponse(body); tok != "" {
@@ -432,7 +414,6 @@ func (p *Proxy) finish(c *call, upstreamErr error) {
 			}
 		}
 	}
-	p.opt.Sink.Record(rec)
 }
 
 // integration names the caller: the header, then the client id map (for

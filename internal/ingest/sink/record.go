@@ -12,7 +12,7 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/classify"
 	"github.com/sfmcwatch/sfmcwatch/internal/endpoint"
 	"github.com/sfmcwatch/sfmcwatch/internal/event"
-	"github.com/sfmcwatch/sfmcwatch/internal/redact"
+	"github.com/sfmcwatch/sfmcwatch/internal/record"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
 
@@ -68,26 +68,5 @@ func RecordResult(ev event.Event, res classify.Result) store.EventRecord {
 }
 
 func fromResult(ev event.Event, res classify.Result, keepSuccess bool) store.EventRecord {
-	if fam := res.Primary().Family; !keepSuccess && !fam.IsError() && fam != catalog.Recipient && !res.RecordFailed() {
-		ev.Body = nil
-	}
-	// Names from logs are free text too (an integration named after a
-	// person's address has been seen): masked like bodies.
-	ev.Integration = redact.String(ev.Integration)
-	if len(ev.Body) > 0 {
-		b := redact.Bytes(ev.Body)
-		if len(b) > store.MaxBodySample {
-			b = b[:store.MaxBodySample:store.MaxBodySample]
-		}
-		ev.Body = b
-	}
-	p := res.Primary()
-	fam := p.Family
-	if fam == "" {
-		fam = catalog.None
-	}
-	rec := store.EventRecord{Event: ev, Family: string(fam), Code: p.Code, Surface: string(p.Surface),
-		IsError: fam.IsError(), Count: max(p.Count, 1)}
-	rec.Severity = string(p.Severity)
-	return rec
+	return record.From(ev, res, record.Options{KeepSuccessBodies: keepSuccess})
 }
