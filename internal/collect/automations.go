@@ -39,6 +39,7 @@ const (
 type AutomationCollector struct {
 	NotificationBudget int // 0: default 5; <0: none
 	DetailBudget       int // 0: default 8; <0: none
+	ActivityBudget     int // calls per poll on activity outcomes (0: default 4; <0: none)
 	MaxRuns            int // runs kept per automation (0: 20)
 }
 
@@ -174,9 +175,10 @@ func (c AutomationCollector) Collect(ctx context.Context, in *Input) (*Output, e
 	if len(backfill) > 0 {
 		c.backfill(ctx, in.Client, backfill, byKey, maxRuns)
 	}
+	c.details(ctx, in.Client, works)
+	c.activityRuns(ctx, in.Client, works) // before errorMessages: it fills their messages too
 	c.errorMessages(ctx, in.Client, works)
 	c.notifications(ctx, in.Client, works)
-	c.details(ctx, in.Client, works)
 
 	out := &Output{Snapshots: make([]store.Snapshot, 0, len(works))}
 	for _, w := range works {
@@ -534,6 +536,7 @@ func (c AutomationCollector) details(ctx context.Context, cl *sfmc.Client, works
 		slices.Sort(keys)
 		w.st.TargetDataExtensions = keys
 		w.st.TargetsKnown = true
+		w.st.Activities = automationActivities(def)
 		if n := len(w.st.Runs); n > 0 && len(keys) > 0 && w.completedNow && w.st.Runs[n-1].Status == resource.StatusComplete {
 			w.st.Runs[n-1].Rows = rows
 		}
