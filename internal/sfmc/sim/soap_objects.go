@@ -166,6 +166,8 @@ func soapActivityInstances(a *automation, r run, now time.Time) []soapObj {
 			continue
 		case i == r.failedAct:
 			status, msg = "Error", r.message
+		case i == r.slowAct:
+			st, end = r.start, r.start.Add(r.slowDur)
 		}
 		upd := st
 		if end.After(st) {
