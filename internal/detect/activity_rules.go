@@ -327,13 +327,13 @@ func (r QueryTimeoutRule) Evaluate(_ context.Context, in *Input) ([]Finding, err
 			targets := stepTargets(a, last.Name)
 			if killed {
 				f.Severity = cmp.Or(cfg.KilledSeverity, catalog.Error)
-				f.Title = fmt.Sprintf("Query '%s' in automation '%s' was killed at SFMC's %s limit", last.Name, a.name(), cfg.Limit.Std())
+				f.Title = fmt.Sprintf("Query '%s' in automation '%s' was killed at SFMC's %s limit", last.Name, a.name(), shortDur(cfg.Limit.Std()))
 				f.Detail = fmt.Sprintf("The query step of the run started %s failed with: %q. SFMC stops a query activity after %s; %s keeps what it held before (or the rows written before the kill) and later steps worked on stale data.",
-					last.RunStartedAt.UTC().Format(time.RFC3339), last.Message, cfg.Limit.Std(), targetsText(targets))
+					last.RunStartedAt.UTC().Format(time.RFC3339), last.Message, shortDur(cfg.Limit.Std()), targetsText(targets))
 			} else {
-				f.Title = fmt.Sprintf("Query '%s' in automation '%s' ran %s of SFMC's %s limit", last.Name, a.name(), last.Duration().Round(time.Minute), cfg.Limit.Std())
+				f.Title = fmt.Sprintf("Query '%s' in automation '%s' ran %s of SFMC's %s limit", last.Name, a.name(), shortDur(last.Duration().Round(time.Minute)), shortDur(cfg.Limit.Std()))
 				f.Detail = fmt.Sprintf("The query step of the run started %s took %s (warns from %s). SFMC kills a query activity at %s: as its input grows, the next runs will fail and leave %s stale.",
-					last.RunStartedAt.UTC().Format(time.RFC3339), last.Duration().Round(time.Second), warnAfter, cfg.Limit.Std(), targetsText(targets))
+					last.RunStartedAt.UTC().Format(time.RFC3339), last.Duration().Round(time.Second), shortDur(warnAfter), shortDur(cfg.Limit.Std()), targetsText(targets))
 			}
 			f.Remediation = []string{
 				"Make the query cheaper: filter early (date windows on data views), join on primary-key fields, avoid functions on join columns, and select only the columns the target needs.",
@@ -448,4 +448,16 @@ func fileFindings(in *Input, rule, problem string, cfg config.ActivityFailedRule
 		}
 	}
 	return out
+}
+
+// shortDur prints 30m for 30m0s and 1h for 1h0m0s.
+func shortDur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -178,6 +178,8 @@ func soapActivityInstances(a *automation, r run, now time.Time) []soapObj {
 			el("ActivityID", act.ObjectID), el("AutomationID", a.ID), elInt("SequenceID", int64(act.Step-1)),
 			elInt("Status", instanceStatus(status)), elTime("StatusLastUpdate", upd), el("StatusMessage", msg),
 			elTime("ScheduledTime", r.scheduled), elTime("StartTime", st),
+			// WSDL: the run is the nested AutomationInstance object.
+			elKids("AutomationInstance", elNil("PartnerKey"), el("ObjectID", r.instanceID)),
 		}
 		if !end.IsZero() {
 			f = append(f, elTime("CompletedTime", end))
