@@ -368,6 +368,10 @@ func (t *Tenant) EstimatedDailyCalls() int64 {
 			perCycle += int64(len(m.Critical))
 		case Automations:
 			total += 24
+			// Step outcomes: one AutomationInstance and one
+			// AutomationActivityInstance Retrieve when runs finished
+			// (collect/activities.go).
+			perCycle += 2
 		}
 		total += perCycle * int64(24*time.Hour/m.Interval.Std())
 	})
