@@ -201,3 +201,18 @@ func TestActivityRunsOptionalPriority(t *testing.T) {
 		t.Fatalf("priorities %v, want [optional required] (one AutomationInstance Retrieve each; no instance matched, so no activity read)", prios)
 	}
 }
+
+// FuzzActivityTypeFromMessage: any error text maps to a followed activity
+// type or nothing.
+func FuzzActivityTypeFromMessage(f *testing.F) {
+	for _, s := range []string{"Query failed: Invalid column name 'X'.", "File transfer failed: could not connect to the remote host.", "File not found", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		switch ActivityTypeFromMessage(msg) {
+		case "", resource.ActivityQuery, resource.ActivityImport, resource.ActivityFileTransfer:
+		default:
+			t.Fatalf("ActivityTypeFromMessage(%q) out of set", msg)
+		}
+	})
+}

@@ -333,3 +333,23 @@ func TestAutomationNoOutputImportStep(t *testing.T) {
 		})
 	}
 }
+
+// FuzzStepText: the step-text classifiers accept any SFMC text and answer
+// from their bounded sets.
+func FuzzStepText(f *testing.F) {
+	for _, s := range []string{msgInvalidColumn, msgPKViolation, msgQueryKilled, msgFileNotFound, msgFileEmpty, msgFileOld, msgSFTPAuth, "", "\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		switch FileProblem(msg) {
+		case "", "missing", "unexpected":
+		default:
+			t.Fatalf("FileProblem(%q) out of set", msg)
+		}
+		_ = queryKilled(msg)
+		_ = queryAdvice(msg)
+		if capitalize(msg) == "" && msg != "" {
+			t.Fatalf("capitalize lost %q", msg)
+		}
+	})
+}
