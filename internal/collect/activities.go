@@ -100,7 +100,13 @@ func (c AutomationCollector) activityRuns(ctx context.Context, cl *sfmc.Client, 
 	byInstance := map[string]activityNeed{}
 	var ids []string
 	failed := false
-	for i := 0; i < len(keys) && budget > 0; i += 500 {
+	// cut is set when the call budget ran out before every batch was read.
+	cut := false
+	for i := 0; i < len(keys); i += 500 {
+		if budget == 0 {
+			cut = true
+			break
+		}
 		budget--
 		runs, err := cl.AutomationInstances(ctx, sfmc.In("CustomerKey", keys[i:min(i+500, len(keys))]...))
 		if err != nil {
@@ -126,7 +132,11 @@ func (c AutomationCollector) activityRuns(ctx context.Context, cl *sfmc.Client, 
 		}
 	}
 	got := map[*autoWork]bool{}
-	for i := 0; i < len(ids) && budget > 0; i += 500 {
+	for i := 0; i < len(ids); i += 500 {
+		if budget == 0 {
+			cut = true
+			break
+		}
 		budget--
 		acts, err := cl.ActivityInstances(ctx, sfmc.In("AutomationInstanceID", ids[i:min(i+500, len(ids))]...))
 		if err != nil {
@@ -158,7 +168,7 @@ func (c AutomationCollector) activityRuns(ctx context.Context, cl *sfmc.Client, 
 	for _, n := range needs {
 		// Read (or SFMC has nothing for it): do not ask again. A failed
 		// or budget-cut read is retried next poll.
-		if got[n.w] || (!failed && budget >= 0 && len(ids) <= 500*defaultActivityBudget) {
+		if got[n.w] || (!failed && !cut) {
 			n.w.st.ActivitiesReadAt = n.run.StartedAt
 		}
 		if k := len(n.w.st.ActivityRuns); k > resource.MaxActivityRuns {

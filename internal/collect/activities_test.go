@@ -216,3 +216,26 @@ func FuzzActivityTypeFromMessage(f *testing.F) {
 		}
 	})
 }
+
+// TestActivityRunsBudgetCut: a budget that runs out before the activity
+// read spends exactly the budget and leaves the run to be read next poll.
+func TestActivityRunsBudgetCut(t *testing.T) {
+	t0 := time.Date(2026, 11, 2, 6, 0, 0, 0, time.UTC)
+	f := &soapFake{retrieves: map[string]int{},
+		instances: []string{soapInstance("inst-1", "A", -1, "Error", t0, t0.Add(time.Minute))},
+		acts:      []string{soapActivity("inst-1", "q-1", "SQL_A", 0, -1, "Query failed: Invalid column name 'X'.", t0, t0.Add(time.Minute))}}
+	cl := fakeClient(t, f)
+	w := &autoWork{key: "A", a: sfmc.Automation{Key: "A"}, st: resource.AutomationState{
+		Runs: []resource.Run{{StartedAt: t0, CompletedAt: t0.Add(time.Minute), Status: resource.StatusError, Rows: -1}}}}
+	AutomationCollector{ActivityBudget: 1}.activityRuns(t.Context(), cl, []*autoWork{w})
+	if a, b := f.count("AutomationInstance"), f.count("AutomationActivityInstance"); a != 1 || b != 0 {
+		t.Fatalf("budget 1 spent %d + %d calls", a, b)
+	}
+	if !w.st.ActivitiesReadAt.IsZero() || len(w.st.ActivityRuns) != 0 {
+		t.Fatalf("a cut read was marked done: %+v", w.st)
+	}
+	AutomationCollector{}.activityRuns(t.Context(), cl, []*autoWork{w})
+	if len(w.st.ActivityRuns) != 1 || !w.st.ActivitiesReadAt.Equal(t0) {
+		t.Fatalf("next poll did not read it: %+v", w.st)
+	}
+}
