@@ -485,8 +485,9 @@ func autoRank(b bool) int {
 }
 
 // details reads definitions (target DEs with row counts) within the
-// budget: automations whose run just completed and that write DEs (or
-// whose targets are unknown) first, then any with unknown targets.
+// budget: errored automations whose definition is unknown and automations
+// whose run just completed and that write DEs (or whose targets are
+// unknown) first, then any with unknown targets.
 func (c AutomationCollector) details(ctx context.Context, cl *sfmc.Client, works []*autoWork) {
 	budget := cmp.Or(c.DetailBudget, defaultDetailBudget)
 	if budget < 0 {
@@ -496,6 +497,10 @@ func (c AutomationCollector) details(ctx context.Context, cl *sfmc.Client, works
 	for _, w := range works {
 		n := len(w.st.Runs)
 		switch {
+		case n > 0 && w.st.Runs[n-1].Status == resource.StatusError && !w.st.TargetsKnown:
+			// The definition names the failing step's type (query, import,
+			// file transfer) for the step rules.
+			first = append(first, w)
 		case w.completedNow && n > 0 && w.st.Runs[n-1].Status == resource.StatusComplete &&
 			(!w.st.TargetsKnown || len(w.st.TargetDataExtensions) > 0):
 			first = append(first, w)

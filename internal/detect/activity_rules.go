@@ -332,6 +332,9 @@ func (r QueryTimeoutRule) Evaluate(_ context.Context, in *Input) ([]Finding, err
 					last.RunStartedAt.UTC().Format(time.RFC3339), last.Message, shortDur(cfg.Limit.Std()), targetsText(targets))
 			} else {
 				f.Title = fmt.Sprintf("Query '%s' in automation '%s' ran %s of SFMC's %s limit", last.Name, a.name(), shortDur(last.Duration().Round(time.Minute)), shortDur(cfg.Limit.Std()))
+				if last.Duration() >= cfg.Limit.Std() {
+					f.Title = fmt.Sprintf("Query '%s' in automation '%s' took %s (SFMC's limit is %s)", last.Name, a.name(), shortDur(last.Duration().Round(time.Minute)), shortDur(cfg.Limit.Std()))
+				}
 				f.Detail = fmt.Sprintf("The query step of the run started %s took %s (warns from %s). SFMC kills a query activity at %s: as its input grows, the next runs will fail and leave %s stale.",
 					last.RunStartedAt.UTC().Format(time.RFC3339), last.Duration().Round(time.Second), shortDur(warnAfter), shortDur(cfg.Limit.Std()), targetsText(targets))
 			}
