@@ -39,6 +39,7 @@ const (
 type AutomationCollector struct {
 	NotificationBudget int // 0: default 5; <0: none
 	DetailBudget       int // 0: default 8; <0: none
+	ActivityBudget     int // calls per poll on activity outcomes (0: default 4; <0: none)
 	MaxRuns            int // runs kept per automation (0: 20)
 }
 
@@ -174,9 +175,10 @@ func (c AutomationCollector) Collect(ctx context.Context, in *Input) (*Output, e
 	if len(backfill) > 0 {
 		c.backfill(ctx, in.Client, backfill, byKey, maxRuns)
 	}
+	c.details(ctx, in.Client, works)
+	c.activityRuns(ctx, in.Client, works) // before errorMessages: it fills their messages too
 	c.errorMessages(ctx, in.Client, works)
 	c.notifications(ctx, in.Client, works)
-	c.details(ctx, in.Client, works)
 
 	out := &Output{Snapshots: make([]store.Snapshot, 0, len(works))}
 	for _, w := range works {
@@ -483,8 +485,9 @@ func autoRank(b bool) int {
 }
 
 // details reads definitions (target DEs with row counts) within the
-// budget: automations whose run just completed and that write DEs (or
-// whose targets are unknown) first, then any with unknown targets.
+// budget: errored automations whose definition is unknown and automations
+// whose run just completed and that write DEs (or whose targets are
+// unknown) first, then any with unknown targets.
 func (c AutomationCollector) details(ctx context.Context, cl *sfmc.Client, works []*autoWork) {
 	budget := cmp.Or(c.DetailBudget, defaultDetailBudget)
 	if budget < 0 {
@@ -494,6 +497,10 @@ func (c AutomationCollector) details(ctx context.Context, cl *sfmc.Client, works
 	for _, w := range works {
 		n := len(w.st.Runs)
 		switch {
+		case n > 0 && w.st.Runs[n-1].Status == resource.StatusError && !w.st.TargetsKnown:
+			// The definition names the failing step's type (query, import,
+			// file transfer) for the step rules.
+			first = append(first, w)
 		case w.completedNow && n > 0 && w.st.Runs[n-1].Status == resource.StatusComplete &&
 			(!w.st.TargetsKnown || len(w.st.TargetDataExtensions) > 0):
 			first = append(first, w)
@@ -534,6 +541,7 @@ func (c AutomationCollector) details(ctx context.Context, cl *sfmc.Client, works
 		slices.Sort(keys)
 		w.st.TargetDataExtensions = keys
 		w.st.TargetsKnown = true
+		w.st.Activities = automationActivities(def)
 		if n := len(w.st.Runs); n > 0 && len(keys) > 0 && w.completedNow && w.st.Runs[n-1].Status == resource.StatusComplete {
 			w.st.Runs[n-1].Rows = rows
 		}

@@ -41,7 +41,7 @@ func TestQuietWeek(t *testing.T) {
 	}
 	env := fastEnv(t, 3, sim.Size{Automations: 20, Imports: 10, DataExtensions: 30, Journeys: 1, TriggeredSends: 1, Transactional: 1})
 	ctx := context.Background()
-	reg, err := detect.NewRegistry(append(autoRules(), importRules()...)...)
+	reg, err := detect.NewRegistry(append(stepRules(), importRules()...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

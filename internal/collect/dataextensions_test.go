@@ -25,10 +25,10 @@ func TestRowCountBudget(t *testing.T) {
 	ent := tenant("enterprise", 27400, 0)
 	est := ent.EstimatedDailyCalls()
 	want := int(collect.RowCountShare * float64(27400-est) / 96)
-	if got := collect.RowCountBudget(ent, 0); got != want || got != 53 {
-		t.Fatalf("enterprise: %d, want %d (= 53 with the default monitors, estimate %d)", got, want, est)
+	if got := collect.RowCountBudget(ent, 0); got != want || got != 51 {
+		t.Fatalf("enterprise: %d, want %d (= 51 with the default monitors, estimate %d)", got, want, est)
 	}
-	if got := collect.RowCountBudget(tenant("enterprise", 0, 0), 0); got != 53 {
+	if got := collect.RowCountBudget(tenant("enterprise", 0, 0), 0); got != 51 {
 		t.Fatalf("unlimited counts as the enterprise budget: %d", got)
 	}
 	// Corporate: the default monitors already exceed 822 a day: only the

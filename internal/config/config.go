@@ -196,6 +196,10 @@ type Object struct {
 	Freshness        Freshness `yaml:"freshness,omitempty" doc:"Staleness thresholds (data_extension.stale)."`
 	RowDrop          RowDrop   `yaml:"row_drop,omitempty" doc:"data_extension: row count drop thresholds (data_extension.row_drop)."`
 	MinRows          int64     `yaml:"min_rows,omitempty" doc:"data_extension: fewer rows than this after a load is an error."`
+	// Output assertions (automation.no_output) and query limits.
+	MinOutputRows  int64    `yaml:"min_output_rows,omitempty" doc:"automation, import: each completed run must write at least this many rows (automation: its target data extensions' rows after the run; import: rows imported); otherwise learned (never-zero history asserts at least 1)."`
+	MinFileLines   int64    `yaml:"min_file_lines,omitempty" doc:"import: each completed run's file must have at least this many data lines (SFMC's TotalRows)."`
+	QueryWarnAfter Duration `yaml:"query_warn_after,omitempty" doc:"automation: a query step running this long warns (query.timeout; default warn_ratio x limit)."`
 }
 
 // Freshness is a dbt-style freshness SLA.
@@ -251,6 +255,11 @@ type Rules struct {
 	TenantBlind                TenantBlindRule         `yaml:"tenant.blind" doc:"sfmcwatch cannot authenticate: token endpoint or API 401s; client secret near expiry."`
 	TenantBlocked              TenantBlockedRule       `yaml:"tenant.blocked" doc:"SFMC blocks the tenant's requests (REST 50200)."`
 	TenantBudget               TenantBudgetRule        `yaml:"tenant.budget" doc:"sfmcwatch's own calls approach the tenant's daily_api_budget."`
+	QueryFailed                ActivityFailedRule      `yaml:"query.failed" doc:"A query activity failed with SFMC's error text (invalid column, syntax, primary-key violation)."`
+	QueryTimeout               QueryTimeoutRule        `yaml:"query.timeout" doc:"A query activity was killed at SFMC's 30-minute limit, or ran close to it."`
+	FileMissing                ActivityFailedRule      `yaml:"file.missing" doc:"An import or file transfer step found no file (not delivered, or no name matching its pattern)."`
+	FileUnexpected             ActivityFailedRule      `yaml:"file.unexpected" doc:"An import or file transfer step got an unusable file: empty, older than allowed, wrong name or layout."`
+	AutomationNoOutput         NoOutputRule            `yaml:"automation.no_output" doc:"A run completed but failed its output assertion (fewer rows written or file lines than asserted or learned)."`
 	ENSSilent                  ENSSilentRule           `yaml:"ens.silent" doc:"ENS stopped reporting: polling sees automation runs finish or messages not sent that ENS, which reported them before, did not push (callback suspended, subscription lost)."`
 }
 
@@ -484,4 +493,25 @@ func EditionBudget(edition string) (budget int64, ok bool) {
 func yamlName(f reflect.StructField) string {
 	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 	return name
+}
+
+// ActivityFailedRule: failed query, import or file transfer steps.
+type ActivityFailedRule struct {
+	RuleBase           `yaml:",inline"`
+	Consecutive        int  `yaml:"consecutive" doc:"Runs in a row in which the same step failed this way that fire."`
+	CriticalFirstError bool `yaml:"critical_first_error" doc:"Critical automations, infrequent ones (automation.error's infrequent_interval) and failures found on the first look fire on the first failed run."`
+}
+
+// QueryTimeoutRule: query steps killed at, or running close to, SFMC's limit.
+type QueryTimeoutRule struct {
+	RuleBase       `yaml:",inline"`
+	Limit          Duration         `yaml:"limit" doc:"SFMC's runtime limit for a query activity (it kills the query there)."`
+	WarnRatio      Ratio            `yaml:"warn_ratio" doc:"A completed query step that ran this share of limit or longer warns (objects.<key>.query_warn_after overrides)."`
+	KilledSeverity catalog.Severity `yaml:"killed_severity" doc:"Severity when SFMC killed the query (the step failed with a timeout)."`
+}
+
+// NoOutputRule: output assertions on completed runs.
+type NoOutputRule struct {
+	RuleBase  `yaml:",inline"`
+	LearnRuns int `yaml:"learn_runs" doc:"Measured completed runs, all with output, before a run writing nothing fails the learned assertion (objects.<key>.min_output_rows / min_file_lines assert from the first run)."`
 }

@@ -92,6 +92,11 @@ func DefaultRules() Rules {
 		AutomationPartial: AutomationPartialRule{
 			RuleBase: on(catalog.Warning), OutputRatio: 0.5, MinSamples: 4, ZeroOutputSeverity: catalog.Error,
 		},
+		QueryFailed:        ActivityFailedRule{RuleBase: on(catalog.Error), Consecutive: 2, CriticalFirstError: true},
+		QueryTimeout:       QueryTimeoutRule{RuleBase: on(catalog.Warning), Limit: Duration(30 * time.Minute), WarnRatio: 0.8, KilledSeverity: catalog.Error},
+		FileMissing:        ActivityFailedRule{RuleBase: on(catalog.Error), Consecutive: 2, CriticalFirstError: true},
+		FileUnexpected:     ActivityFailedRule{RuleBase: on(catalog.Warning), Consecutive: 2, CriticalFirstError: true},
+		AutomationNoOutput: NoOutputRule{RuleBase: on(catalog.Error), LearnRuns: 5},
 		JourneyStopped: JourneyStoppedRule{
 			RuleBase: on(catalog.Warning), KeepFiringFor: Duration(15 * time.Minute), PauseWarning: Duration(day),
 		},

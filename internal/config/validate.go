@@ -325,6 +325,18 @@ func (d *decoder) validateObjects(t *Tenant, p string) {
 				}
 			}
 		}
+		if typ != "automation" && typ != "import" && d.isSet(op+".min_output_rows") {
+			d.errorf(nil, op+".min_output_rows", "applies to automation and import objects only")
+		}
+		if typ != "import" && d.isSet(op+".min_file_lines") {
+			d.errorf(nil, op+".min_file_lines", "applies to import objects only")
+		}
+		if typ != "automation" && d.isSet(op+".query_warn_after") {
+			d.errorf(nil, op+".query_warn_after", "applies to automation objects only")
+		}
+		if o.MinOutputRows < 0 || o.MinFileLines < 0 {
+			d.errorf(nil, op, "min_output_rows and min_file_lines must not be negative")
+		}
 		if typ != "automation" && d.isSet(op+".max_runtime") {
 			d.errorf(nil, op+".max_runtime", "applies to automation objects only")
 		}
@@ -356,6 +368,10 @@ func (t *Tenant) EstimatedDailyCalls() int64 {
 			perCycle += int64(len(m.Critical))
 		case Automations:
 			total += 24
+			// Step outcomes: one AutomationInstance and one
+			// AutomationActivityInstance Retrieve when runs finished
+			// (collect/activities.go).
+			perCycle += 2
 		}
 		total += perCycle * int64(24*time.Hour/m.Interval.Std())
 	})
@@ -432,6 +448,9 @@ func (d *decoder) validateRules(r *Rules) {
 	less("rules.data_extension.stale", "min_learn_intervals", float64(r.DataExtensionStale.MinLearnIntervals), "learn_intervals", float64(r.DataExtensionStale.LearnIntervals), true)
 	less("rules.import.partial", "warn_ratio", float64(r.ImportPartial.WarnRatio), "error_ratio", float64(r.ImportPartial.ErrorRatio), false)
 	less("rules.tenant.blind", "secret_warn_age", float64(r.TenantBlind.SecretWarnAge), "secret_error_age", float64(r.TenantBlind.SecretErrorAge), false)
+	if r.QueryTimeout.WarnRatio > 1 {
+		d.errorf(nil, "rules.query.timeout.warn_ratio", "must be at most 100%%")
+	}
 	if r.TriggeredSendSilentFailure.SLO >= 1 {
 		d.errorf(nil, "rules.triggered_send.silent_failure.slo", "must be less than 100%%")
 	}

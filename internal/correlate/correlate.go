@@ -37,7 +37,9 @@
 //   - an object's state explains its symptoms: a stopped journey its
 //     enrollment drop, an inactive or erroring triggered send its silent
 //     failure or backlog, a paused or failing automation its missed runs
-//     (CauseObjectState).
+//     (CauseObjectState); a failed query or file step (query.failed,
+//     file.*, a query killed at the limit) is the specific cause of its
+//     automation's automation.error, so one failure pages once.
 //
 // "At once" means both open: an api.errors incident resolves only after
 // two clean evaluations and ten minutes without failures.

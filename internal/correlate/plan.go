@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
 
@@ -291,12 +292,24 @@ var stateExplains = map[string][]string{
 	"automation.error":        {"automation.missed_run", "automation.no_output", "automation.partial"},
 	"automation.stalled":      {"automation.missed_run", "automation.no_output"},
 	"import.failed":           {"import.partial"},
+	// A failing step is the specific cause of its automation's error (the
+	// same run, one page), and of what follows from it.
+	"query.failed":         {"automation.error", "automation.missed_run", "automation.no_output", "automation.partial"},
+	"file.missing":         {"automation.error", "automation.missed_run", "automation.no_output", "automation.partial"},
+	"file.unexpected":      {"automation.error", "automation.no_output", "automation.partial"},
+	"query.timeout":        {"automation.stalled", "automation.no_output", "automation.partial"},
+	"automation.no_output": {"automation.partial"},
 }
+
+// killedExplains: a query killed at SFMC's limit (query.timeout at error
+// severity or above) also explains the automation's error.
+var killedExplains = []string{"automation.error", "automation.missed_run"}
 
 // stateOrder is the order stateExplains is applied in (the first claim
 // wins).
-var stateOrder = []string{"journey.stopped", "triggered_send.inactive", "automation.paused", "automation.error",
-	"automation.stalled", "import.failed", "triggered_send.errors"}
+var stateOrder = []string{"journey.stopped", "triggered_send.inactive", "automation.paused",
+	"query.failed", "query.timeout", "file.missing", "file.unexpected", "automation.error",
+	"automation.stalled", "automation.no_output", "import.failed", "triggered_send.errors"}
 
 func (p *planner) objectState() {
 	for _, rule := range stateOrder {
@@ -305,7 +318,11 @@ func (p *planner) objectState() {
 				continue
 			}
 			members := []store.Incident{cause}
-			for _, in := range p.rule(stateExplains[rule]...) {
+			explains := stateExplains[rule]
+			if rule == "query.timeout" && catalog.Severity(cause.Severity).Rank() >= catalog.Error.Rank() {
+				explains = append(slices.Clone(explains), killedExplains...)
+			}
+			for _, in := range p.rule(explains...) {
 				if in.ResourceType == cause.ResourceType && in.ResourceKey == cause.ResourceKey {
 					members = append(members, in)
 				}
@@ -348,7 +365,8 @@ func (p *planner) downstream() {
 		targets func(key string) []string
 	}
 	for _, s := range []src{
-		{CauseAutomationDownstream, []string{"automation.error", "automation.stalled", "automation.missed_run", "automation.partial"},
+		{CauseAutomationDownstream, []string{"automation.error", "automation.stalled", "automation.missed_run", "automation.partial",
+			"query.failed", "query.timeout", "file.missing", "file.unexpected", "automation.no_output"},
 			func(k string) []string { return lineTargets(k, p, true) }},
 		{CauseImportDownstream, []string{"import.failed", "import.partial"},
 			func(k string) []string { return lineTargets(k, p, false) }},

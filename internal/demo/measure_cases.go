@@ -259,4 +259,15 @@ var measureCases = []measureCase{
 	{rule: "import.partial", fault: sim.FaultImportErrors, typ: resource.Import,
 		params: map[string]string{"error_rate": "0.4"},
 		pick:   pickImport("the next scheduled import run must reject rows")},
+	// Automation steps and output assertions (issue 17).
+	{rule: "query.failed", fault: sim.FaultQueryError, typ: resource.Automation,
+		pick: pickStep(0, "the query fails in two runs in a row (consecutive 2); steps are read when a run finishes", resource.ActivityQuery)},
+	{rule: "query.timeout", fault: sim.FaultQuerySlow, typ: resource.Automation, params: map[string]string{"duration": "26m"},
+		pick: pickStep(time.Hour, "the next run's query step takes 26 min (warns from 80% of 30 min) and finishes", resource.ActivityQuery)},
+	{rule: "file.missing", fault: sim.FaultFileMissing, typ: resource.Automation,
+		pick: pickStep(0, "the import/file transfer step finds no file in two runs in a row", resource.ActivityImport, resource.ActivityFileTransfer)},
+	{rule: "file.unexpected", fault: sim.FaultFileUnexpected, typ: resource.Automation,
+		pick: pickStep(0, "the import/file transfer step rejects an empty file in two runs in a row", resource.ActivityImport, resource.ActivityFileTransfer)},
+	{rule: "automation.no_output", fault: sim.FaultDEEmptied, typ: resource.Automation,
+		pick: pickNoOutput},
 }

@@ -14,5 +14,7 @@ func DefaultRules() []Rule {
 		TriggeredSendInactiveRule{}, TriggeredSendErrorsRule{}, TriggeredSendBacklogRule{}, SilentFailureRule{},
 		// Data extensions.
 		DERowDrop{}, DEEmpty{}, DESchemaDrift{}, DEStale{},
+		// Automation steps (queries, files) and output assertions.
+		QueryFailedRule{}, QueryTimeoutRule{}, FileMissingRule{}, FileUnexpectedRule{}, AutomationNoOutputRule{},
 	}
 }

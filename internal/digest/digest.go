@@ -231,6 +231,7 @@ var silentRules = map[string]string{
 	"triggered_send.silent_failure": "calls were accepted (202) and nothing was sent",
 	"triggered_send.backlog":        "messages queue while Sent stays flat",
 	"triggered_send.inactive":       "a paused triggered send accepts calls and queues them",
+	"automation.no_output":          "the run completed and wrote less than asserted",
 }
 
 // SilentReason explains why a rule's problems are silent ("" when SFMC

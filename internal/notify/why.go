@@ -29,6 +29,11 @@ var whyByRule = map[string]string{
 	"tenant.budget":                 "The tenant is near its API-call budget: calls may be refused and integrations stop.",
 	"notify.channel_failed":         "Alerts sent to this channel do not arrive: failures in SFMC go unnoticed by that team until it is fixed.",
 	"ens.silent":                    "SFMC stopped pushing events: failures are still caught by polling, but minutes later instead of seconds.",
+	"query.failed":                  "The query did not refresh its target data extension: the automation's later steps, sends and journeys work on stale data.",
+	"query.timeout":                 "SFMC kills queries at 30 minutes: a killed query leaves its target stale, and a slow one will soon be killed.",
+	"file.missing":                  "The expected file was not there: nothing was imported and everything fed by it works on old data.",
+	"file.unexpected":               "The file was empty, stale or in the wrong shape: its data was not loaded.",
+	"automation.no_output":          "The run reported success but did not do its work: sends and journeys read empty or short data.",
 }
 
 var whyByFamily = map[string]string{

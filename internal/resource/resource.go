@@ -185,6 +185,15 @@ type AutomationState struct {
 	// ENSAt is when an ENS event about this automation last arrived (zero:
 	// never): ens.silent only judges automations ENS reported before.
 	ENSAt time.Time `json:"ens_at,omitzero"`
+	// Activities are the automation's query, import and file transfer
+	// activities, read with its definition (nil until read).
+	Activities []Activity `json:"activities,omitempty"`
+	// ActivityRuns are those activities' outcomes in recent runs, oldest
+	// first, at most MaxActivityRuns.
+	ActivityRuns []ActivityRun `json:"activity_runs,omitempty"`
+	// ActivitiesReadAt is the start of the newest run whose activity
+	// outcomes were read (zero: none yet).
+	ActivitiesReadAt time.Time `json:"activities_read_at,omitzero"`
 }
 
 // JourneyState is the payload of a journey snapshot.

@@ -76,6 +76,12 @@ const (
 	// FaultImportEmptyFile: runs report Completed from an empty file (0 rows,
 	// no errors) and the destination data extension, overwritten, is empty.
 	FaultImportEmptyFile Kind = "import_empty_file"
+
+	// Step faults (steps.go): one activity of the automation's runs.
+	FaultQueryError     Kind = "query_error"     // a query step fails (param message, default invalid column; param activity)
+	FaultQuerySlow      Kind = "query_slow"      // a query step completes after param duration (default 26m)
+	FaultFileMissing    Kind = "file_missing"    // an import/file transfer step finds no file (param message)
+	FaultFileUnexpected Kind = "file_unexpected" // an import/file transfer step rejects an empty file (param message)
 )
 
 // kindInfo describes one fault kind.
@@ -118,6 +124,10 @@ var kinds = map[Kind]kindInfo{
 	FaultImportErrors:          {summary: "import runs with NumberErrors"},
 	FaultImportFailed:          {summary: "import runs with ImportStatus Error"},
 	FaultImportEmptyFile:       {summary: "import runs complete from an empty file; destination emptied"},
+	FaultQueryError:            {summary: "a query step of the automation's runs fails"},
+	FaultQuerySlow:             {summary: "a query step runs close to SFMC's 30-minute limit"},
+	FaultFileMissing:           {summary: "an import or file transfer step finds no file"},
+	FaultFileUnexpected:        {summary: "an import or file transfer step gets an unusable file"},
 }
 
 // Kinds returns every fault kind, sorted.

@@ -432,6 +432,12 @@ func TestFaultKinds(t *testing.T) {
 			}
 		}},
 	}
+	for _, c := range stepFaultCases() {
+		cases = append(cases, struct {
+			kind  Kind
+			check func(t *testing.T, h *harness, p picks)
+		}{c.kind, c.check})
+	}
 	seen := map[Kind]bool{}
 	for _, tc := range cases {
 		seen[tc.kind] = true

@@ -166,6 +166,8 @@ func soapActivityInstances(a *automation, r run, now time.Time) []soapObj {
 			continue
 		case i == r.failedAct:
 			status, msg = "Error", r.message
+		case i == r.slowAct:
+			st, end = r.start, r.start.Add(r.slowDur)
 		}
 		upd := st
 		if end.After(st) {
@@ -176,6 +178,8 @@ func soapActivityInstances(a *automation, r run, now time.Time) []soapObj {
 			el("ActivityID", act.ObjectID), el("AutomationID", a.ID), elInt("SequenceID", int64(act.Step-1)),
 			elInt("Status", instanceStatus(status)), elTime("StatusLastUpdate", upd), el("StatusMessage", msg),
 			elTime("ScheduledTime", r.scheduled), elTime("StartTime", st),
+			// WSDL: the run is the nested AutomationInstance object.
+			elKids("AutomationInstance", elNil("PartnerKey"), el("ObjectID", r.instanceID)),
 		}
 		if !end.IsZero() {
 			f = append(f, elTime("CompletedTime", end))

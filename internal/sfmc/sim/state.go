@@ -23,6 +23,9 @@ type run struct {
 	message    string
 	failedAct  int // index into Activities, -1 when none
 	instanceID string
+	// slowAct is an activity that ran slowDur (query_slow), -1 when none.
+	slowAct int
+	slowDur time.Duration
 }
 
 type autoFaults struct {
@@ -72,7 +75,7 @@ func (s *Sim) runs(t *tenant, a *automation, now time.Time, n int) []run {
 			k = a.firstIndexAtOrAfter(w.start) - 1
 			continue
 		}
-		r := run{k: k, scheduled: at, start: at, failedAct: -1,
+		r := run{k: k, scheduled: at, start: at, failedAct: -1, slowAct: -1,
 			instanceID: hashGUID(uint64(t.MID), hashString(a.ID), uint64(k))}
 		if w := activeIn(af.stuck, at); w != nil {
 			k0 := a.firstIndexAtOrAfter(w.start)
@@ -89,6 +92,10 @@ func (s *Sim) runs(t *tenant, a *automation, now time.Time, n int) []run {
 			continue
 		}
 		dur := time.Duration(float64(a.RunTime) * (0.8 + 0.4*unit(uint64(t.MID), uint64(a.idx), uint64(k), 7)))
+		sf, stepFaulted := s.stepFaultAt(t, a, at)
+		if stepFaulted && sf.message == "" {
+			dur = max(dur, sf.slow+time.Minute)
+		}
 		if now.Before(at.Add(dur)) {
 			r.status = "Running"
 			out = append(out, r)
@@ -102,6 +109,8 @@ func (s *Sim) runs(t *tenant, a *automation, now time.Time, n int) []run {
 			r.failedAct = int(mix(uint64(k), uint64(a.idx)) % uint64(max(len(a.Activities), 1)))
 			r.message = w.f.param("message", defaultRunMessage(a, r.failedAct, k))
 			r.end = at.Add(dur / 2).Truncate(time.Millisecond)
+		} else if stepFaulted {
+			applyStepFault(&r, sf)
 		} else if a.FlakyRate > 0 && unit(uint64(t.MID), uint64(a.idx), uint64(k), 11) < a.FlakyRate {
 			r.status = "Error"
 			r.failedAct = int(mix(uint64(k), uint64(a.idx)) % uint64(max(len(a.Activities), 1)))
