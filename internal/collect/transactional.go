@@ -11,6 +11,7 @@ import (
 
 	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
 	"github.com/sfmcwatch/sfmcwatch/internal/event"
+	"github.com/sfmcwatch/sfmcwatch/internal/redact"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
@@ -294,7 +295,7 @@ func (c TransactionalCollector) readNotSent(ctx context.Context, in *Input, cat 
 			ts = in.Now
 		}
 		body, _ := json.Marshal(map[string]any{"eventCategoryType": "TransactionalSendEvents.EmailNotSent",
-			"definitionKey": ev.DefinitionKey, "statusCode": ev.StatusCode, "statusMessage": ev.StatusMessage,
+			"definitionKey": ev.DefinitionKey, "statusCode": ev.StatusCode, "statusMessage": redact.String(ev.StatusMessage),
 			"eventID": ev.EventID, "info": map[string]string{"messageKey": ev.MessageKey}})
 		out.Events = append(out.Events, store.EventRecord{
 			Event: event.Event{TS: ts.UTC(), Tenant: in.Tenant.Name, Source: "sfmc", Method: "GET",
