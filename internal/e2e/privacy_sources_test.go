@@ -184,7 +184,11 @@ func TestPrivacyEverySourceAndSink(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
+	// Bad lines too: their rejection reasons (acknowledgements, logs) must
+	// not echo what they hold.
+	badLines := fmt.Sprintf("{\"status\": \"%s\", \"url\": \"%s\"}\n{\"status\":400,\"ts\":\"%s\"}\nnot json %s %s\n", vals[0], vals[4], vals[2], vals[1], vals[3])
 	pushed, ph := privacyLines(r, marker, env.Now().Add(-10*time.Minute), 60)
+	pushed = append(pushed, badLines...)
 	phones = append(phones, ph...)
 	post := func(path string, body []byte, hdr map[string]string) []byte {
 		t.Helper()
@@ -206,6 +210,7 @@ func TestPrivacyEverySourceAndSink(t *testing.T) {
 	acks := [][]byte{post(httpin.Path, pushed, map[string]string{"Authorization": "Bearer " + ingestToken})}
 
 	tailed, ph := privacyLines(r, marker, env.Now().Add(-8*time.Minute), 40)
+	tailed = append(tailed, badLines...)
 	phones = append(phones, ph...)
 	logPath := filepath.Join(t.TempDir(), "integration.jsonl")
 	if err := os.WriteFile(logPath, tailed, 0o600); err != nil {
