@@ -36,3 +36,14 @@ func BenchmarkTransactional202With50Errors(b *testing.B) {
 func BenchmarkSOAPFault500(b *testing.B) {
 	benchClassify(b, Input{Status: 500, URL: "/Service.asmx", Body: testdata(b, "soap-fault-17.xml")})
 }
+
+// BenchmarkJSONHasMarkers is the byte scan of the scan's fast path.
+func BenchmarkJSONHasMarkers(b *testing.B) {
+	body := testdata(b, "clean-1k.json")
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if jsonHasMarkers(body) {
+			b.Fatal("markers in the clean body")
+		}
+	}
+}

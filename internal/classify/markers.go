@@ -16,7 +16,9 @@ func jsonHasMarkers(b []byte) bool {
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
 		case '"':
-			if jsonKeyMarker(b[i+1:]) {
+			// Most quotes open names and values that start with none of
+			// the marker names' first letters: test that inline.
+			if i+1 < len(b) && markerStart[b[i+1]] && jsonKeyMarker(b[i+1:]) {
 				return true
 			}
 		case 'o':
@@ -27,6 +29,9 @@ func jsonHasMarkers(b []byte) bool {
 	}
 	return false
 }
+
+// markerStart marks the first letters of the names jsonKeyMarker knows.
+var markerStart = [256]bool{'e': true, 'r': true, 's': true, 'w': true}
 
 // jsonKeyMarker reports whether rest (the bytes after a quote) starts with
 // a member name whose presence calls for a decode.

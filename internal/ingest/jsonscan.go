@@ -340,6 +340,21 @@ func numberEnd(d []byte, i int) (int, bool) {
 // strEnd returns the offset of the quote closing the string whose
 // contents start at d[from], or -1.
 func strEnd(d []byte, from int) int {
+	// Most strings of a log line (names, short values) are short: a plain
+	// loop finds their end sooner than IndexByte's setup.
+	for k := from; k < len(d) && k < from+16; k++ {
+		switch d[k] {
+		case '"':
+			return k
+		case '\\':
+			return strEndSlow(d, from)
+		}
+	}
+	return strEndSlow(d, from)
+}
+
+// strEndSlow is strEnd for strings that are long or hold escapes.
+func strEndSlow(d []byte, from int) int {
 	i := from
 	for {
 		j := bytes.IndexByte(d[i:], '"')

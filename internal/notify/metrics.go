@@ -5,7 +5,12 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/metriclabel"
 )
+
+// maxReceiverSeries caps the receiver and channel labels.
+const maxReceiverSeries = 50
 
 // collector exposes the dispatcher's counters on /metrics (web.Options.
 // Collectors). The open notify.channel_failed incidents themselves are in
@@ -41,14 +46,28 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	s := c.d.Stats()
-	keys := make([]string, 0, len(s.ChannelFailures))
-	for k := range s.ChannelFailures {
+	// Receivers and channels come from the configuration; the caps keep a
+	// generated configuration from growing the series without end.
+	rc, cc := map[string]int64{}, map[string]int64{}
+	for k, v := range s.ChannelFailures {
+		recv, channel, _ := strings.Cut(k, "/")
+		rc[recv] += int64(v)
+		cc[channel] += int64(v)
+	}
+	recvLabel, chanLabel := metriclabel.Top(rc, maxReceiverSeries), metriclabel.Top(cc, maxReceiverSeries)
+	type key struct{ recv, channel string }
+	n := map[key]float64{}
+	for k, v := range s.ChannelFailures {
+		recv, channel, _ := strings.Cut(k, "/")
+		n[key{recvLabel(recv), chanLabel(channel)}] += float64(v)
+	}
+	keys := make([]key, 0, len(n))
+	for k := range n {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	slices.SortFunc(keys, func(a, b key) int { return strings.Compare(a.recv+"/"+a.channel, b.recv+"/"+b.channel) })
 	for _, k := range keys {
-		recv, channel, _ := strings.Cut(k, "/")
-		ch <- prometheus.MustNewConstMetric(c.failures, prometheus.CounterValue, float64(s.ChannelFailures[k]), recv, channel)
+		ch <- prometheus.MustNewConstMetric(c.failures, prometheus.CounterValue, n[k], k.recv, k.channel)
 	}
 	ch <- prometheus.MustNewConstMetric(c.pings, prometheus.CounterValue, float64(s.HeartbeatPings))
 	ch <- prometheus.MustNewConstMetric(c.pingErr, prometheus.CounterValue, float64(s.HeartbeatFailures))

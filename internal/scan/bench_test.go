@@ -3,6 +3,7 @@ package scan
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/ingest"
 )
 
 // benchLogBytes is the size of the generated benchmark log.
@@ -142,4 +145,44 @@ func TestWriteBenchLog(t *testing.T) {
 	}
 	n := writeBenchLog(t, path, int64(mb)<<20)
 	t.Logf("wrote %d bytes to %s", n, path)
+}
+
+// BenchmarkSummarizeOneCore is the per-core cost of a scan worker (parse,
+// classify and summarise a batch, on lines already in memory): the figure
+// that decides how scan compares with jq when the machine is busy and
+// parallelism does not help.
+func BenchmarkSummarizeOneCore(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "calls.jsonl")
+	size := writeBenchLog(b, path, 16<<20)
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	opts := Options{}.withDefaults()
+	src, err := opts.Open(f, ingest.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var jobs []job
+	for {
+		lines, err := src.ReadBatch(nil, opts.BatchBytes)
+		if len(lines) > 0 {
+			jobs = append(jobs, job{seq: len(jobs), lines: lines, parser: src.Parser()})
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	t := thresholds{window: opts.Window, consecutive: int64(opts.Consecutive)}
+	b.SetBytes(size)
+	b.ResetTimer()
+	for b.Loop() {
+		for _, j := range jobs {
+			summarize(j, opts.Classifier, t)
+		}
+	}
 }

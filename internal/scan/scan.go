@@ -244,8 +244,19 @@ func summarize(j job, c *classify.Classifier, t thresholds) *batchSummary {
 	return b
 }
 
+// fastPath is off only in the test that checks it changes no report.
+var fastPath = true
+
 func classifyEvent(b *batchSummary, ev *event.Event, res *classify.Result, c *classify.Classifier, t thresholds) {
-	*res = c.Classify(classify.Input{URL: ev.URL, Method: ev.Method, Status: ev.Status, Body: ev.Body, Now: ev.TS})
+	// Fast path: most calls of a log are 2xx whose body carries nothing the
+	// classifier reads (the byte scan still looks at every body, so SOAP
+	// OverallStatus Error, hasErrors or an errorcode in a 200 take the full
+	// path); they only break their group's runs.
+	if cl, ok := c.Clean(ev.Status, ev.Body); ok && fastPath {
+		*res = classify.Result{HTTPStatus: ev.Status, Classifications: append(res.Classifications[:0], cl)}
+	} else {
+		*res = c.Classify(classify.Input{URL: ev.URL, Method: ev.Method, Status: ev.Status, Body: ev.Body, Now: ev.TS})
+	}
 	ep, key := ev.Endpoint, ev.ObjectKey
 	if ep == "" && ev.URL != "" {
 		ep, key = endpointOf(ev.URL)

@@ -1,10 +1,8 @@
 package web
 
 import (
-	"cmp"
 	"context"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
+	"github.com/sfmcwatch/sfmcwatch/internal/metriclabel"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
 
@@ -93,8 +92,19 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if usage, err := st.Usage(ctx, store.UsageQuery{From: today, To: today}); err != nil {
 		fail("usage", err)
 	} else {
+		type key struct{ tenant, endpoint string }
+		tc, ec := map[string]int64{}, map[string]int64{}
 		for _, u := range usage {
-			ch <- prometheus.MustNewConstMetric(c.calls, prometheus.GaugeValue, float64(u.Calls), u.Tenant, u.Endpoint)
+			tc[u.Tenant] += int64(u.Calls)
+			ec[u.Endpoint] += int64(u.Calls)
+		}
+		tenant, ep := metriclabel.Top(tc, maxTenantSeries), metriclabel.Top(ec, maxEndpointSeries)
+		n := map[key]int64{}
+		for _, u := range usage {
+			n[key{tenant(u.Tenant), ep(u.Endpoint)}] += int64(u.Calls)
+		}
+		for k, v := range n {
+			ch <- prometheus.MustNewConstMetric(c.calls, prometheus.GaugeValue, float64(v), k.tenant, k.endpoint)
 		}
 	}
 
@@ -111,7 +121,17 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 				n[key{m.Receiver, m.Channel, string(status)}]++
 			}
 		}
+		rc, cc := map[string]int64{}, map[string]int64{}
 		for k, v := range n {
+			rc[k.recv] += int64(v)
+			cc[k.channel] += int64(v)
+		}
+		recv, channel := metriclabel.Top(rc, maxReceiverSeries), metriclabel.Top(cc, maxReceiverSeries)
+		bounded := map[key]int{}
+		for k, v := range n {
+			bounded[key{recv(k.recv), channel(k.channel), k.status}] += v
+		}
+		for k, v := range bounded {
 			ch <- prometheus.MustNewConstMetric(c.notifications, prometheus.GaugeValue, float64(v), k.recv, k.channel, k.status)
 		}
 	}
@@ -170,9 +190,15 @@ func (c *storeCollector) collectOpen(ctx context.Context, ch chan<- prometheus.M
 		return err
 	}
 	type key struct{ tenant, sev, fam string }
+	tc := map[string]int64{}
+	for _, in := range open {
+		tc[in.Tenant]++
+	}
+	tenant := metriclabel.Top(tc, maxTenantSeries)
 	n := map[key]int{}
 	for _, in := range open {
-		n[key{in.Tenant, in.Severity, familyLabel(in.Family)}]++
+		sev := metriclabel.OneOf(catalog.Severity(in.Severity), catalog.Critical, catalog.Error, catalog.Warning, catalog.Info)
+		n[key{tenant(in.Tenant), sev, familyLabel(in.Family)}]++
 	}
 	for k, v := range n {
 		ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(v), k.tenant, k.sev, k.fam)
@@ -180,11 +206,15 @@ func (c *storeCollector) collectOpen(ctx context.Context, ch chan<- prometheus.M
 	return nil
 }
 
-// maxTenantSeries bounds the tenant label of sfmcwatch_events_24h: the
-// tenants with the most events keep their name, the others are "other".
-// (Tenants come from the configuration; the cap guards against events
-// ingested for tenants nobody configured.)
-const maxTenantSeries = 100
+// Caps on label values (metriclabel: the largest keep their name, the
+// rest is "other"). Tenants, endpoints and receivers come from the
+// configuration and the code; the caps guard against events ingested for
+// tenants nobody configured and the like.
+const (
+	maxTenantSeries   = 100
+	maxEndpointSeries = 200
+	maxReceiverSeries = 50
+)
 
 // boundedTenants returns the tenant label of an event row.
 func boundedTenants(rows []store.EventBucket) func(string) string {
@@ -192,35 +222,16 @@ func boundedTenants(rows []store.EventBucket) func(string) string {
 	for _, r := range rows {
 		count[r.Tenant] += r.Events
 	}
-	if len(count) <= maxTenantSeries {
-		return func(t string) string { return t }
-	}
-	names := make([]string, 0, len(count))
-	for t := range count {
-		names = append(names, t)
-	}
-	slices.SortFunc(names, func(a, b string) int {
-		if c := cmp.Compare(count[b], count[a]); c != 0 {
-			return c
-		}
-		return strings.Compare(a, b)
-	})
-	keep := make(map[string]bool, maxTenantSeries)
-	for _, t := range names[:maxTenantSeries-1] {
-		keep[t] = true
-	}
-	return func(t string) string {
-		if keep[t] {
-			return t
-		}
-		return "other"
-	}
+	return metriclabel.Top(count, maxTenantSeries)
 }
 
 // familyLabel is an incident's or event's family as a label: never empty.
 func familyLabel(f string) string {
 	if f == "" {
 		return string(catalog.None)
+	}
+	if !catalog.Family(f).Valid() {
+		return metriclabel.Other
 	}
 	return f
 }

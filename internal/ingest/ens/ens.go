@@ -82,6 +82,7 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/event"
 	"github.com/sfmcwatch/sfmcwatch/internal/ingest/sink"
+	"github.com/sfmcwatch/sfmcwatch/internal/metriclabel"
 	"github.com/sfmcwatch/sfmcwatch/internal/redact"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
@@ -194,7 +195,17 @@ type Receiver struct {
 	events   *prometheus.CounterVec
 	early    prometheus.Counter
 	lost     prometheus.Counter
+	// Label caps: event types come from the payload (whoever holds a
+	// source's key chooses them), sources from the configuration.
+	types, sources *metriclabel.Limiter
 }
+
+// Caps on the series of sfmcwatch_ens_events_total. SFMC documents a few
+// dozen event types; a source is one configured callback.
+const (
+	maxTypeSeries   = 64
+	maxSourceSeries = 100
+)
 
 // New returns a Receiver.
 func New(o Options) *Receiver {
@@ -213,7 +224,7 @@ func New(o Options) *Receiver {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Receiver{opt: o,
+	return &Receiver{opt: o, types: metriclabel.NewLimiter(maxTypeSeries), sources: metriclabel.NewLimiter(maxSourceSeries),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sfmcwatch_ens_requests_total",
 			Help: "ENS callback requests by result (ok, bad_signature, verification, verification_refused, bad_payload, too_large, unavailable)."}, []string{"result"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sfmcwatch_ens_events_total",
@@ -425,7 +436,7 @@ func (r *Receiver) parse(src Source, body []byte) ([]store.EventRecord, []Notice
 		if err != nil {
 			return nil, nil, fmt.Errorf("event %d: %w", i, err)
 		}
-		r.events.WithLabelValues(src.Name, typeLabel(rec.Endpoint)).Inc()
+		r.events.WithLabelValues(r.sources.Label(src.Name), r.types.Label(typeLabel(rec.Endpoint))).Inc()
 		out = append(out, rec)
 		if n != nil {
 			notices = append(notices, *n)

@@ -51,6 +51,7 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/event"
 	"github.com/sfmcwatch/sfmcwatch/internal/ingest"
 	"github.com/sfmcwatch/sfmcwatch/internal/ingest/sink"
+	"github.com/sfmcwatch/sfmcwatch/internal/metriclabel"
 	"github.com/sfmcwatch/sfmcwatch/internal/redact"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
@@ -125,6 +126,9 @@ type Options struct {
 type Handler struct {
 	opt      Options
 	requests *prometheus.CounterVec
+	// sources caps the source label (configured sources; "-" for
+	// unauthenticated requests).
+	sources  *metriclabel.Limiter
 	lines    *prometheus.CounterVec
 	inFlight *semaphore.Weighted
 }
@@ -149,7 +153,7 @@ func New(o Options) *Handler {
 	if o.MaxInFlightBytes < o.MaxBody {
 		o.MaxInFlightBytes = o.MaxBody
 	}
-	return &Handler{opt: o, inFlight: semaphore.NewWeighted(o.MaxInFlightBytes),
+	return &Handler{opt: o, inFlight: semaphore.NewWeighted(o.MaxInFlightBytes), sources: metriclabel.NewLimiter(100),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sfmcwatch_ingest_requests_total",
 			Help: "POST /api/v1/events requests by source and HTTP status."}, []string{"source", "code"}),
 		lines: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sfmcwatch_ingest_lines_total",
@@ -196,7 +200,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status, rep := h.serve(w, r, src)
-	h.requests.WithLabelValues(src.Name, strconv.Itoa(status)).Inc()
+	h.requests.WithLabelValues(h.sources.Label(src.Name), strconv.Itoa(status)).Inc()
 	rep.Source = src.Name
 	writeJSON(w, status, rep)
 }
@@ -234,7 +238,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src Source) (int
 	if herr != nil {
 		return fail(herr)
 	}
-	h.lines.WithLabelValues(src.Name, "rejected").Add(float64(rep.Rejected))
+	h.lines.WithLabelValues(h.sources.Label(src.Name), "rejected").Add(float64(rep.Rejected))
 	if len(evs) == 0 {
 		if rep.Rejected > 0 {
 			return http.StatusUnprocessableEntity, rep
@@ -276,8 +280,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src Source) (int
 	}
 	rep.Accepted = len(recs)
 	rep.Inserted, rep.Duplicates = res.Inserted, res.Duplicates
-	h.lines.WithLabelValues(src.Name, "inserted").Add(float64(res.Inserted))
-	h.lines.WithLabelValues(src.Name, "duplicate").Add(float64(res.Duplicates))
+	h.lines.WithLabelValues(h.sources.Label(src.Name), "inserted").Add(float64(res.Inserted))
+	h.lines.WithLabelValues(h.sources.Label(src.Name), "duplicate").Add(float64(res.Duplicates))
 	return http.StatusOK, rep
 }
 

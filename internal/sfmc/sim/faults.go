@@ -63,7 +63,7 @@ const (
 	FaultTriggeredSendErrors   Kind = "triggered_send_errors"   // NotSentDueToError rises (param per_hour, default 120)
 	FaultTriggeredSendBacklog  Kind = "triggered_send_backlog"  // Queued grows, Sent flat (param per_hour)
 
-	FaultTransactionalNotSent Kind = "transactional_notsent" // not-sent events (params per_hour, status_code)
+	FaultTransactionalNotSent Kind = "transactional_notsent" // not-sent events (params per_hour, status_code, message)
 	FaultTransactionalQueue   Kind = "transactional_queue"   // definition Inactive, queue count/age grow (param per_hour)
 
 	FaultDERowDrop        Kind = "de_row_drop"        // row count × param fraction (default 0.3)

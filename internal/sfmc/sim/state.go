@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strings"
@@ -391,7 +392,7 @@ func (s *Sim) notSentEvents(t *tenant, after int64, limit int, now time.Time) []
 		at := start.Add(time.Duration(slot) * time.Minute)
 		seq := int64(0)
 		for i, tx := range t.TxDefs {
-			emit := func(code int) {
+			emit := func(code int, msg string) {
 				if seq >= eventsPerSlot {
 					return
 				}
@@ -404,11 +405,11 @@ func (s *Sim) notSentEvents(t *tenant, after int64, limit int, now time.Time) []
 				if ts.After(now) {
 					return
 				}
-				out = append(out, notSentEvent{ID: id, At: ts, Def: tx, StatusCode: code, Message: notSentCodes[code],
+				out = append(out, notSentEvent{ID: id, At: ts, Def: tx, StatusCode: code, Message: cmp.Or(msg, notSentCodes[code]),
 					MessageKey: messageKey(uint64(t.MID), uint64(id))})
 			}
 			if unit(uint64(t.MID), uint64(i), uint64(slot), 3) < tx.NotSentRate/60 {
-				emit(baselineNotSent[mix(uint64(slot), uint64(i))%uint64(len(baselineNotSent))])
+				emit(baselineNotSent[mix(uint64(slot), uint64(i))%uint64(len(baselineNotSent))], "")
 			}
 			if w := activeIn(windows[i], at); w != nil {
 				per := w.f.paramFloat("per_hour", 120) / 60
@@ -417,8 +418,9 @@ func (s *Sim) notSentEvents(t *tenant, after int64, limit int, now time.Time) []
 					n++
 				}
 				code := int(w.f.paramFloat("status_code", 111))
+				msg := w.f.param("message", "")
 				for range n {
-					emit(code)
+					emit(code, msg)
 				}
 			}
 		}
