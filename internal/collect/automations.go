@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/callplan"
 	"github.com/sfmcwatch/sfmcwatch/internal/redact"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
@@ -14,10 +15,10 @@ import (
 )
 
 // Default budgets of the automation collector (calls per poll beyond the
-// bulk list and the batched SOAP Retrieves).
+// bulk list and the batched SOAP Retrieves; callplan plans them).
 const (
-	defaultNotificationBudget = 5
-	defaultDetailBudget       = 8
+	defaultNotificationBudget = callplan.AutomationNotificationBudget
+	defaultDetailBudget       = callplan.AutomationDetailBudget
 	defaultAutoMaxRuns        = 20
 )
 
