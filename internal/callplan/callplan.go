@@ -56,7 +56,7 @@ const (
 	// RowCountShare is the share of the tenant's spare daily budget
 	// (daily_api_budget minus every other planned call) that data
 	// extension row counts may spend.
-	RowCountShare = 0.05
+	RowCountShare = 0.1
 	// UnlimitedBudgetBasis is the daily budget assumed when
 	// daily_api_budget is 0 (unlimited): the Enterprise default.
 	UnlimitedBudgetBasis = 27400

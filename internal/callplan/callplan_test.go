@@ -32,9 +32,9 @@ func TestRowCountsPerPoll(t *testing.T) {
 		critical int
 		want     int
 	}{
-		{27400, 4400, 15 * time.Minute, 0, 11}, // ⌊0.05 × 23,000 / 96⌋
-		{0, 4400, 15 * time.Minute, 0, 11},     // unlimited: the Enterprise basis
-		{27400, 4400, time.Hour, 0, 47},
+		{27400, 4400, 15 * time.Minute, 0, 23}, // ⌊0.1 × 23,000 / 96⌋
+		{0, 4400, 15 * time.Minute, 0, 23},     // unlimited: the Enterprise basis
+		{27400, 4400, time.Hour, 0, 95},
 		{822, 4400, 15 * time.Minute, 3, 3}, // nothing spare: the critical floor
 		{27400, 4400, 15 * time.Minute, 500, 500},
 	} {

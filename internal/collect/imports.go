@@ -131,25 +131,34 @@ func (c ImportCollector) Collect(ctx context.Context, in *Input) (*Output, error
 // interval) old; otherwise carried forward from the previous snapshots.
 func (c ImportCollector) definitions(ctx context.Context, in *Input, force bool) ([]sfmc.ImportDefinition, time.Time, error) {
 	refresh := max(callplan.ImportDefinitionsRefresh, in.Tenant.Monitors.Imports.Interval.Std())
-	var carried []sfmc.ImportDefinition
-	oldest := in.Now
+	// Every snapshot written from one list read carries that read's time;
+	// snapshots with an older time are of definitions the last read no
+	// longer listed (deleted): they are not carried.
+	var last time.Time
+	states := make(map[string]resource.ImportState, len(in.Previous))
 	for key, p := range in.Previous {
 		var st resource.ImportState
 		if resource.Decode(p, &st) != nil || st.DefinitionsReadAt.IsZero() {
 			force = true
 			break
 		}
-		if st.DefinitionsReadAt.Before(oldest) {
-			oldest = st.DefinitionsReadAt
+		states[key] = st
+		if st.DefinitionsReadAt.After(last) {
+			last = st.DefinitionsReadAt
 		}
-		carried = append(carried, sfmc.ImportDefinition{Key: key, ID: st.ID, Name: st.Name, AllowErrors: st.AllowErrors, DestinationObjectID: st.DestinationKey})
 	}
-	if force || len(in.Previous) == 0 || in.Now.Sub(oldest) >= refresh {
+	if force || len(states) == 0 || in.Now.Sub(last) >= refresh {
 		defs, err := in.Client.ImportDefinitions(ctx)
 		return defs, in.Now, err
 	}
+	carried := make([]sfmc.ImportDefinition, 0, len(states))
+	for key, st := range states {
+		if st.DefinitionsReadAt.Equal(last) {
+			carried = append(carried, sfmc.ImportDefinition{Key: key, ID: st.ID, Name: st.Name, AllowErrors: st.AllowErrors, DestinationObjectID: st.DestinationKey})
+		}
+	}
 	slices.SortFunc(carried, func(a, b sfmc.ImportDefinition) int { return strings.Compare(a.Key, b.Key) })
-	return carried, oldest, nil
+	return carried, last, nil
 }
 
 // states starts each definition's state from its previous snapshot.
