@@ -502,6 +502,10 @@ func (c AutomationCollector) details(ctx context.Context, cl *sfmc.Client, works
 			second = append(second, w)
 		}
 	}
+	// More completions than budget (hourly automations finish together):
+	// the automations whose output was measured least recently go first,
+	// so every one is judged in turn rather than the same ones never.
+	slices.SortStableFunc(first, func(a, b *autoWork) int { return lastMeasured(a.st.Runs).Compare(lastMeasured(b.st.Runs)) })
 	for _, w := range slices.Concat(first, second) {
 		if budget == 0 || ctx.Err() != nil {
 			return
@@ -539,4 +543,15 @@ func (c AutomationCollector) details(ctx context.Context, cl *sfmc.Client, works
 			w.st.Runs[n-1].Rows = rows
 		}
 	}
+}
+
+// lastMeasured is the start of the newest run whose output rows were read
+// (zero when none was).
+func lastMeasured(runs []resource.Run) time.Time {
+	for i := len(runs) - 1; i >= 0; i-- {
+		if runs[i].Rows >= 0 && RunFinished(runs[i].Status) {
+			return runs[i].StartedAt
+		}
+	}
+	return time.Time{}
 }
