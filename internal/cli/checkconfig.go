@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/callplan"
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 )
 
@@ -79,7 +80,7 @@ func runCheckConfig(ctx context.Context, args []string, s IO) int {
 	fmt.Fprintf(s.Out, "ok: %s: %d tenant(s), %d monitor(s) enabled, %d of %d rules enabled, %d ingest source(s), storage %s\n",
 		*path, len(cfg.Tenants), monitors, rules, len(all), len(cfg.Ingest.Sources), cfg.Storage.Driver)
 	for _, t := range cfg.Tenants {
-		fmt.Fprintf(s.Out, "  tenant %s: ~%d API calls/day of a %s budget\n", t.Name, t.EstimatedDailyCalls(), budgetText(t.DailyAPIBudget))
+		printCallPlan(s, &t)
 	}
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(s.Out, "warning: %s\n", w)
@@ -95,6 +96,38 @@ func runCheckConfig(ctx context.Context, args []string, s IO) int {
 		return ExitFindings
 	}
 	return ExitOK
+}
+
+// printCallPlan prints a tenant's planned API calls a day, by monitor and
+// kind of call, for the reference business unit (the collectors' own
+// plan: internal/callplan).
+func printCallPlan(s IO, t *config.Tenant) {
+	inv := callplan.Reference()
+	p := t.CallPlan(inv)
+	fmt.Fprintf(s.Out, "  tenant %s: ~%d API calls/day of a %s budget (+%d once while the tenant is learned)\n",
+		t.Name, p.PerDay(), budgetText(t.DailyAPIBudget), p.Once())
+	fmt.Fprintf(s.Out, "    planned for %d automations, %d journeys, %d data extensions, %d triggered sends, %d transactional definitions, %d imports:\n",
+		inv.Automations, inv.Journeys, inv.DataExtensions, inv.TriggeredSends, inv.Transactional, inv.Imports)
+	for _, m := range p.Monitors {
+		every := ""
+		if m.Name != callplan.Tokens {
+			every = " every " + shortInterval(m.Interval)
+		}
+		fmt.Fprintf(s.Out, "    %-16s %6.0f/day%s\n", m.Name, m.PerDay(), every)
+		for _, l := range m.Lines {
+			fmt.Fprintf(s.Out, "      %6.0f  %s\n", l.PerDay, l.Call)
+		}
+	}
+}
+
+func shortInterval(d time.Duration) string {
+	switch {
+	case d > 0 && d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d > 0 && d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
 }
 
 func budgetText(b int64) string {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/callplan"
 	"github.com/sfmcwatch/sfmcwatch/internal/redact"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
@@ -14,10 +15,10 @@ import (
 )
 
 // Default budgets of the automation collector (calls per poll beyond the
-// bulk list and the batched SOAP Retrieves).
+// bulk list and the batched SOAP Retrieves; callplan plans them).
 const (
-	defaultNotificationBudget = 5
-	defaultDetailBudget       = 8
+	defaultNotificationBudget = callplan.AutomationNotificationBudget
+	defaultDetailBudget       = callplan.AutomationDetailBudget
 	defaultAutoMaxRuns        = 20
 )
 
@@ -508,6 +509,10 @@ func (c AutomationCollector) details(ctx context.Context, cl *sfmc.Client, works
 			second = append(second, w)
 		}
 	}
+	// More completions than budget (hourly automations finish together):
+	// the automations whose output was measured least recently go first,
+	// so every one is judged in turn rather than the same ones never.
+	slices.SortStableFunc(first, func(a, b *autoWork) int { return lastMeasured(a.st.Runs).Compare(lastMeasured(b.st.Runs)) })
 	for _, w := range slices.Concat(first, second) {
 		if budget == 0 || ctx.Err() != nil {
 			return
@@ -546,4 +551,15 @@ func (c AutomationCollector) details(ctx context.Context, cl *sfmc.Client, works
 			w.st.Runs[n-1].Rows = rows
 		}
 	}
+}
+
+// lastMeasured is the start of the newest run whose output rows were read
+// (zero when none was).
+func lastMeasured(runs []resource.Run) time.Time {
+	for i := len(runs) - 1; i >= 0; i-- {
+		if runs[i].Rows >= 0 && RunFinished(runs[i].Status) {
+			return runs[i].StartedAt
+		}
+	}
+	return time.Time{}
 }

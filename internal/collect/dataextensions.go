@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,35 +9,27 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/callplan"
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
 
-// Row-count budget parameters (see RowCountBudget).
-const (
-	// RowCountShare is the share of the tenant's spare daily API budget
-	// (daily_api_budget minus the monitors' estimated bulk polling) that
-	// data extension row counts may spend.
-	RowCountShare = 0.2
-	// unlimitedBudgetBasis is the daily budget the formula assumes when
-	// daily_api_budget is 0 (unlimited): the Enterprise default, so an
-	// unlimited tenant still gets economical polling.
-	unlimitedBudgetBasis = 27400
-	// deFieldsRefresh is how old a DE's field list may get before it is
-	// re-read even though ModifiedDate did not move (a few DEs per poll,
-	// inside the same batched Retrieve: no extra call).
-	deFieldsRefresh = 24 * time.Hour
-)
+// RowCountShare is the share of the tenant's spare daily API budget
+// (daily_api_budget minus every other planned call) that data extension
+// row counts may spend (callplan.RowCountShare).
+const RowCountShare = callplan.RowCountShare
 
 // DataExtensionCollector reads data extensions:
 //   - one paged SOAP Retrieve of DataExtension per poll (definitions and
 //     ModifiedDate; 2,500 per page);
 //   - one batched Retrieve of DataExtensionField (IN on the DE key, 500
 //     keys a call, or unfiltered when most DEs need it) for DEs seen for
-//     the first time or whose ModifiedDate moved, plus a few whose field
-//     list is older than a day; the others carry SchemaHash forward;
+//     the first time or whose ModifiedDate moved, and once a day for every
+//     DE whose field list is older than callplan.DEFieldsRefresh (all of
+//     them in the same batched read, so the refresh costs a few calls a
+//     day, not one a poll); the others carry SchemaHash forward;
 //   - REST rowset counts (one call per DE) in budgeted tiers: tier 1 —
 //     critical DEs, DEs with a declared freshness SLA, expected interval or
 //     min_rows, and DEs that feed journeys, automations or imports — every
@@ -59,32 +50,19 @@ type DataExtensionCollector struct {
 func (DataExtensionCollector) Type() resource.Type { return resource.DataExtension }
 
 // RowCountBudget is the number of rowset count calls one data extension
-// poll may spend:
+// poll may spend, from the tenant's call plan for the reference business
+// unit (config.Tenant.CallPlan, callplan.RowCountsPerPoll):
 //
 //	polls/day = 24h / data_extensions.interval
-//	spare     = daily_api_budget − Tenant.EstimatedDailyCalls()
+//	spare     = daily_api_budget − every other planned call a day
 //	budget    = max(floor(RowCountShare × spare / polls/day), critical)
 //
 // where daily_api_budget 0 (unlimited) counts as 27,400 (Enterprise) and
 // critical is the number of critical DEs (the floor: they are counted every
-// poll even when the budget is spent). Enterprise defaults (27,400/day,
-// 15 min): (27,400 − 1,957) × 0.2 / 96 = 53 per poll, ≈ 5.1k calls a day.
+// poll even when the budget is spent). The same figure is the row-count
+// line of check-config's estimate.
 func RowCountBudget(t *config.Tenant, critical int) int {
-	interval := t.Monitors.DataExtensions.Interval.Std()
-	if interval <= 0 {
-		interval = 15 * time.Minute
-	}
-	polls := float64(24*time.Hour) / float64(interval)
-	daily := t.DailyAPIBudget
-	if daily == 0 {
-		daily = unlimitedBudgetBasis
-	}
-	spare := float64(daily - t.EstimatedDailyCalls())
-	n := 0
-	if spare > 0 {
-		n = int(RowCountShare * spare / polls)
-	}
-	return max(n, critical)
+	return max(t.CallPlan(callplan.Reference()).RowCountsPerPoll, critical)
 }
 
 // RowCountCandidate is one DE competing for a row-count call.
@@ -311,24 +289,16 @@ func (c DataExtensionCollector) readFields(ctx context.Context, in *Input, works
 		switch {
 		case !w.had || w.changed || w.prev.SchemaHash == "" || w.st.FieldsAt.IsZero():
 			need = append(need, w)
-		case in.Now.Sub(w.st.FieldsAt) >= deFieldsRefresh:
+		case in.Now.Sub(w.st.FieldsAt) >= callplan.DEFieldsRefresh:
 			stale = append(stale, w)
 		}
 	}
-	// Refresh enough old field lists that every DE is re-verified about
-	// daily, oldest first.
-	interval := in.Tenant.Monitors.DataExtensions.Interval.Std()
-	if interval <= 0 {
-		interval = 15 * time.Minute
-	}
-	perPoll := max(1, (len(works)*int(interval)+int(24*time.Hour)-1)/int(24*time.Hour))
-	slices.SortFunc(stale, func(a, b *deWork) int {
-		return cmp.Or(a.st.FieldsAt.Compare(b.st.FieldsAt), strings.Compare(a.def.Key, b.def.Key))
-	})
+	// Field lists older than a day are re-verified all together: one
+	// batched (usually unfiltered) read a day rather than one a poll.
 	if len(need) == 0 && len(stale) == 0 {
 		return
 	}
-	need = append(need, stale[:min(len(stale), perPoll)]...)
+	need = append(need, stale...)
 	var got map[string][]sfmc.Field
 	var err error
 	if 2*len(need) >= len(works) {

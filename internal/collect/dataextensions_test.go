@@ -3,11 +3,13 @@ package collect_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/callplan"
 	"github.com/sfmcwatch/sfmcwatch/internal/collect"
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
@@ -23,12 +25,12 @@ func TestRowCountBudget(t *testing.T) {
 		return tc
 	}
 	ent := tenant("enterprise", 27400, 0)
-	est := ent.EstimatedDailyCalls()
-	want := int(collect.RowCountShare * float64(27400-est) / 96)
-	if got := collect.RowCountBudget(ent, 0); got != want || got != 51 {
-		t.Fatalf("enterprise: %d, want %d (= 51 with the default monitors, estimate %d)", got, want, est)
+	other := ent.CallPlan(callplan.Reference()).OtherPerDay
+	want := int(collect.RowCountShare * (27400 - other) / 96)
+	if got := collect.RowCountBudget(ent, 0); got != want || got != 24 {
+		t.Fatalf("enterprise: %d, want %d (= 24 with the default monitors, %.0f other calls a day)", got, want, other)
 	}
-	if got := collect.RowCountBudget(tenant("enterprise", 0, 0), 0); got != 51 {
+	if got := collect.RowCountBudget(tenant("enterprise", 0, 0), 0); got != 24 {
 		t.Fatalf("unlimited counts as the enterprise budget: %d", got)
 	}
 	// Corporate: the default monitors already exceed 822 a day: only the
@@ -38,13 +40,20 @@ func TestRowCountBudget(t *testing.T) {
 	}
 	// Hourly DE polls spend 4x more per poll for the same daily share.
 	hourly := tenant("enterprise", 27400, time.Hour)
-	want = int(collect.RowCountShare * float64(27400-hourly.EstimatedDailyCalls()) / 24)
+	want = int(collect.RowCountShare * (27400 - hourly.CallPlan(callplan.Reference()).OtherPerDay) / 24)
 	if got := collect.RowCountBudget(hourly, 0); got != want {
 		t.Fatalf("hourly: %d, want %d", got, want)
 	}
 	if got := collect.RowCountBudget(ent, 80); got != 80 {
 		t.Fatalf("critical floor above the derived budget: %d", got)
 	}
+}
+
+// budgetForCounts is the daily_api_budget that leaves n row counts a
+// poll (at the default 15-minute DE interval) after the other planned calls.
+func budgetForCounts(tc *config.Tenant, n int) int64 {
+	other := tc.CallPlan(callplan.Reference()).OtherPerDay
+	return int64(math.Ceil(other + float64(n)*96/collect.RowCountShare))
 }
 
 func TestSelectRowCountsOrder(t *testing.T) {
@@ -176,7 +185,7 @@ func TestDESchemaHash(t *testing.T) {
 func TestDataExtensionCollectorCarryForward(t *testing.T) {
 	ctx := context.Background()
 	env := newDEEnv(t, 30, false, func(cfg *config.Config) {
-		cfg.Tenants[0].DailyAPIBudget = cfg.Tenants[0].EstimatedDailyCalls() + 4800 // 10 counts a poll
+		cfg.Tenants[0].DailyAPIBudget = budgetForCounts(&cfg.Tenants[0], 10)
 	})
 	keys := env.Keys("data_extension")
 	// A journey whose entry source is keys[7] (as the journey collector

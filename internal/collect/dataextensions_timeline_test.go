@@ -298,7 +298,7 @@ func TestDataExtensionQuietWeek(t *testing.T) {
 	}
 	// 24 DEs, 8 row counts a poll: each DE is counted every 3 polls.
 	env := newDEEnv(t, 24, false, func(cfg *config.Config) {
-		cfg.Tenants[0].DailyAPIBudget = cfg.Tenants[0].EstimatedDailyCalls() + 3840
+		cfg.Tenants[0].DailyAPIBudget = budgetForCounts(&cfg.Tenants[0], 8)
 	})
 	if b := collect.RowCountBudget(env.Tenant, 0); b != 8 {
 		t.Fatalf("budget %d, want 8", b)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/callplan"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
@@ -23,10 +24,11 @@ const (
 	importPollWindow = 2 * time.Hour
 )
 
-// ImportCollector reads import definitions (one REST list) and the results
-// of their recent runs (one batched SOAP Retrieve of ImportResultsSummary,
-// narrowed by start date), and carries each definition's run history
-// forward.
+// ImportCollector reads the results of recent import runs every poll (one
+// batched SOAP Retrieve of ImportResultsSummary, narrowed by start date)
+// and the import definitions (one REST list) every
+// callplan.ImportDefinitionsRefresh, or at once when a result names an
+// unknown definition; it carries each definition's run history forward.
 type ImportCollector struct {
 	MaxRuns int // runs kept per import (0: 20)
 }
@@ -49,22 +51,15 @@ func ImportRunStatus(s string) string {
 
 // Collect implements Collector.
 func (c ImportCollector) Collect(ctx context.Context, in *Input) (*Output, error) {
-	defs, err := in.Client.ImportDefinitions(ctx)
+	defs, defsAt, err := c.definitions(ctx, in, false)
 	if err != nil {
 		return nil, err
 	}
 	maxRuns := cmp.Or(c.MaxRuns, defaultAutoMaxRuns)
-	states := make([]resource.ImportState, len(defs))
+	states, byKey := c.states(in, defs)
 	since := in.Now.Add(-importPollWindow)
-	byKey := map[string]int{}
-	for i, d := range defs {
-		key := cmp.Or(d.Key, d.ID)
-		byKey[strings.ToLower(key)] = i
-		prev, had := in.Previous[key]
-		if had {
-			_ = resource.Decode(prev, &states[i])
-		}
-		if !had || len(states[i].Runs) == 0 {
+	for i := range states {
+		if len(states[i].Runs) == 0 {
 			since = in.Now.Add(-importFirstWindow)
 		}
 		for _, r := range states[i].Runs {
@@ -72,8 +67,6 @@ func (c ImportCollector) Collect(ctx context.Context, in *Input) (*Output, error
 				since = r.StartedAt.Add(-time.Second)
 			}
 		}
-		states[i].ID, states[i].Name, states[i].AllowErrors = d.ID, d.Name, d.AllowErrors
-		states[i].DestinationKey = cmp.Or(d.DestinationObjectID, states[i].DestinationKey)
 	}
 	if floor := in.Now.Add(-importFirstWindow); since.Before(floor) {
 		since = floor
@@ -83,6 +76,19 @@ func (c ImportCollector) Collect(ctx context.Context, in *Input) (*Output, error
 		results, err = in.Client.ImportResults(ctx, nil, sfmc.After("StartDate", since))
 		if err != nil && len(results) == 0 {
 			return nil, err
+		}
+	}
+	if defsAt.Before(in.Now) {
+		// Definitions carried forward: a result of an unknown definition
+		// means one was added since the last read.
+		for _, r := range results {
+			if _, ok := byKey[strings.ToLower(r.DefinitionKey)]; !ok && r.DefinitionKey != "" {
+				if fresh, _, err := c.definitions(ctx, in, true); err == nil {
+					defs, defsAt = fresh, in.Now
+					states, byKey = c.states(in, defs)
+				}
+				break
+			}
 		}
 	}
 	for _, r := range results {
@@ -95,6 +101,7 @@ func (c ImportCollector) Collect(ctx context.Context, in *Input) (*Output, error
 	out := &Output{Snapshots: make([]store.Snapshot, 0, len(defs))}
 	for i, d := range defs {
 		st := &states[i]
+		st.DefinitionsReadAt = defsAt
 		slices.SortStableFunc(st.Runs, func(a, b resource.Run) int { return a.StartedAt.Compare(b.StartedAt) })
 		if len(st.Runs) > maxRuns {
 			st.Runs = slices.Clone(st.Runs[len(st.Runs)-maxRuns:])
@@ -116,6 +123,58 @@ func (c ImportCollector) Collect(ctx context.Context, in *Input) (*Output, error
 		out.Snapshots = append(out.Snapshots, s)
 	}
 	return out, nil
+}
+
+// definitions returns the import definitions and when they were read:
+// from the REST list when forced, on the first poll (or in an audit), or
+// when the list is callplan.ImportDefinitionsRefresh (or the poll
+// interval) old; otherwise carried forward from the previous snapshots.
+func (c ImportCollector) definitions(ctx context.Context, in *Input, force bool) ([]sfmc.ImportDefinition, time.Time, error) {
+	refresh := max(callplan.ImportDefinitionsRefresh, in.Tenant.Monitors.Imports.Interval.Std())
+	// Every snapshot written from one list read carries that read's time;
+	// snapshots with an older time are of definitions the last read no
+	// longer listed (deleted): they are not carried.
+	var last time.Time
+	states := make(map[string]resource.ImportState, len(in.Previous))
+	for key, p := range in.Previous {
+		var st resource.ImportState
+		if resource.Decode(p, &st) != nil || st.DefinitionsReadAt.IsZero() {
+			force = true
+			break
+		}
+		states[key] = st
+		if st.DefinitionsReadAt.After(last) {
+			last = st.DefinitionsReadAt
+		}
+	}
+	if force || len(states) == 0 || in.Now.Sub(last) >= refresh {
+		defs, err := in.Client.ImportDefinitions(ctx)
+		return defs, in.Now, err
+	}
+	carried := make([]sfmc.ImportDefinition, 0, len(states))
+	for key, st := range states {
+		if st.DefinitionsReadAt.Equal(last) {
+			carried = append(carried, sfmc.ImportDefinition{Key: key, ID: st.ID, Name: st.Name, AllowErrors: st.AllowErrors, DestinationObjectID: st.DestinationKey})
+		}
+	}
+	slices.SortFunc(carried, func(a, b sfmc.ImportDefinition) int { return strings.Compare(a.Key, b.Key) })
+	return carried, last, nil
+}
+
+// states starts each definition's state from its previous snapshot.
+func (c ImportCollector) states(in *Input, defs []sfmc.ImportDefinition) ([]resource.ImportState, map[string]int) {
+	states := make([]resource.ImportState, len(defs))
+	byKey := map[string]int{}
+	for i, d := range defs {
+		key := cmp.Or(d.Key, d.ID)
+		byKey[strings.ToLower(key)] = i
+		if prev, had := in.Previous[key]; had {
+			_ = resource.Decode(prev, &states[i])
+		}
+		states[i].ID, states[i].Name, states[i].AllowErrors = d.ID, d.Name, d.AllowErrors
+		states[i].DestinationKey = cmp.Or(d.DestinationObjectID, states[i].DestinationKey)
+	}
+	return states, byKey
 }
 
 func importResultRun(r sfmc.ImportResult) resource.Run {

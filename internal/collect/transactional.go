@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/callplan"
 	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
 	"github.com/sfmcwatch/sfmcwatch/internal/event"
 	"github.com/sfmcwatch/sfmcwatch/internal/record"
@@ -19,9 +20,8 @@ import (
 
 // Defaults of the transactional collector.
 const (
-	defaultTxQueueBudget = 5
-	defaultNotSentPages  = 4
-	notSentPageSize      = 500
+	defaultNotSentPages = 4
+	notSentPageSize     = 500
 	// notSentCountHorizon: feed events older than this when read (backlog
 	// after a first start or an outage of sfmcwatch) are stored as events
 	// but not counted into the per-definition counters, so a catch-up
@@ -34,9 +34,10 @@ const (
 
 // TransactionalCollector reads the transactional e-mail definitions (one
 // list call), queue metrics for at most QueueBudget definitions a poll
-// (riskiest first: not Active, then previously backlogged, then the rest
-// rotating least recently read first; unread definitions carry their last
-// reading forward with QueueReadAt), and the not-sent feed after the
+// (riskiest first: not Active, then previously backlogged, then healthy
+// ones not read for callplan.TxQueueRefresh, least recently read first;
+// unread definitions carry their last reading forward with QueueReadAt),
+// and the not-sent feed after the
 // cursor "transactional.notsent.<tenant>" (in an audit, without cursors:
 // one page). Not-sent messages become classified events (source sfmc,
 // surface transactional, code = statusCode; recipient-family codes such as
@@ -112,11 +113,10 @@ func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output
 	// Queue metrics, budgeted.
 	budget := c.QueueBudget
 	if budget == 0 {
-		budget = defaultTxQueueBudget
+		budget = callplan.TxQueueBudget
 	}
 	queues := map[string]sfmc.QueueMetrics{}
-	if budget > 0 && len(defs) > 0 {
-		order := txQueueOrder(defs, in.Previous, prevState)
+	if order := txQueueOrder(in.Now, defs, in.Previous, prevState); budget > 0 && len(order) > 0 {
 		q, err := in.Client.TransactionalQueues(ctx, order, budget)
 		if err != nil && len(q.Values) == 0 {
 			return nil, err
@@ -214,9 +214,12 @@ func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output
 	return out, nil
 }
 
-// txQueueOrder puts definitions in queue-read order: not Active first, then
-// those whose last reading showed a backlog, then the least recently read.
-func txQueueOrder(defs []sfmc.TransactionalDefinition, prev map[string]store.Snapshot, ps map[string]resource.TransactionalState) []string {
+// txQueueOrder lists the definitions whose queue is due, in read order:
+// not Active first (while they hold messages, right after they left Active,
+// else every callplan.TxQueueRefresh), then those whose last reading showed
+// a backlog, then healthy ones last read at least TxQueueRefresh ago, least
+// recently read first.
+func txQueueOrder(now time.Time, defs []sfmc.TransactionalDefinition, prev map[string]store.Snapshot, ps map[string]resource.TransactionalState) []string {
 	type cand struct {
 		key      string
 		tier     int
@@ -228,11 +231,18 @@ func txQueueOrder(defs []sfmc.TransactionalDefinition, prev map[string]store.Sna
 			continue
 		}
 		c := cand{key: d.Key, tier: 2, lastRead: ps[d.Key].QueueReadAt}
+		p, had := prev[d.Key]
+		status := TransactionalStatus(d.Status)
+		due := c.lastRead.IsZero() || now.Sub(c.lastRead) >= callplan.TxQueueRefresh
 		switch {
-		case TransactionalStatus(d.Status) != resource.StatusActive:
-			c.tier = 0
-		case prev[d.Key].Counters[resource.CounterQueueAgeSeconds] >= txBacklogAge:
+		case status != resource.StatusActive && (!had || p.Status != status || p.Counters[resource.CounterQueueCount] > 0 || due):
+			c.tier = 0 // just left Active, or holding messages: every poll
+		case status != resource.StatusActive:
+			continue // not Active, queue read empty since: at the refresh cadence
+		case p.Counters[resource.CounterQueueAgeSeconds] >= txBacklogAge:
 			c.tier = 1
+		case !due:
+			continue // healthy and read recently (callplan.TxQueueRefresh)
 		}
 		cs = append(cs, c)
 	}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/callplan"
 )
 
 // MinInterval is the shortest poll interval accepted.
@@ -349,36 +351,13 @@ func (d *decoder) validateObjects(t *Tenant, p string) {
 	}
 }
 
-// EstimatedDailyCalls estimates the API calls a day the tenant's enabled
-// monitors spend with bulk polling (research/detection.md §1.4): one list
-// call per cycle per resource type (two for triggered sends: definitions and
-// summaries; one more per critical data extension), plus ~85 token requests
-// and the hourly automation health report.
+// EstimatedDailyCalls is the tenant's planned steady API calls a day for
+// the reference business unit (callplan.Reference: 200 automations, 50
+// journeys, 500 data extensions, 100 triggered sends, 20 transactional
+// definitions, 60 imports), from the same plan the collectors follow
+// (CallPlan). One-off calls while the tenant is learned come on top.
 func (t *Tenant) EstimatedDailyCalls() int64 {
-	var total int64
-	t.Monitors.Each(func(resource string, m *Monitor) {
-		if !m.Enabled || m.Interval <= 0 {
-			return
-		}
-		perCycle := int64(1)
-		switch resource {
-		case TriggeredSends:
-			perCycle = 2
-		case DataExtensions:
-			perCycle += int64(len(m.Critical))
-		case Automations:
-			total += 24
-			// Step outcomes: one AutomationInstance and one
-			// AutomationActivityInstance Retrieve when runs finished
-			// (collect/activities.go).
-			perCycle += 2
-		}
-		total += perCycle * int64(24*time.Hour/m.Interval.Std())
-	})
-	if total > 0 {
-		total += 85
-	}
-	return total
+	return t.CallPlan(callplan.Reference()).PerDay()
 }
 
 func (d *decoder) warnBudget(t *Tenant, p string) {
@@ -387,7 +366,7 @@ func (d *decoder) warnBudget(t *Tenant, p string) {
 	case t.DailyAPIBudget == 0:
 		d.warnf(p+".daily_api_budget", "0 means sfmcwatch's own API calls are not limited (monitors need about %d a day)", est)
 	case est > t.DailyAPIBudget:
-		d.warnf(p+".daily_api_budget", "monitors need about %d API calls a day, more than the budget of %d: raise intervals, disable monitors or raise the budget", est, t.DailyAPIBudget)
+		d.warnf(p+".daily_api_budget", "monitors need about %d API calls a day (a business unit of the reference size; check-config lists them by monitor), more than the budget of %d: raise intervals, disable monitors or raise the budget", est, t.DailyAPIBudget)
 	}
 }
 

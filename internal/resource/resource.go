@@ -359,6 +359,10 @@ type ImportState struct {
 	AllowErrors    bool   `json:"allow_errors,omitempty"`
 	Runs           []Run  `json:"runs,omitempty"` // oldest first
 	LastRunMessage string `json:"last_run_message,omitempty"`
+	// DefinitionsReadAt is when the definition list was last read (it is
+	// re-read every callplan.ImportDefinitionsRefresh; in between the
+	// definition carries forward).
+	DefinitionsReadAt time.Time `json:"definitions_read_at,omitzero"`
 }
 
 // TenantState is the payload of the tenant snapshot written every poll.

@@ -1,0 +1,333 @@
+// Package callplan plans the SFMC API calls of sfmcwatch's collectors:
+// the page sizes, per-poll budgets and cadences the collectors follow
+// (internal/collect reads its limits from here) and the calls per day they
+// add up to for a tenant's monitors and inventory (config's estimate and
+// check-config print it). One place decides both, so the estimate moves
+// when the collectors' behaviour does.
+package callplan
+
+import (
+	"math"
+	"strconv"
+	"time"
+)
+
+// Page sizes and batch sizes of the reads (see research/sfmc-api.md §11).
+const (
+	// SOAPPageSize is what one SOAP Retrieve page returns.
+	SOAPPageSize = 2500
+	// INChunk is how many keys one SOAP IN filter carries.
+	INChunk = 500
+	// AutomationPageSize is the legacy automation list's page.
+	AutomationPageSize = 200
+	// JourneyPageSize is the journey list's page (extras=stats).
+	JourneyPageSize = 50
+	// TxDefinitionPageSize is the transactional definition list's page.
+	TxDefinitionPageSize = 100
+	// RESTPageSize is the page of the other REST lists (imports).
+	RESTPageSize = 500
+	// TokenLifetime is how long one access token is used: SFMC's
+	// expires_in (1,079 s) minus the client's early refresh (10 s).
+	TokenLifetime = 1069 * time.Second
+)
+
+// Budgets and cadences the collectors follow.
+const (
+	// AutomationNotificationBudget: legacy notification reads a poll, for
+	// automations whose error-notification addresses are not known yet
+	// (each automation once).
+	AutomationNotificationBudget = 5
+	// AutomationDetailBudget: REST definition reads a poll (target data
+	// extensions with row counts), first for runs that just completed.
+	AutomationDetailBudget = 8
+	// TxQueueBudget: transactional queue-metric reads a poll.
+	TxQueueBudget = 5
+	// TxQueueRefresh: a healthy (Active, not backlogged) definition's
+	// queue is read again after this long; definitions that are not
+	// Active or were backlogged are read every poll within the budget.
+	TxQueueRefresh = 2 * time.Hour
+	// ImportDefinitionsRefresh: the import definition list is read again
+	// after this long (ImportResultsSummary is read every poll; a result
+	// naming an unknown definition triggers an early read).
+	ImportDefinitionsRefresh = time.Hour
+	// DEFieldsRefresh: field lists older than this are re-read (all at
+	// once, in one batched Retrieve).
+	DEFieldsRefresh = 24 * time.Hour
+	// RowCountShare is the share of the tenant's spare daily budget
+	// (daily_api_budget minus every other planned call) that data
+	// extension row counts may spend.
+	RowCountShare = 0.1
+	// UnlimitedBudgetBasis is the daily budget assumed when
+	// daily_api_budget is 0 (unlimited): the Enterprise default.
+	UnlimitedBudgetBasis = 27400
+)
+
+// Assumptions of an offline estimate (no tenant read): what the
+// reference business unit of the design notes looks like.
+const (
+	// FieldsPerDE is the mean number of fields of a data extension.
+	FieldsPerDE = 12
+	// AutomationRunsPerDay is how many runs an automation completes a
+	// day on average: the reference mix (5 % every 15 min, 30 % hourly,
+	// 10 % every 4 h, 45 % daily, 10 % weekly; paused and ad-hoc ones do
+	// not run), as measured on the simulator's default tenant.
+	AutomationRunsPerDay = 11.2
+	// AutomationTargetShare is the share of automations whose activities
+	// write data extensions (queries, imports).
+	AutomationTargetShare = 0.83
+)
+
+// Inventory is how many objects of each type a business unit holds.
+type Inventory struct {
+	Automations, Journeys, DataExtensions, TriggeredSends, Transactional, Imports int
+}
+
+// Reference is the reference business unit of the design notes (and the
+// simulator's default size).
+func Reference() Inventory {
+	return Inventory{Automations: 200, Journeys: 50, DataExtensions: 500, TriggeredSends: 100, Transactional: 20, Imports: 60}
+}
+
+// Monitor names, as in the config's monitors block.
+const (
+	Automations    = "automations"
+	Journeys       = "journeys"
+	TriggeredSends = "triggered_sends"
+	Transactional  = "transactional"
+	DataExtensions = "data_extensions"
+	Imports        = "imports"
+	Tokens         = "tokens"
+)
+
+// Line is one kind of call and how many a day it costs.
+type Line struct {
+	Call   string
+	PerDay float64
+}
+
+// Monitor is the plan of one monitor.
+type Monitor struct {
+	Name     string
+	Interval time.Duration
+	// Lines are the steady calls a day.
+	Lines []Line
+	// Once are one-off calls while the tenant is being learned (first
+	// polls after start: notification addresses, automation targets, run
+	// history, schemas), spread over the first polls by the budgets.
+	Once []Line
+}
+
+// PerDay is the monitor's steady calls a day.
+func (m Monitor) PerDay() float64 { return sum(m.Lines) }
+
+// OnceTotal is the monitor's one-off calls.
+func (m Monitor) OnceTotal() float64 { return sum(m.Once) }
+
+func sum(ls []Line) float64 {
+	var n float64
+	for _, l := range ls {
+		n += l.PerDay
+	}
+	return n
+}
+
+// Input is what a plan depends on.
+type Input struct {
+	// Intervals by monitor name; 0 or absent: disabled.
+	Intervals map[string]time.Duration
+	Inventory Inventory
+	// DailyBudget is daily_api_budget (0: unlimited).
+	DailyBudget int64
+	// CriticalDEs is the number of critical data extensions.
+	CriticalDEs int
+}
+
+// Plan is a tenant's planned calls, by monitor (token requests last).
+type Plan struct {
+	Monitors []Monitor
+	// RowCountsPerPoll is the data extension poll's row-count budget
+	// (RowCountsPerPoll of what the other planned calls leave).
+	RowCountsPerPoll int
+	// OtherPerDay is every planned call a day but the row counts: what
+	// the row counts' share of the daily budget is taken from.
+	OtherPerDay float64
+}
+
+// PerDay is the tenant's steady calls a day, rounded up.
+func (p Plan) PerDay() int64 {
+	var n float64
+	for _, m := range p.Monitors {
+		n += m.PerDay()
+	}
+	return int64(math.Ceil(n))
+}
+
+// Once is the tenant's one-off calls, rounded up.
+func (p Plan) Once() int64 {
+	var n float64
+	for _, m := range p.Monitors {
+		n += m.OnceTotal()
+	}
+	return int64(math.Ceil(n))
+}
+
+// Get returns the plan of a monitor (zero Monitor when not planned).
+func (p Plan) Get(name string) Monitor {
+	for _, m := range p.Monitors {
+		if m.Name == name {
+			return m
+		}
+	}
+	return Monitor{}
+}
+
+// Pages is the number of calls that read n objects page by page (at least
+// one: an empty list still costs its call).
+func Pages(n, pageSize int) int {
+	if n <= 0 || pageSize <= 0 {
+		return 1
+	}
+	return (n + pageSize - 1) / pageSize
+}
+
+// PollsPerDay is the polls a day at interval.
+func PollsPerDay(interval time.Duration) float64 {
+	if interval <= 0 {
+		return 0
+	}
+	return float64(24*time.Hour) / float64(interval)
+}
+
+// TokensPerDay is the token requests a day of a client polling every
+// interval: a token lasts TokenLifetime and is fetched by the first call
+// after it ran out.
+func TokensPerDay(interval time.Duration) float64 {
+	if interval <= 0 {
+		return 0
+	}
+	polls := math.Ceil(float64(TokenLifetime) / float64(interval))
+	return PollsPerDay(interval) / polls
+}
+
+// RowCountsPerPoll is the number of rowset count calls one data extension
+// poll may spend:
+//
+//	spare  = daily_api_budget − other planned calls a day
+//	budget = max(floor(RowCountShare × spare / polls a day), critical)
+//
+// where daily_api_budget 0 (unlimited) counts as UnlimitedBudgetBasis and
+// critical is the number of critical DEs (always counted).
+func RowCountsPerPoll(daily int64, other float64, interval time.Duration, critical int) int {
+	if interval <= 0 {
+		interval = 15 * time.Minute
+	}
+	if daily == 0 {
+		daily = UnlimitedBudgetBasis
+	}
+	spare := float64(daily) - other
+	n := 0
+	if spare > 0 {
+		n = int(RowCountShare * spare / PollsPerDay(interval))
+	}
+	return max(n, critical)
+}
+
+// AutomationCompletionsPerPoll is the expected number of completed runs of
+// automations that write data extensions between two polls (each costs a
+// definition read, within AutomationDetailBudget).
+func AutomationCompletionsPerPoll(automations int, interval time.Duration) float64 {
+	return float64(automations) * AutomationTargetShare * AutomationRunsPerDay / PollsPerDay(interval)
+}
+
+// Make plans a tenant's calls. The data extension row counts take their
+// share of what the other monitors leave of the daily budget.
+func Make(in Input) Plan {
+	inv := in.Inventory
+	var p Plan
+	minInterval := time.Duration(0)
+	add := func(m Monitor) {
+		p.Monitors = append(p.Monitors, m)
+		if minInterval == 0 || m.Interval < minInterval {
+			minInterval = m.Interval
+		}
+	}
+	if iv := in.Intervals[Automations]; iv > 0 {
+		polls := PollsPerDay(iv)
+		details := min(float64(AutomationDetailBudget), AutomationCompletionsPerPoll(inv.Automations, iv))
+		add(Monitor{Name: Automations, Interval: iv,
+			Lines: []Line{
+				{"legacy automation list (" + pageNote(inv.Automations, AutomationPageSize) + ")", float64(Pages(inv.Automations, AutomationPageSize)) * polls},
+				{"definition read after a run that writes data extensions completed (output rows)", details * polls},
+			},
+			Once: []Line{
+				{"run history (SOAP AutomationInstance, 500 keys a call)", float64(Pages(inv.Automations, INChunk))},
+				{"error-notification addresses (one read per automation)", float64(inv.Automations)},
+				{"target data extensions (one definition read per automation)", float64(inv.Automations)},
+			}})
+	}
+	if iv := in.Intervals[Journeys]; iv > 0 {
+		add(Monitor{Name: Journeys, Interval: iv, Lines: []Line{
+			{"journey list with stats (" + pageNote(inv.Journeys, JourneyPageSize) + ")", float64(Pages(inv.Journeys, JourneyPageSize)) * PollsPerDay(iv)},
+		}})
+	}
+	if iv := in.Intervals[TriggeredSends]; iv > 0 {
+		polls := PollsPerDay(iv)
+		add(Monitor{Name: TriggeredSends, Interval: iv, Lines: []Line{
+			{"SOAP TriggeredSendDefinition (" + pageNote(inv.TriggeredSends, SOAPPageSize) + ")", float64(Pages(inv.TriggeredSends, SOAPPageSize)) * polls},
+			{"SOAP TriggeredSendSummary (500 keys a call)", float64(Pages(inv.TriggeredSends, INChunk)) * polls},
+		}})
+	}
+	if iv := in.Intervals[Transactional]; iv > 0 {
+		polls := PollsPerDay(iv)
+		queues := min(float64(TxQueueBudget)*polls, float64(inv.Transactional)*PollsPerDay(max(TxQueueRefresh, iv)))
+		add(Monitor{Name: Transactional, Interval: iv, Lines: []Line{
+			{"definition list (" + pageNote(inv.Transactional, TxDefinitionPageSize) + ")", float64(Pages(inv.Transactional, TxDefinitionPageSize)) * polls},
+			{"not-sent feed (one page a poll when quiet)", polls},
+			{"queue metrics (each definition every " + shortDur(TxQueueRefresh) + "; not Active or backlogged: every poll)", queues},
+		}})
+	}
+	if iv := in.Intervals[Imports]; iv > 0 {
+		add(Monitor{Name: Imports, Interval: iv, Lines: []Line{
+			{"SOAP ImportResultsSummary (runs since the last poll)", PollsPerDay(iv)},
+			{"import definition list (every " + shortDur(max(ImportDefinitionsRefresh, iv)) + ")", float64(Pages(inv.Imports, RESTPageSize)) * PollsPerDay(max(ImportDefinitionsRefresh, iv))},
+		}})
+	}
+	var de *Monitor
+	if iv := in.Intervals[DataExtensions]; iv > 0 {
+		fields := inv.DataExtensions * FieldsPerDE
+		add(Monitor{Name: DataExtensions, Interval: iv, Lines: []Line{
+			{"SOAP DataExtension (" + pageNote(inv.DataExtensions, SOAPPageSize) + ")", float64(Pages(inv.DataExtensions, SOAPPageSize)) * PollsPerDay(iv)},
+			{"SOAP DataExtensionField refresh (daily, 2,500 fields a page)", float64(Pages(fields, SOAPPageSize)) * PollsPerDay(max(DEFieldsRefresh, iv))},
+		}, Once: []Line{
+			{"schemas (SOAP DataExtensionField, 2,500 fields a page)", float64(Pages(fields, SOAPPageSize))},
+		}})
+		de = &p.Monitors[len(p.Monitors)-1]
+	}
+	if minInterval > 0 {
+		p.Monitors = append(p.Monitors, Monitor{Name: Tokens, Interval: minInterval, Lines: []Line{
+			{"token requests (one per " + shortDur(TokenLifetime.Round(time.Minute)) + " of polling)", TokensPerDay(minInterval)},
+		}})
+	}
+	if de != nil {
+		iv := de.Interval
+		p.OtherPerDay = float64(p.PerDay())
+		p.RowCountsPerPoll = RowCountsPerPoll(in.DailyBudget, p.OtherPerDay, iv, in.CriticalDEs)
+		n := min(p.RowCountsPerPoll, max(inv.DataExtensions, in.CriticalDEs))
+		de.Lines = append(de.Lines, Line{"row counts (rowset, one per DE; " + strconv.Itoa(n) + " a poll: critical DEs, then by tier, round robin)", float64(n) * PollsPerDay(iv)})
+	}
+	return p
+}
+
+func pageNote(n, size int) string {
+	return strconv.Itoa(Pages(n, size)) + " page(s) for " + strconv.Itoa(n)
+}
+
+func shortDur(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + "h"
+	case d%time.Minute == 0:
+		return strconv.Itoa(int(d/time.Minute)) + "m"
+	}
+	return d.String()
+}

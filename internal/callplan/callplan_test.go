@@ -1,0 +1,90 @@
+package callplan
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+func TestPagesAndTokens(t *testing.T) {
+	for _, c := range []struct{ n, size, want int }{{0, 50, 1}, {1, 50, 1}, {50, 50, 1}, {51, 50, 2}, {2500, 2500, 1}, {6000, 2500, 3}} {
+		if got := Pages(c.n, c.size); got != c.want {
+			t.Errorf("Pages(%d, %d) = %d, want %d", c.n, c.size, got, c.want)
+		}
+	}
+	// A token lasts 17m49s: polls every 5 min fetch one every 4th poll
+	// (every 20 min), hourly polls one each poll.
+	for _, c := range []struct {
+		every time.Duration
+		want  float64
+	}{{5 * time.Minute, 72}, {time.Minute, 80}, {time.Hour, 24}, {0, 0}} {
+		if got := TokensPerDay(c.every); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("TokensPerDay(%s) = %v, want %v", c.every, got, c.want)
+		}
+	}
+}
+
+func TestRowCountsPerPoll(t *testing.T) {
+	for _, c := range []struct {
+		daily    int64
+		other    float64
+		interval time.Duration
+		critical int
+		want     int
+	}{
+		{27400, 4400, 15 * time.Minute, 0, 23}, // ⌊0.1 × 23,000 / 96⌋
+		{0, 4400, 15 * time.Minute, 0, 23},     // unlimited: the Enterprise basis
+		{27400, 4400, time.Hour, 0, 95},
+		{822, 4400, 15 * time.Minute, 3, 3}, // nothing spare: the critical floor
+		{27400, 4400, 15 * time.Minute, 500, 500},
+	} {
+		if got := RowCountsPerPoll(c.daily, c.other, c.interval, c.critical); got != c.want {
+			t.Errorf("RowCountsPerPoll(%d, %v, %s, %d) = %d, want %d", c.daily, c.other, c.interval, c.critical, got, c.want)
+		}
+	}
+}
+
+func TestMakeFollowsMonitorsAndInventory(t *testing.T) {
+	five := 5 * time.Minute
+	all := map[string]time.Duration{Automations: five, Journeys: five, TriggeredSends: five, Transactional: five, Imports: five, DataExtensions: 15 * time.Minute}
+	p := Make(Input{Intervals: all, Inventory: Reference(), DailyBudget: 27400})
+	if len(p.Monitors) != 7 || p.Monitors[len(p.Monitors)-1].Name != Tokens {
+		t.Fatalf("monitors %+v", p.Monitors)
+	}
+	// Each list is one call a poll at the reference size.
+	for _, name := range []string{Journeys} {
+		if got := p.Get(name).PerDay(); got != 288 {
+			t.Errorf("%s: %v a day, want 288", name, got)
+		}
+	}
+	if got := p.Get(TriggeredSends).PerDay(); got != 576 {
+		t.Errorf("triggered sends: %v a day, want 576 (definitions and summaries)", got)
+	}
+	// Row counts take their share of what the rest leaves.
+	if want := RowCountsPerPoll(27400, p.OtherPerDay, 15*time.Minute, 0); p.RowCountsPerPoll != want {
+		t.Errorf("row counts %d a poll, want %d", p.RowCountsPerPoll, want)
+	}
+	if got, want := float64(p.PerDay()), p.OtherPerDay+float64(p.RowCountsPerPoll*96); math.Abs(got-want) > 1 {
+		t.Errorf("total %v, want other + row counts = %v", got, want)
+	}
+	// More journeys: more pages.
+	big := Reference()
+	big.Journeys = 120
+	if got := Make(Input{Intervals: all, Inventory: big}).Get(Journeys).PerDay(); got != 3*288 {
+		t.Errorf("120 journeys: %v a day, want 3 pages a poll", got)
+	}
+	// A disabled monitor costs nothing; no monitor: no token either.
+	delete(all, Journeys)
+	if got := Make(Input{Intervals: all, Inventory: Reference()}).Get(Journeys); got.Name != "" {
+		t.Errorf("disabled journeys planned: %+v", got)
+	}
+	if got := Make(Input{Inventory: Reference()}); got.PerDay() != 0 || len(got.Monitors) != 0 {
+		t.Errorf("nothing enabled: %+v", got)
+	}
+	// Slower polls: fewer calls, and the automation detail reads never
+	// exceed their per-poll budget.
+	slow := Make(Input{Intervals: map[string]time.Duration{Automations: time.Hour}, Inventory: Reference()})
+	if got := slow.Get(Automations).PerDay(); got != 24*(1+AutomationDetailBudget) {
+		t.Errorf("hourly automations: %v a day, want %d", got, 24*(1+AutomationDetailBudget))
+	}
+}
