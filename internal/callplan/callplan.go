@@ -258,6 +258,10 @@ func Make(in Input) Plan {
 			Lines: []Line{
 				{"legacy automation list (" + pageNote(inv.Automations, AutomationPageSize) + ")", float64(Pages(inv.Automations, AutomationPageSize)) * polls},
 				{"definition read after a run that writes data extensions completed (output rows)", details * polls},
+				// collect/activities.go: a poll that saw runs finish reads
+				// their step outcomes in two batched Retrieves.
+				{"step outcomes of finished runs (SOAP AutomationInstance and AutomationActivityInstance, 500 keys a call)",
+					2 * float64(Pages(inv.Automations, INChunk)) * min(1, AutomationCompletionsPerPoll(inv.Automations, iv)) * polls},
 			},
 			Once: []Line{
 				{"run history (SOAP AutomationInstance, 500 keys a call)", float64(Pages(inv.Automations, INChunk))},
