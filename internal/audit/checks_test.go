@@ -157,7 +157,7 @@ func TestAuditUnreachableNotScored(t *testing.T) {
 			t.Errorf("check %+v, want not_checked / unreachable", c)
 		}
 	}
-	if len(tn.Checks) != 6 {
+	if len(tn.Checks) != 7 {
 		t.Errorf("%d checks, want one per monitor", len(tn.Checks))
 	}
 	if !strings.Contains(notes(tn), "Read scopes were not checked: host unreachable") {

@@ -71,6 +71,7 @@ const (
 	DataExtensions = "data_extensions"
 	Imports        = "imports"
 	Audit          = "audit"
+	Sends          = "sends"
 )
 
 // Monitors holds one Monitor per SFMC resource type.
@@ -82,6 +83,7 @@ type Monitors struct {
 	DataExtensions Monitor `yaml:"data_extensions" doc:"Data extension row counts, freshness and schemas."`
 	Imports        Monitor `yaml:"imports" doc:"Import activity results."`
 	Audit          Monitor `yaml:"audit" doc:"Audit trail (who changed what): not collected yet, so enabling it is refused."`
+	Sends          Monitor `yaml:"sends" doc:"Email send jobs (SOAP Send) and their delivery counters, for send health."`
 }
 
 // Monitor is the polling setup for one resource type.
@@ -172,13 +174,13 @@ func (t *Tenant) Object(objType, key string) Object { return t.Objects[objType+"
 
 // ObjectTypes lists the singular resource types used in object keys.
 func ObjectTypes() []string {
-	return []string{"automation", "journey", "triggered_send", "transactional", "data_extension", "import"}
+	return []string{"automation", "journey", "triggered_send", "transactional", "data_extension", "import", "send"}
 }
 
 // pluralOf maps an object type to its monitor name ("" when unknown).
 func pluralOf(objType string) string {
 	switch objType {
-	case "automation", "journey", "triggered_send", "data_extension", "import":
+	case "automation", "journey", "triggered_send", "data_extension", "import", "send":
 		return objType + "s"
 	case "transactional":
 		return Transactional
@@ -196,6 +198,9 @@ type Object struct {
 	Freshness        Freshness `yaml:"freshness,omitempty" doc:"Staleness thresholds (data_extension.stale)."`
 	RowDrop          RowDrop   `yaml:"row_drop,omitempty" doc:"data_extension: row count drop thresholds (data_extension.row_drop)."`
 	MinRows          int64     `yaml:"min_rows,omitempty" doc:"data_extension: fewer rows than this after a load is an error."`
+
+	// Send health thresholds (send, triggered_send).
+	Send SendOverride `yaml:"send,omitempty" doc:"send, triggered_send: send health thresholds (send.volume_drop, send.bounce_spike, send.complaint_spike)."`
 }
 
 // Freshness is a dbt-style freshness SLA.
@@ -251,6 +256,9 @@ type Rules struct {
 	TenantBlind                TenantBlindRule         `yaml:"tenant.blind" doc:"sfmcwatch cannot authenticate: token endpoint or API 401s; client secret near expiry."`
 	TenantBlocked              TenantBlockedRule       `yaml:"tenant.blocked" doc:"SFMC blocks the tenant's requests (REST 50200)."`
 	TenantBudget               TenantBudgetRule        `yaml:"tenant.budget" doc:"sfmcwatch's own calls approach the tenant's daily_api_budget."`
+	SendVolumeDrop             SendVolumeDropRule      `yaml:"send.volume_drop" doc:"A send job or triggered send sent far fewer messages than its own hour-of-week baseline."`
+	SendBounceSpike            SendRateRule            `yaml:"send.bounce_spike" doc:"A send's bounce rate is over the threshold and a multiple of its baseline."`
+	SendComplaintSpike         SendRateRule            `yaml:"send.complaint_spike" doc:"A send's unsubscribe rate (SFMC's read APIs expose no spam-complaint counter) is over the threshold and a multiple of its baseline."`
 	ENSSilent                  ENSSilentRule           `yaml:"ens.silent" doc:"ENS stopped reporting: polling sees automation runs finish or messages not sent that ENS, which reported them before, did not push (callback suspended, subscription lost)."`
 }
 

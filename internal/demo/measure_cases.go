@@ -259,4 +259,15 @@ var measureCases = []measureCase{
 	{rule: "import.partial", fault: sim.FaultImportErrors, typ: resource.Import,
 		params: map[string]string{"error_rate": "0.4"},
 		pick:   pickImport("the next scheduled import run must reject rows")},
+	{rule: "send.bounce_spike", fault: sim.FaultSendBounceSpike, typ: resource.Send,
+		params: map[string]string{"rate": "0.2"},
+		pick:   pickSend("the next send job must complete and settle an hour (bounces arrive after the send)")},
+	{rule: "send.complaint_spike", fault: sim.FaultSendUnsubscribeSpike, typ: resource.Send,
+		params: map[string]string{"rate": "0.03"},
+		pick:   pickSend("the next send job must complete and settle an hour (unsubscribes arrive after the send)")},
+	// Picked last: the rate rules wait an hour more, so they get the most
+	// frequent send groups.
+	{rule: "send.volume_drop", fault: sim.FaultSendVolumeDrop, typ: resource.Send,
+		params: map[string]string{"fraction": "0.1"},
+		pick:   pickSend("the next send job must complete at a tenth of its hour-of-week baseline; sends are polled every 15 min")},
 }

@@ -14,5 +14,7 @@ func DefaultRules() []Rule {
 		TriggeredSendInactiveRule{}, TriggeredSendErrorsRule{}, TriggeredSendBacklogRule{}, SilentFailureRule{},
 		// Data extensions.
 		DERowDrop{}, DEEmpty{}, DESchemaDrift{}, DEStale{},
+		// Send health (send jobs and triggered sends).
+		SendVolumeDropRule{}, SendBounceSpikeRule{}, SendComplaintSpikeRule{},
 	}
 }

@@ -31,7 +31,7 @@ const (
 )
 
 // Types lists the SFMC object types in display order (Tenant excluded).
-var Types = []Type{Automation, Journey, TriggeredSend, Transactional, DataExtension, Import}
+var Types = []Type{Automation, Journey, TriggeredSend, Transactional, DataExtension, Import, Send}
 
 // Monitor returns the config monitor name of a type ("automations", …).
 func (t Type) Monitor() string {

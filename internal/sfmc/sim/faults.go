@@ -76,6 +76,13 @@ const (
 	// FaultImportEmptyFile: runs report Completed from an empty file (0 rows,
 	// no errors) and the destination data extension, overwritten, is empty.
 	FaultImportEmptyFile Kind = "import_empty_file"
+
+	// Send health: send jobs (automation email sends; target the
+	// automation or its send activity) and triggered sends started in the
+	// window.
+	FaultSendVolumeDrop       Kind = "send_volume_drop"       // audience × param fraction (default 0.1)
+	FaultSendBounceSpike      Kind = "send_bounce_spike"      // bounce rate param rate (default 0.2)
+	FaultSendUnsubscribeSpike Kind = "send_unsubscribe_spike" // unsubscribe rate param rate (default 0.03)
 )
 
 // kindInfo describes one fault kind.
@@ -118,6 +125,9 @@ var kinds = map[Kind]kindInfo{
 	FaultImportErrors:          {summary: "import runs with NumberErrors"},
 	FaultImportFailed:          {summary: "import runs with ImportStatus Error"},
 	FaultImportEmptyFile:       {summary: "import runs complete from an empty file; destination emptied"},
+	FaultSendVolumeDrop:        {summary: "send jobs and triggered sends reach a fraction of their audience"},
+	FaultSendBounceSpike:       {summary: "send jobs and triggered sends bounce at a high rate"},
+	FaultSendUnsubscribeSpike:  {summary: "send jobs and triggered sends draw many unsubscribes"},
 }
 
 // Kinds returns every fault kind, sorted.

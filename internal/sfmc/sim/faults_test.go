@@ -432,6 +432,7 @@ func TestFaultKinds(t *testing.T) {
 			}
 		}},
 	}
+	cases = append(cases, sendFaultCases()...)
 	seen := map[Kind]bool{}
 	for _, tc := range cases {
 		seen[tc.kind] = true

@@ -44,6 +44,10 @@ func (s *Sim) soapObjects(t *tenant, typ string, now time.Time) []soapObj {
 				out = append(out, soapDEField(de, f, i))
 			}
 		}
+	case "Send":
+		for _, j := range s.sendJobs(t, now.Add(-sendLookback), now) {
+			out = append(out, soapSendJob(j))
+		}
 	case "ImportDefinition":
 		for _, im := range t.Imports {
 			out = append(out, soapImportDef(im))

@@ -293,7 +293,8 @@ func (s *Sim) tsState(t *tenant, ts *triggeredSend, now time.Time) tsCounters {
 		}
 		c.Queued += int64(d.Hours() * w.f.paramFloat("per_hour", max(ts.RatePerHour, 60)))
 	}
-	sent := attempted - queuedFor.Hours()*ts.RatePerHour
+	lost, moreBounces, moreUnsubs := s.tsSendFaults(t, ts, now)
+	sent := attempted - queuedFor.Hours()*ts.RatePerHour - lost
 	if sent < 0 {
 		sent = 0
 	}
@@ -305,12 +306,12 @@ func (s *Sim) tsState(t *tenant, ts *triggeredSend, now time.Time) tsCounters {
 	c.NotSentErr = int64(sent*ts.ErrRate + extra)
 	c.NotSentOptOut = c.Sent / 200
 	c.NotSentUndeliverable = c.Sent / 300
-	c.Bounces = c.Sent * 15 / 1000
+	c.Bounces = c.Sent*15/1000 + int64(moreBounces)
 	c.Opens = c.Sent * 35 / 100
 	c.UniqueOpens = c.Sent * 28 / 100
 	c.Clicks = c.Sent * 6 / 100
 	c.UniqueClicks = c.Sent * 45 / 1000
-	c.OptOuts = c.Sent / 500
+	c.OptOuts = c.Sent/500 + int64(moreUnsubs)
 	return c
 }
 
