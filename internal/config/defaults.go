@@ -139,5 +139,7 @@ func DefaultRules() Rules {
 			Window: Duration(6 * time.Hour)},
 		SendComplaintSpike: SendRateRule{RuleBase: on(catalog.Warning), Ratio: 0.005, BaselineFactor: 3, MinSent: 500,
 			Window: Duration(6 * time.Hour)},
+		SendSilentFailure: SendSilentFailureRule{RuleBase: on(catalog.Error), Window: Duration(30 * time.Minute),
+			Grace: Duration(5 * time.Minute), MinNotSent: 5, NotSentRatio: 0.1, MinEntryEvents: 20, NotEnteredRatio: 0.5},
 	}
 }

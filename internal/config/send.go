@@ -30,3 +30,17 @@ type SendOverride struct {
 	BounceRatio      Ratio `yaml:"bounce_ratio,omitempty" doc:"send.bounce_spike ratio for this send."`
 	UnsubscribeRatio Ratio `yaml:"unsubscribe_ratio,omitempty" doc:"send.complaint_spike ratio for this send."`
 }
+
+// SendSilentFailureRule: sends the API accepted that SFMC did not carry
+// out (send.silent_failure).
+type SendSilentFailureRule struct {
+	RuleBase `yaml:",inline"`
+	Window   Duration `yaml:"window" doc:"Accepted sends (and entry events) of this window are judged."`
+	Grace    Duration `yaml:"grace" doc:"Sends accepted this recently are not judged yet (SFMC reports not-sent messages within minutes)."`
+	// Transactional messages.
+	MinNotSent   int   `yaml:"min_not_sent" doc:"Transactional: accepted messages of one integration found in SFMC's not-sent feed with a system cause that fire."`
+	NotSentRatio Ratio `yaml:"not_sent_ratio" doc:"Transactional: and at least this share of the integration's accepted messages."`
+	// Journey entry events.
+	MinEntryEvents  int   `yaml:"min_entry_events" doc:"Journey entry events: accepted events in the window needed before judging."`
+	NotEnteredRatio Ratio `yaml:"not_entered_ratio" doc:"Journey entry events: share of accepted events that no published journey's cumulative population accounts for that fires."`
+}

@@ -15,6 +15,6 @@ func DefaultRules() []Rule {
 		// Data extensions.
 		DERowDrop{}, DEEmpty{}, DESchemaDrift{}, DEStale{},
 		// Send health (send jobs and triggered sends).
-		SendVolumeDropRule{}, SendBounceSpikeRule{}, SendComplaintSpikeRule{},
+		SendVolumeDropRule{}, SendBounceSpikeRule{}, SendComplaintSpikeRule{}, SendSilentFailureRule{},
 	}
 }

@@ -83,6 +83,11 @@ const (
 	FaultSendVolumeDrop       Kind = "send_volume_drop"       // audience × param fraction (default 0.1)
 	FaultSendBounceSpike      Kind = "send_bounce_spike"      // bounce rate param rate (default 0.2)
 	FaultSendUnsubscribeSpike Kind = "send_unsubscribe_spike" // unsubscribe rate param rate (default 0.03)
+
+	// FaultTransactionalSwallowed: messages integrations send to the
+	// definition are accepted (202) and then listed in the not-sent feed
+	// (param status_code, default 139) instead of being sent.
+	FaultTransactionalSwallowed Kind = "transactional_swallowed"
 )
 
 // kindInfo describes one fault kind.
@@ -128,6 +133,9 @@ var kinds = map[Kind]kindInfo{
 	FaultSendVolumeDrop:        {summary: "send jobs and triggered sends reach a fraction of their audience"},
 	FaultSendBounceSpike:       {summary: "send jobs and triggered sends bounce at a high rate"},
 	FaultSendUnsubscribeSpike:  {summary: "send jobs and triggered sends draw many unsubscribes"},
+
+	// Accepted through the API, then not sent.
+	FaultTransactionalSwallowed: {summary: "transactional messages accepted through the API are not sent"},
 }
 
 // Kinds returns every fault kind, sorted.

@@ -72,6 +72,32 @@ func num(t *testing.T, e genericEl, name string) float64 {
 // sends.
 func sendFaultCases() []faultCase {
 	return []faultCase{
+		{FaultTransactionalSwallowed, func(t *testing.T, h *harness, p picks) {
+			h.sim.Inject(Fault{Kind: FaultTransactionalSwallowed, Target: p.tx.Key, Params: map[string]string{"status_code": "126"}})
+			if !h.sim.AcceptTransactional(p.tx.Key, "order-4711") || h.sim.AcceptTransactional("no-such-definition", "x") {
+				t.Fatal("AcceptTransactional")
+			}
+			h.sim.Clock().Advance(2 * time.Minute)
+			after := 0.0
+			for range 200 {
+				page := h.mustJSON("/messaging/v1/email/messages/?type=notSent&$pagesize=500&lastEventId=" + strconv.FormatFloat(after, 'f', 0, 64))
+				msgs, _ := page["messages"].([]any)
+				for _, m := range msgs {
+					mm := m.(map[string]any)
+					if mm["info"].(map[string]any)["messageKey"] == "order-4711" {
+						if mm["definitionKey"] != p.tx.Key || mm["statusCode"].(float64) != 126 {
+							t.Fatalf("event %v", mm)
+						}
+						return
+					}
+				}
+				if len(msgs) == 0 {
+					break
+				}
+				after = page["lastEventID"].(float64)
+			}
+			t.Fatal("the accepted message is not in the not-sent feed")
+		}},
 		{FaultSendVolumeDrop, func(t *testing.T, h *harness, p picks) {
 			a, key := sendGroup(t, h, p)
 			before := num(t, lastJob(t, h, key, h.sim.Now().Add(-48*time.Hour)), "NumberSent")

@@ -414,6 +414,20 @@ func (s *Sim) notSentEvents(t *tenant, after int64, limit int, now time.Time) []
 				}
 			}
 		}
+		// Messages integrations had accepted in this minute, swallowed.
+		for _, m := range s.acceptedIn(t.MID, at, at.Add(time.Minute)) {
+			w := activeIn(s.faults.windows(FaultTransactionalSwallowed, t.MID, m.def.Key, m.def.Name, m.def.DefinitionID), m.at)
+			if w == nil || seq >= eventsPerSlot {
+				continue
+			}
+			id := slot*eventsPerSlot + seq + 1
+			seq++
+			if id <= after || len(out) >= limit || m.at.After(now) {
+				continue
+			}
+			code := int(w.f.paramFloat("status_code", 139))
+			out = append(out, notSentEvent{ID: id, At: m.at, Def: m.def, StatusCode: code, Message: notSentCodes[code], MessageKey: m.key})
+		}
 	}
 	for i := range out {
 		if out[i].Message == "" {
