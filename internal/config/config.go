@@ -260,6 +260,7 @@ type Rules struct {
 	SendBounceSpike            SendRateRule            `yaml:"send.bounce_spike" doc:"A send's bounce rate is over the threshold and a multiple of its baseline."`
 	SendComplaintSpike         SendRateRule            `yaml:"send.complaint_spike" doc:"A send's unsubscribe rate (SFMC's read APIs expose no spam-complaint counter) is over the threshold and a multiple of its baseline."`
 	SendSilentFailure          SendSilentFailureRule   `yaml:"send.silent_failure" doc:"Sends SFMC accepted (202) and did not carry out: transactional messages of an integration in the not-sent feed; journey entry events no journey admitted."`
+	DataExtensionRetention     RetentionRiskRule       `yaml:"data_extension.retention_risk" doc:"Data retention can delete rows a journey entry source, an automation or an import relies on."`
 	ENSSilent                  ENSSilentRule           `yaml:"ens.silent" doc:"ENS stopped reporting: polling sees automation runs finish or messages not sent that ENS, which reported them before, did not push (callback suspended, subscription lost)."`
 }
 

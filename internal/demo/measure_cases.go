@@ -270,4 +270,7 @@ var measureCases = []measureCase{
 	{rule: "send.volume_drop", fault: sim.FaultSendVolumeDrop, typ: resource.Send,
 		params: map[string]string{"fraction": "0.1"},
 		pick:   pickSend("the next send job must complete at a tenth of its hour-of-week baseline; sends are polled every 15 min")},
+	{rule: "data_extension.retention_risk", fault: sim.FaultDERetention, typ: resource.DataExtension,
+		params: map[string]string{"days": "1"},
+		pick:   pickReliedDE("next poll of the data extension definitions (retention settings come with every Retrieve)")},
 }

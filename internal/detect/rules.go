@@ -16,5 +16,7 @@ func DefaultRules() []Rule {
 		DERowDrop{}, DEEmpty{}, DESchemaDrift{}, DEStale{},
 		// Send health (send jobs and triggered sends).
 		SendVolumeDropRule{}, SendBounceSpikeRule{}, SendComplaintSpikeRule{}, SendSilentFailureRule{},
+		// Data retention.
+		DERetentionRisk{},
 	}
 }

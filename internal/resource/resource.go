@@ -340,6 +340,8 @@ type DataExtensionState struct {
 	// CountTier is the row-count tier the DE was in this poll (1: every
 	// poll, 2: rotation).
 	CountTier int `json:"count_tier,omitempty"`
+	// Retention is the data retention policy (nil: none).
+	Retention *Retention `json:"retention,omitempty"`
 }
 
 // ImportState is the payload of an import definition snapshot.

@@ -88,6 +88,11 @@ const (
 	// definition are accepted (202) and then listed in the not-sent feed
 	// (param status_code, default 139) instead of being sent.
 	FaultTransactionalSwallowed Kind = "transactional_swallowed"
+
+	// FaultDERetention: the data extension gets row-based retention of
+	// param days (default 1) and loses param fraction of its rows
+	// (default 0.5).
+	FaultDERetention Kind = "de_retention"
 )
 
 // kindInfo describes one fault kind.
@@ -136,6 +141,7 @@ var kinds = map[Kind]kindInfo{
 
 	// Accepted through the API, then not sent.
 	FaultTransactionalSwallowed: {summary: "transactional messages accepted through the API are not sent"},
+	FaultDERetention:            {summary: "data extension gets short row-based retention; rows expire"},
 }
 
 // Kinds returns every fault kind, sorted.

@@ -433,6 +433,7 @@ func TestFaultKinds(t *testing.T) {
 		}},
 	}
 	cases = append(cases, sendFaultCases()...)
+	cases = append(cases, retentionFaultCases()...)
 	seen := map[Kind]bool{}
 	for _, tc := range cases {
 		seen[tc.kind] = true

@@ -491,7 +491,7 @@ func (s *Sim) deRows(t *tenant, de *dataExtension, now time.Time) int64 {
 	if w := activeIn(s.faults.windows(FaultDERowDrop, t.MID, ids...), now); w != nil {
 		rows = int64(float64(rows) * w.f.paramFloat("fraction", 0.3))
 	}
-	return rows
+	return s.retentionRows(t, de, now, rows)
 }
 
 // deFields returns the schema at now and the time it last changed.
