@@ -2,6 +2,7 @@ package collect_test
 
 import (
 	"context"
+	"os"
 	"sort"
 	"testing"
 	"time"
@@ -134,5 +135,30 @@ func TestSendHealthFirstLook(t *testing.T) {
 		if !fs[0].FirstSeen.Equal(f.Now()) || fs[0].FailureStartedAt.IsZero() || !fs[0].FailureStartedAt.Before(f.Now()) {
 			t.Errorf("%s: first seen %v, failure started %v", r, fs[0].FirstSeen, fs[0].FailureStartedAt)
 		}
+	}
+}
+
+func TestSendHealthQuiet(t *testing.T) {
+	// Eight fault-free hours of send jobs and triggered sends raise
+	// nothing (SFMCWATCH_LONG=1: three days, so the triggered sends' hourly
+	// baseline of the same hour on other days is judged too).
+	span := 8 * time.Hour
+	if os.Getenv("SFMCWATCH_LONG") != "" {
+		span = 3 * 24 * time.Hour
+	}
+	ctx := context.Background()
+	e := sendEnv(t)
+	for d := time.Duration(0); d < span; d += sendPollEvery {
+		e.Collect(ctx, resource.TriggeredSend)
+		res := e.Poll(ctx, resource.Send, sendRules...)
+		for rule, fs := range res {
+			for _, f := range fs {
+				t.Errorf("%s: %s %s: %s — %s", e.Now().Format(time.RFC3339), rule, f.ResourceKey, f.Title, f.Detail)
+			}
+		}
+		if t.Failed() {
+			return
+		}
+		e.Advance(sendPollEvery)
 	}
 }

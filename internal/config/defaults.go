@@ -141,6 +141,6 @@ func DefaultRules() Rules {
 			Window: Duration(6 * time.Hour)},
 		SendSilentFailure: SendSilentFailureRule{RuleBase: on(catalog.Error), Window: Duration(30 * time.Minute),
 			Grace: Duration(5 * time.Minute), MinNotSent: 5, NotSentRatio: 0.1, MinEntryEvents: 20, NotEnteredRatio: 0.5},
-		DataExtensionRetention: RetentionRiskRule{RuleBase: on(catalog.Warning), Horizon: Duration(14 * day), MinRowPeriod: Duration(7 * day)},
+		DataExtensionRetention: RetentionRiskRule{RuleBase: on(catalog.Warning), Horizon: Duration(14 * day), MinPeriod: Duration(7 * day)},
 	}
 }

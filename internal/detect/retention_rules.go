@@ -20,15 +20,15 @@ import (
 //
 //   - a RetainUntil date within horizon (default 14 days) ahead, or passed
 //     within horizon: SFMC deletes the data on that date;
-//   - row-based retention (RowBasedRetention: each row is deleted a period
-//     after it was added) shorter than min_row_period (default 7 days);
-//   - retention of all records (not row-based): every row goes at the end
-//     of the period, and with DeleteAtEndOfRetentionPeriod false the data
-//     extension with them (the open-source SFMC tooling's reading of the
-//     flags; SFMC's reference does not spell it out).
+//   - a retention period shorter than min_period (default 7 days): with
+//     row-based retention (RowBasedRetention) each row is deleted that
+//     long after it was added; with retention of all records every row
+//     goes at the end of the period, and with DeleteAtEndOfRetentionPeriod
+//     false the data extension with them (the open-source SFMC tooling's
+//     reading of the flags; SFMC's reference does not spell it out).
 //
-// A row-based period of at least min_row_period on a DE that is loaded
-// again and again is the usual housekeeping and is not reported.
+// Longer periods are the usual housekeeping (their deletion date, when
+// SFMC gives one as RetainUntil, is reported as it comes near).
 type DERetentionRisk struct{}
 
 // ID implements Rule.
@@ -130,10 +130,10 @@ func (DERetentionRisk) Evaluate(ctx context.Context, in *Input) ([]Finding, erro
 			}
 		}
 		switch {
-		case r.Period <= 0:
-		case r.RowBased && r.Period < cfg.MinRowPeriod.Std():
+		case r.Period <= 0 || r.Period >= cfg.MinPeriod.Std():
+		case r.RowBased:
 			why = append(why, fmt.Sprintf("each row is deleted %s after it was added (row-based retention%s)", r.PeriodText, resetNote(r)))
-		case !r.RowBased:
+		default:
 			what := "all its rows are deleted"
 			if !r.DeleteAtEnd {
 				what = "all its rows, and the data extension itself, are deleted"
