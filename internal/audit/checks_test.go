@@ -157,7 +157,7 @@ func TestAuditUnreachableNotScored(t *testing.T) {
 			t.Errorf("check %+v, want not_checked / unreachable", c)
 		}
 	}
-	if len(tn.Checks) != 6 {
+	if len(tn.Checks) != 7 {
 		t.Errorf("%d checks, want one per monitor", len(tn.Checks))
 	}
 	if !strings.Contains(notes(tn), "Read scopes were not checked: host unreachable") {
@@ -190,7 +190,7 @@ func TestAuditAuthRejectedNotScored(t *testing.T) {
 // The daily budget refusing calls is reported as budget, per monitor.
 func TestAuditDailyBudget(t *testing.T) {
 	s, url := newSim(t)
-	tn := runFast(t, tenantYAML(s, url, "    daily_api_budget: 12\n"))
+	tn := runFast(t, tenantYAML(s, url, "    daily_api_budget: 11\n"))
 	a := check(tn, "automation")
 	if a.Status != CheckPartial || len(a.Failures) == 0 || a.Failures[len(a.Failures)-1].Cause != CauseBudget {
 		t.Errorf("automation check %+v, want partial with budget refusals", a)

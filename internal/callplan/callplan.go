@@ -80,13 +80,20 @@ const (
 // Inventory is how many objects of each type a business unit holds.
 type Inventory struct {
 	Automations, Journeys, DataExtensions, TriggeredSends, Transactional, Imports int
+	// SendJobsPerWeek is the email send jobs a week (every poll re-reads
+	// the last 7 days: bounce and unsubscribe counters keep growing).
+	SendJobsPerWeek int
 }
 
 // Reference is the reference business unit of the design notes (and the
 // simulator's default size).
 func Reference() Inventory {
-	return Inventory{Automations: 200, Journeys: 50, DataExtensions: 500, TriggeredSends: 100, Transactional: 20, Imports: 60}
+	return Inventory{Automations: 200, Journeys: 50, DataExtensions: 500, TriggeredSends: 100, Transactional: 20, Imports: 60,
+		SendJobsPerWeek: 3000}
 }
+
+// SendPageSize is the send jobs a SOAP Retrieve page returns.
+const SendPageSize = 2500
 
 // Monitor names, as in the config's monitors block.
 const (
@@ -96,6 +103,7 @@ const (
 	Transactional  = "transactional"
 	DataExtensions = "data_extensions"
 	Imports        = "imports"
+	Sends          = "sends"
 	Tokens         = "tokens"
 )
 
@@ -268,6 +276,15 @@ func Make(in Input) Plan {
 				{"error-notification addresses (one read per automation)", float64(inv.Automations)},
 				{"target data extensions (one definition read per automation)", float64(inv.Automations)},
 			}})
+	}
+	if iv := in.Intervals[Sends]; iv > 0 {
+		// collect/sends.go: a SOAP Retrieve of Send filtered on SendDate
+		// over the last 7 days each poll (2,500 jobs a page); the first look
+		// reads 36 days of history.
+		add(Monitor{Name: Sends, Interval: iv, Lines: []Line{
+			{"send jobs of the last 7 days (SOAP Send Retrieve, " + pageNote(inv.SendJobsPerWeek, SendPageSize) + ")",
+				float64(Pages(inv.SendJobsPerWeek, SendPageSize)) * PollsPerDay(iv)},
+		}, Once: []Line{{"first look: 36 days of send jobs", float64(Pages(inv.SendJobsPerWeek*36/7, SendPageSize))}}})
 	}
 	if iv := in.Intervals[Journeys]; iv > 0 {
 		add(Monitor{Name: Journeys, Interval: iv, Lines: []Line{

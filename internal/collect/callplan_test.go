@@ -30,6 +30,9 @@ func planMonitor(route string) string {
 		return callplan.Journeys
 	case strings.Contains(route, "TriggeredSend"):
 		return callplan.TriggeredSends
+	case strings.HasSuffix(route, "Retrieve Send"), route == "SOAP Retrieve (continue)":
+		// The only paged SOAP read of the default-size tenant is Send.
+		return callplan.Sends
 	case strings.Contains(route, "/messaging/"):
 		return callplan.Transactional
 	case strings.Contains(route, "DataExtension"), strings.Contains(route, "rowset"):
@@ -80,7 +83,8 @@ func TestCallPlanMatchesMetered(t *testing.T) {
 	ctx := context.Background()
 	size := sim.DefaultSize()
 	inv := callplan.Inventory{Automations: size.Automations, Journeys: size.Journeys, DataExtensions: size.DataExtensions,
-		TriggeredSends: size.TriggeredSends, Transactional: size.Transactional, Imports: size.Imports}
+		TriggeredSends: size.TriggeredSends, Transactional: size.Transactional, Imports: size.Imports,
+		SendJobsPerWeek: callplan.Reference().SendJobsPerWeek}
 	plan := env.Tenant.CallPlan(inv)
 	intervals := map[resource.Type]time.Duration{}
 	env.Tenant.Monitors.Each(func(name string, m *config.Monitor) {

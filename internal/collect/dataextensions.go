@@ -426,6 +426,7 @@ func (c DataExtensionCollector) snapshot(in *Input, w *deWork) store.Snapshot {
 		st.LastLoadAt = d.ModifiedDate
 	}
 	st.ID, st.Name, st.ModifiedAt, st.CountTier = d.ObjectID, d.Name, d.ModifiedDate, w.tier
+	st.Retention = retentionOf(d)
 	if st.ObservedSince.IsZero() {
 		st.ObservedSince = in.Now
 	}

@@ -95,6 +95,7 @@ func (TriggeredSendCollector) Collect(ctx context.Context, in *Input) (*Output, 
 				resource.CounterQueued:            s.Queued,
 				resource.CounterInProcess:         s.InProcess,
 				resource.CounterBounces:           s.Bounces,
+				resource.CounterOptOuts:           s.OptOuts,
 			}
 			if hasPrev {
 				if v, ok := prev.Counters[resource.CounterSent]; ok && s.Sent > v {

@@ -71,6 +71,7 @@ const (
 	DataExtensions = "data_extensions"
 	Imports        = "imports"
 	Audit          = "audit"
+	Sends          = "sends"
 )
 
 // Monitors holds one Monitor per SFMC resource type.
@@ -82,6 +83,7 @@ type Monitors struct {
 	DataExtensions Monitor `yaml:"data_extensions" doc:"Data extension row counts, freshness and schemas."`
 	Imports        Monitor `yaml:"imports" doc:"Import activity results."`
 	Audit          Monitor `yaml:"audit" doc:"Audit trail (who changed what): not collected yet, so enabling it is refused."`
+	Sends          Monitor `yaml:"sends" doc:"Email send jobs (SOAP Send) and their delivery counters, for send health."`
 }
 
 // Monitor is the polling setup for one resource type.
@@ -172,13 +174,13 @@ func (t *Tenant) Object(objType, key string) Object { return t.Objects[objType+"
 
 // ObjectTypes lists the singular resource types used in object keys.
 func ObjectTypes() []string {
-	return []string{"automation", "journey", "triggered_send", "transactional", "data_extension", "import"}
+	return []string{"automation", "journey", "triggered_send", "transactional", "data_extension", "import", "send"}
 }
 
 // pluralOf maps an object type to its monitor name ("" when unknown).
 func pluralOf(objType string) string {
 	switch objType {
-	case "automation", "journey", "triggered_send", "data_extension", "import":
+	case "automation", "journey", "triggered_send", "data_extension", "import", "send":
 		return objType + "s"
 	case "transactional":
 		return Transactional
@@ -200,6 +202,9 @@ type Object struct {
 	MinOutputRows  int64    `yaml:"min_output_rows,omitempty" doc:"automation, import: each completed run must write at least this many rows (automation: its target data extensions' rows after the run; import: rows imported); otherwise learned (never-zero history asserts at least 1)."`
 	MinFileLines   int64    `yaml:"min_file_lines,omitempty" doc:"import: each completed run's file must have at least this many data lines (SFMC's TotalRows)."`
 	QueryWarnAfter Duration `yaml:"query_warn_after,omitempty" doc:"automation: a query step running this long warns (query.timeout; default warn_ratio x limit)."`
+
+	// Send health thresholds (send, triggered_send).
+	Send SendOverride `yaml:"send,omitempty" doc:"send, triggered_send: send health thresholds (send.volume_drop, send.bounce_spike, send.complaint_spike)."`
 }
 
 // Freshness is a dbt-style freshness SLA.
@@ -260,6 +265,11 @@ type Rules struct {
 	FileMissing                ActivityFailedRule      `yaml:"file.missing" doc:"An import or file transfer step found no file (not delivered, or no name matching its pattern)."`
 	FileUnexpected             ActivityFailedRule      `yaml:"file.unexpected" doc:"An import or file transfer step got an unusable file: empty, older than allowed, wrong name or layout."`
 	AutomationNoOutput         NoOutputRule            `yaml:"automation.no_output" doc:"A run completed but failed its output assertion (fewer rows written or file lines than asserted or learned)."`
+	SendVolumeDrop             SendVolumeDropRule      `yaml:"send.volume_drop" doc:"A send job or triggered send sent far fewer messages than its own hour-of-week baseline."`
+	SendBounceSpike            SendRateRule            `yaml:"send.bounce_spike" doc:"A send's bounce rate is over the threshold and a multiple of its baseline."`
+	SendComplaintSpike         SendRateRule            `yaml:"send.complaint_spike" doc:"A send's unsubscribe rate (SFMC's read APIs expose no spam-complaint counter) is over the threshold and a multiple of its baseline."`
+	SendSilentFailure          SendSilentFailureRule   `yaml:"send.silent_failure" doc:"Sends SFMC accepted (202) and did not carry out: transactional messages of an integration in the not-sent feed; journey entry events no journey admitted."`
+	DataExtensionRetention     RetentionRiskRule       `yaml:"data_extension.retention_risk" doc:"Data retention can delete rows a journey entry source, an automation or an import relies on."`
 	ENSSilent                  ENSSilentRule           `yaml:"ens.silent" doc:"ENS stopped reporting: polling sees automation runs finish or messages not sent that ENS, which reported them before, did not push (callback suspended, subscription lost)."`
 }
 

@@ -37,14 +37,16 @@ func Default() *Config {
 // (not collected yet).
 func DefaultMonitors() Monitors {
 	m := Monitor{Enabled: true, Interval: Duration(5 * time.Minute)}
-	de, audit := m, m
+	de, audit, sends := m, m, m
+	// Send jobs: their counters settle over hours; one Retrieve each 15 min.
+	sends.Interval = Duration(15 * time.Minute)
 	de.Interval = Duration(15 * time.Minute)
 	// No collector reads the audit trail yet: off, and refused when
 	// enabled (validateMonitors), so no option claims work that is not done.
 	audit.Enabled, audit.Interval = false, Duration(time.Hour)
 	return Monitors{
 		Automations: m, Journeys: m, TriggeredSends: m, Transactional: m,
-		DataExtensions: de, Imports: m, Audit: audit,
+		DataExtensions: de, Imports: m, Audit: audit, Sends: sends,
 	}
 }
 
@@ -136,5 +138,14 @@ func DefaultRules() Rules {
 		TenantBudget:  TenantBudgetRule{RuleBase: on(catalog.Warning), Threshold: 0.8},
 		ENSSilent: ENSSilentRule{RuleBase: on(catalog.Warning), Window: Duration(time.Hour),
 			Grace: Duration(10 * time.Minute), MinMissed: 2},
+		// Send health.
+		SendVolumeDrop: SendVolumeDropRule{RuleBase: on(catalog.Error), DropRatio: 0.7, MinBaseline: 100, MinSamples: 2, BaselineWeeks: 4},
+		SendBounceSpike: SendRateRule{RuleBase: on(catalog.Warning), Ratio: 0.05, BaselineFactor: 2, MinSent: 200,
+			Window: Duration(6 * time.Hour)},
+		SendComplaintSpike: SendRateRule{RuleBase: on(catalog.Warning), Ratio: 0.005, BaselineFactor: 3, MinSent: 500,
+			Window: Duration(6 * time.Hour)},
+		SendSilentFailure: SendSilentFailureRule{RuleBase: on(catalog.Error), Window: Duration(30 * time.Minute),
+			Grace: Duration(5 * time.Minute), MinNotSent: 5, NotSentRatio: 0.1, MinEntryEvents: 20, NotEnteredRatio: 0.5},
+		DataExtensionRetention: RetentionRiskRule{RuleBase: on(catalog.Warning), Horizon: Duration(14 * day), MinPeriod: Duration(7 * day)},
 	}
 }

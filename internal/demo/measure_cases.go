@@ -270,4 +270,18 @@ var measureCases = []measureCase{
 		pick: pickStep(0, "the import/file transfer step rejects an empty file in two runs in a row", resource.ActivityImport, resource.ActivityFileTransfer)},
 	{rule: "automation.no_output", fault: sim.FaultDEEmptied, typ: resource.Automation,
 		pick: pickNoOutput},
+	{rule: "send.bounce_spike", fault: sim.FaultSendBounceSpike, typ: resource.Send,
+		params: map[string]string{"rate": "0.2"},
+		pick:   pickSend("the next send job must complete and settle an hour (bounces arrive after the send)")},
+	{rule: "send.complaint_spike", fault: sim.FaultSendUnsubscribeSpike, typ: resource.Send,
+		params: map[string]string{"rate": "0.03"},
+		pick:   pickSend("the next send job must complete and settle an hour (unsubscribes arrive after the send)")},
+	// Picked last: the rate rules wait an hour more, so they get the most
+	// frequent send groups.
+	{rule: "send.volume_drop", fault: sim.FaultSendVolumeDrop, typ: resource.Send,
+		params: map[string]string{"fraction": "0.1"},
+		pick:   pickSend("the next send job must complete at a tenth of its hour-of-week baseline; sends are polled every 15 min")},
+	{rule: "data_extension.retention_risk", fault: sim.FaultDERetention, typ: resource.DataExtension,
+		params: map[string]string{"days": "1"},
+		pick:   pickReliedDE("next poll of the data extension definitions (retention settings come with every Retrieve)")},
 }

@@ -97,7 +97,7 @@ func newRig(ctx context.Context, o rigOptions) (_ *rig, err error) {
 		return nil, fmt.Errorf("simulator listener: %w", err)
 	}
 	// The simulator plus the send endpoints the integrations call.
-	srv := &http.Server{Handler: loadgen.SendAPI(s, s.Handler()), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: loadgen.SendAPI(s, loadgen.TransactionalSendAPI(s, s.Handler())), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	r.closers = append(r.closers, func() { srv.Close() })
 	r.simURL = "http://" + ln.Addr().String()

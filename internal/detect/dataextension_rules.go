@@ -231,6 +231,11 @@ func (r DERowDrop) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
 		title := fmt.Sprintf("Data extension '%s' row count dropped to %d", deName(o), cur)
 		detail := strings.ToUpper(parts[0][:1]) + strings.Join(parts, "; ")[1:] +
 			". A silent partial load or an overwrite usually means sends and journeys now target fewer contacts."
+		if why, ok := retentionExplainsDrop(o.st, first); ok {
+			// Labelled as retention, not as a failure: info never pages.
+			sev, title = catalog.Info, title+" (data retention)"
+			detail = strings.ToUpper(parts[0][:1]) + strings.Join(parts, "; ")[1:] + "; " + why + ", which explains the drop (see data_extension.retention_risk)."
+		}
 		out = append(out, deFinding(in, o, sev, first, title, detail, deVolumeRemediation()))
 	}
 	return out, nil

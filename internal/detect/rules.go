@@ -16,5 +16,9 @@ func DefaultRules() []Rule {
 		DERowDrop{}, DEEmpty{}, DESchemaDrift{}, DEStale{},
 		// Automation steps (queries, files) and output assertions.
 		QueryFailedRule{}, QueryTimeoutRule{}, FileMissingRule{}, FileUnexpectedRule{}, AutomationNoOutputRule{},
+		// Send health (send jobs and triggered sends).
+		SendVolumeDropRule{}, SendBounceSpikeRule{}, SendComplaintSpikeRule{}, SendSilentFailureRule{},
+		// Data retention.
+		DERetentionRisk{},
 	}
 }

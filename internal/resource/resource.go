@@ -31,7 +31,7 @@ const (
 )
 
 // Types lists the SFMC object types in display order (Tenant excluded).
-var Types = []Type{Automation, Journey, TriggeredSend, Transactional, DataExtension, Import}
+var Types = []Type{Automation, Journey, TriggeredSend, Transactional, DataExtension, Import, Send}
 
 // Monitor returns the config monitor name of a type ("automations", …).
 func (t Type) Monitor() string {
@@ -349,6 +349,8 @@ type DataExtensionState struct {
 	// CountTier is the row-count tier the DE was in this poll (1: every
 	// poll, 2: rotation).
 	CountTier int `json:"count_tier,omitempty"`
+	// Retention is the data retention policy (nil: none).
+	Retention *Retention `json:"retention,omitempty"`
 }
 
 // ImportState is the payload of an import definition snapshot.

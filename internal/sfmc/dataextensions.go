@@ -27,6 +27,10 @@ type DataExtension struct {
 	RetentionPeriodLength int
 	RetentionPeriodUnit   int
 	RowBasedRetention     bool
+	// RetentionPeriod is DataRetentionPeriod (Days, Weeks, Months, Years).
+	RetentionPeriod        string
+	ResetRetentionOnImport bool
+	DeleteAtEndOfRetention bool
 }
 
 type soapDE struct {
@@ -41,19 +45,25 @@ type soapDE struct {
 	DataRetentionPeriodLength        xmlInt  `xml:"DataRetentionPeriodLength"`
 	DataRetentionPeriodUnitOfMeasure xmlInt  `xml:"DataRetentionPeriodUnitOfMeasure"`
 	RowBasedRetention                xmlBool `xml:"RowBasedRetention"`
+	DataRetentionPeriod              string  `xml:"DataRetentionPeriod"`
+	ResetRetentionPeriodOnImport     xmlBool `xml:"ResetRetentionPeriodOnImport"`
+	DeleteAtEndOfRetentionPeriod     xmlBool `xml:"DeleteAtEndOfRetentionPeriod"`
 }
 
 // DataExtensions reads DE definitions (2,500 per page). nil f reads all.
 func (c *Client) DataExtensions(ctx context.Context, f Filter) ([]DataExtension, error) {
 	rs, err := retrieve[soapDE](ctx, c, RetrieveRequest{ObjectType: "DataExtension", Filter: f,
 		Properties: []string{"ObjectID", "CustomerKey", "Name", "CategoryID", "IsSendable", "CreatedDate", "ModifiedDate",
-			"RetainUntil", "DataRetentionPeriodLength", "DataRetentionPeriodUnitOfMeasure", "RowBasedRetention"}}, scopeDE)
+			"RetainUntil", "DataRetentionPeriodLength", "DataRetentionPeriodUnitOfMeasure", "RowBasedRetention",
+			"ResetRetentionPeriodOnImport", "DeleteAtEndOfRetentionPeriod"}}, scopeDE)
 	out := make([]DataExtension, 0, len(rs))
 	for _, r := range rs {
 		out = append(out, DataExtension{ObjectID: r.ObjectID, Key: r.CustomerKey, Name: r.Name, CategoryID: r.CategoryID,
 			IsSendable: bool(r.IsSendable), CreatedDate: r.CreatedDate.Time, ModifiedDate: r.ModifiedDate.Time,
 			RetainUntil: r.RetainUntil.Time, RetentionPeriodLength: int(r.DataRetentionPeriodLength),
-			RetentionPeriodUnit: int(r.DataRetentionPeriodUnitOfMeasure), RowBasedRetention: bool(r.RowBasedRetention)})
+			RetentionPeriodUnit: int(r.DataRetentionPeriodUnitOfMeasure), RowBasedRetention: bool(r.RowBasedRetention),
+			RetentionPeriod: r.DataRetentionPeriod, ResetRetentionOnImport: bool(r.ResetRetentionPeriodOnImport),
+			DeleteAtEndOfRetention: bool(r.DeleteAtEndOfRetentionPeriod)})
 	}
 	return out, err
 }

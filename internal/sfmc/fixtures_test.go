@@ -465,6 +465,11 @@ func fixtureCases() map[string]fixtureCase {
 				if len(des) != 1 || !des[0].IsSendable || des[0].ModifiedDate.IsZero() || des[0].RetainUntil.IsZero() || des[0].CategoryID != "2" {
 					t.Fatalf("%+v", des)
 				}
+				// Retention as recorded: 6 × unit 5 (Months), all records,
+				// DeleteAtEndOfRetentionPeriod true.
+				if d := des[0]; d.RetentionPeriodLength != 6 || d.RetentionPeriodUnit != 5 || d.RowBasedRetention || !d.DeleteAtEndOfRetention || d.ResetRetentionOnImport {
+					t.Fatalf("retention %+v", d)
+				}
 			}},
 		"dataextension/soap-defield-retrieve.xml": {
 			call: func(ctx context.Context, c *Client) (any, error) {

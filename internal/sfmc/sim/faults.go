@@ -82,6 +82,22 @@ const (
 	FaultQuerySlow      Kind = "query_slow"      // a query step completes after param duration (default 26m)
 	FaultFileMissing    Kind = "file_missing"    // an import/file transfer step finds no file (param message)
 	FaultFileUnexpected Kind = "file_unexpected" // an import/file transfer step rejects an empty file (param message)
+	// Send health: send jobs (automation email sends; target the
+	// automation or its send activity) and triggered sends started in the
+	// window.
+	FaultSendVolumeDrop       Kind = "send_volume_drop"       // audience × param fraction (default 0.1)
+	FaultSendBounceSpike      Kind = "send_bounce_spike"      // bounce rate param rate (default 0.2)
+	FaultSendUnsubscribeSpike Kind = "send_unsubscribe_spike" // unsubscribe rate param rate (default 0.03)
+
+	// FaultTransactionalSwallowed: messages integrations send to the
+	// definition are accepted (202) and then listed in the not-sent feed
+	// (param status_code, default 139) instead of being sent.
+	FaultTransactionalSwallowed Kind = "transactional_swallowed"
+
+	// FaultDERetention: the data extension gets row-based retention of
+	// param days (default 1) and loses param fraction of its rows
+	// (default 0.5).
+	FaultDERetention Kind = "de_retention"
 )
 
 // kindInfo describes one fault kind.
@@ -128,6 +144,13 @@ var kinds = map[Kind]kindInfo{
 	FaultQuerySlow:             {summary: "a query step runs close to SFMC's 30-minute limit"},
 	FaultFileMissing:           {summary: "an import or file transfer step finds no file"},
 	FaultFileUnexpected:        {summary: "an import or file transfer step gets an unusable file"},
+	FaultSendVolumeDrop:        {summary: "send jobs and triggered sends reach a fraction of their audience"},
+	FaultSendBounceSpike:       {summary: "send jobs and triggered sends bounce at a high rate"},
+	FaultSendUnsubscribeSpike:  {summary: "send jobs and triggered sends draw many unsubscribes"},
+
+	// Accepted through the API, then not sent.
+	FaultTransactionalSwallowed: {summary: "transactional messages accepted through the API are not sent"},
+	FaultDERetention:            {summary: "data extension gets short row-based retention; rows expire"},
 }
 
 // Kinds returns every fault kind, sorted.

@@ -438,6 +438,8 @@ func TestFaultKinds(t *testing.T) {
 			check func(t *testing.T, h *harness, p picks)
 		}{c.kind, c.check})
 	}
+	cases = append(cases, sendFaultCases()...)
+	cases = append(cases, retentionFaultCases()...)
 	seen := map[Kind]bool{}
 	for _, tc := range cases {
 		seen[tc.kind] = true

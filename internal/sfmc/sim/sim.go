@@ -97,6 +97,8 @@ type Sim struct {
 
 	statsMu sync.Mutex
 	stats   Stats
+
+	accepted acceptedStore // transactional messages accepted through the API
 }
 
 // New builds a simulator and its tenants.

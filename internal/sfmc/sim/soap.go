@@ -305,7 +305,7 @@ func (c *continuations) take(id string) *continuation {
 
 var soapScopes = map[string]string{
 	"Automation": "automations_read", "AutomationInstance": "automations_read", "AutomationActivityInstance": "automations_read",
-	"TriggeredSendDefinition": "email_read", "TriggeredSendSummary": "email_read",
+	"TriggeredSendDefinition": "email_read", "TriggeredSendSummary": "email_read", "Send": "email_read",
 	"DataExtension": "data_extensions_read", "DataExtensionField": "data_extensions_read",
 	"ImportDefinition": "automations_read", "ImportResultsSummary": "automations_read",
 }
@@ -378,7 +378,12 @@ func (s *Sim) handleSOAP(w http.ResponseWriter, r *http.Request) {
 		writeRetrieve(w, base, "Error: Insufficient Privileges", reqID, nil)
 		return
 	}
-	objs := s.soapObjects(t, req.ObjectType, now)
+	var objs []soapObj
+	if req.ObjectType == "Send" {
+		objs = s.soapSends(t, req.Filter, now) // only the jobs the date filter asks for
+	} else {
+		objs = s.soapObjects(t, req.ObjectType, now)
+	}
 	var sel []soapObj
 	for _, o := range objs {
 		ok, err := req.Filter.match(o.props())

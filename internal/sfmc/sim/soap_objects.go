@@ -44,6 +44,10 @@ func (s *Sim) soapObjects(t *tenant, typ string, now time.Time) []soapObj {
 				out = append(out, soapDEField(de, f, i))
 			}
 		}
+	case "Send":
+		for _, j := range s.sendJobs(t, now.Add(-sendLookback), now) {
+			out = append(out, soapSendJob(j))
+		}
 	case "ImportDefinition":
 		for _, im := range t.Imports {
 			out = append(out, soapImportDef(im))
@@ -242,14 +246,7 @@ func (s *Sim) soapDE(t *tenant, de *dataExtension, now time.Time) soapObj {
 			elKids("SendableDataExtensionField", elNil("PartnerKey"), elNil("ObjectID"), el("Name", "SubscriberKey")),
 			elKids("SendableSubscriberField", el("Name", "_SubscriberKey")))
 	}
-	if de.Retention {
-		f = append(f, elInt("DataRetentionPeriodLength", 6), elInt("DataRetentionPeriodUnitOfMeasure", 5),
-			elBool("RowBasedRetention", false), elBool("ResetRetentionPeriodOnImport", false),
-			elBool("DeleteAtEndOfRetentionPeriod", true), el("RetainUntil", fmtUS(de.Created.AddDate(2, 0, 0).Truncate(24*time.Hour))))
-	} else {
-		f = append(f, elBool("RowBasedRetention", false), elBool("ResetRetentionPeriodOnImport", false),
-			elBool("DeleteAtEndOfRetentionPeriod", false), el("RetainUntil", ""))
-	}
+	f = append(f, soapRetention(s.deRetention(t, de, now))...)
 	f = append(f, elInt("CategoryID", int64(de.CategoryID)))
 	return soapObj{typ: "DataExtension", fields: f}
 }

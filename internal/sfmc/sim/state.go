@@ -303,7 +303,8 @@ func (s *Sim) tsState(t *tenant, ts *triggeredSend, now time.Time) tsCounters {
 		}
 		c.Queued += int64(d.Hours() * w.f.paramFloat("per_hour", max(ts.RatePerHour, 60)))
 	}
-	sent := attempted - queuedFor.Hours()*ts.RatePerHour
+	lost, moreBounces, moreUnsubs := s.tsSendFaults(t, ts, now)
+	sent := attempted - queuedFor.Hours()*ts.RatePerHour - lost
 	if sent < 0 {
 		sent = 0
 	}
@@ -315,12 +316,12 @@ func (s *Sim) tsState(t *tenant, ts *triggeredSend, now time.Time) tsCounters {
 	c.NotSentErr = int64(sent*ts.ErrRate + extra)
 	c.NotSentOptOut = c.Sent / 200
 	c.NotSentUndeliverable = c.Sent / 300
-	c.Bounces = c.Sent * 15 / 1000
+	c.Bounces = c.Sent*15/1000 + int64(moreBounces)
 	c.Opens = c.Sent * 35 / 100
 	c.UniqueOpens = c.Sent * 28 / 100
 	c.Clicks = c.Sent * 6 / 100
 	c.UniqueClicks = c.Sent * 45 / 1000
-	c.OptOuts = c.Sent / 500
+	c.OptOuts = c.Sent/500 + int64(moreUnsubs)
 	return c
 }
 
@@ -424,6 +425,20 @@ func (s *Sim) notSentEvents(t *tenant, after int64, limit int, now time.Time) []
 				}
 			}
 		}
+		// Messages integrations had accepted in this minute, swallowed.
+		for _, m := range s.acceptedIn(t.MID, at, at.Add(time.Minute)) {
+			w := activeIn(s.faults.windows(FaultTransactionalSwallowed, t.MID, m.def.Key, m.def.Name, m.def.DefinitionID), m.at)
+			if w == nil || seq >= eventsPerSlot {
+				continue
+			}
+			id := slot*eventsPerSlot + seq + 1
+			seq++
+			if id <= after || len(out) >= limit || m.at.After(now) {
+				continue
+			}
+			code := int(w.f.paramFloat("status_code", 139))
+			out = append(out, notSentEvent{ID: id, At: m.at, Def: m.def, StatusCode: code, Message: notSentCodes[code], MessageKey: m.key})
+		}
 	}
 	for i := range out {
 		if out[i].Message == "" {
@@ -487,7 +502,7 @@ func (s *Sim) deRows(t *tenant, de *dataExtension, now time.Time) int64 {
 	if w := activeIn(s.faults.windows(FaultDERowDrop, t.MID, ids...), now); w != nil {
 		rows = int64(float64(rows) * w.f.paramFloat("fraction", 0.3))
 	}
-	return rows
+	return s.retentionRows(t, de, now, rows)
 }
 
 // deFields returns the schema at now and the time it last changed.
