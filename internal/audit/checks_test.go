@@ -187,7 +187,10 @@ func TestAuditAuthRejectedNotScored(t *testing.T) {
 	}
 }
 
-// The daily budget refusing calls is reported as budget, per monitor.
+// The daily budget refusing calls is reported as budget, per monitor. The
+// budget (11 calls) runs out inside the automation monitor: its required
+// reads exhaust it, its optional ones (notifications, step outcomes) are
+// refused from 80 % of it.
 func TestAuditDailyBudget(t *testing.T) {
 	s, url := newSim(t)
 	tn := runFast(t, tenantYAML(s, url, "    daily_api_budget: 11\n"))

@@ -73,7 +73,9 @@ func (c AutomationCollector) activityRuns(ctx context.Context, cl *sfmc.Client, 
 			continue
 		}
 		r := runs[len(runs)-1]
-		if r.StartedAt.IsZero() || !r.StartedAt.After(w.st.ActivitiesReadAt) {
+		// A run known only from ENS has no SFMC start time yet to match
+		// its instance by: wait for the poll that covers it.
+		if r.StartedAt.IsZero() || !r.Polled || !r.StartedAt.After(w.st.ActivitiesReadAt) {
 			continue
 		}
 		switch {

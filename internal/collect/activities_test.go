@@ -115,15 +115,15 @@ func TestActivityRuns(t *testing.T) {
 	}
 	cl := fakeClient(t, f)
 	errW := &autoWork{key: "Orders_Nightly", a: sfmc.Automation{Key: "Orders_Nightly"}, st: resource.AutomationState{
-		Runs: []resource.Run{{StartedAt: errStart, CompletedAt: errStart.Add(5 * time.Minute), Status: resource.StatusError, Rows: -1}}}}
+		Runs: []resource.Run{{StartedAt: errStart, CompletedAt: errStart.Add(5 * time.Minute), Status: resource.StatusError, Rows: -1, Polled: true}}}}
 	okW := &autoWork{key: "Audience_Build", a: sfmc.Automation{Key: "Audience_Build"}, st: resource.AutomationState{
 		Activities: automationActivities(sfmc.Automation{Steps: []sfmc.AutomationStep{{Step: 1, Activities: []sfmc.AutomationActivity{
 			{Name: "SQL_Audience", ActivityObjectID: "q-2", ObjectTypeID: 300, TargetDataExtensions: []sfmc.TargetDE{{Key: "Audience"}}},
 			{Name: "ESD_Audience", ActivityObjectID: "s-1", ObjectTypeID: 42}}}}}),
-		Runs: []resource.Run{{StartedAt: okStart, CompletedAt: okStart.Add(30 * time.Minute), Status: resource.StatusComplete, Rows: -1}}}}
+		Runs: []resource.Run{{StartedAt: okStart, CompletedAt: okStart.Add(30 * time.Minute), Status: resource.StatusComplete, Rows: -1, Polled: true}}}}
 	// Completed, but nothing followed in its definition: not read.
 	plainW := &autoWork{key: "Send_Only", a: sfmc.Automation{Key: "Send_Only"}, st: resource.AutomationState{Activities: []resource.Activity{},
-		Runs: []resource.Run{{StartedAt: okStart, CompletedAt: okStart.Add(time.Minute), Status: resource.StatusComplete, Rows: -1}}}}
+		Runs: []resource.Run{{StartedAt: okStart, CompletedAt: okStart.Add(time.Minute), Status: resource.StatusComplete, Rows: -1, Polled: true}}}}
 	works := []*autoWork{errW, okW, plainW}
 	AutomationCollector{}.activityRuns(t.Context(), cl, works)
 
@@ -158,8 +158,15 @@ func TestActivityRuns(t *testing.T) {
 	if a, b := f.count("AutomationInstance"), f.count("AutomationActivityInstance"); a != 1 || b != 1 {
 		t.Errorf("a poll without new runs spent calls: %d, %d", a, b)
 	}
+	// A run known only from ENS (not polled yet) waits for its poll.
+	ensW := &autoWork{key: "Orders_Nightly", a: sfmc.Automation{Key: "Orders_Nightly"}, st: resource.AutomationState{
+		Runs: []resource.Run{{StartedAt: t0, CompletedAt: t0.Add(time.Minute), Status: resource.StatusError, Rows: -1, ENS: "error"}}}}
+	AutomationCollector{}.activityRuns(t.Context(), cl, []*autoWork{ensW})
+	if a := f.count("AutomationInstance"); a != 1 {
+		t.Errorf("an ENS-only run was read before its poll (%d calls)", a-1)
+	}
 	// A budget below zero turns the reads off.
-	okW.st.Runs = append(okW.st.Runs, resource.Run{StartedAt: t0, CompletedAt: t0.Add(time.Minute), Status: resource.StatusComplete, Rows: -1})
+	okW.st.Runs = append(okW.st.Runs, resource.Run{StartedAt: t0, CompletedAt: t0.Add(time.Minute), Status: resource.StatusComplete, Rows: -1, Polled: true})
 	AutomationCollector{ActivityBudget: -1}.activityRuns(t.Context(), cl, works)
 	if a := f.count("AutomationInstance"); a != 1 {
 		t.Errorf("ActivityBudget -1 spent %d calls", a-1)
@@ -191,7 +198,7 @@ func TestActivityRunsOptionalPriority(t *testing.T) {
 	work := func(status string) *autoWork {
 		return &autoWork{key: "A", a: sfmc.Automation{Key: "A"}, st: resource.AutomationState{
 			Activities: []resource.Activity{{Name: "SQL_A", Type: resource.ActivityQuery}},
-			Runs:       []resource.Run{{StartedAt: t0, CompletedAt: t0.Add(time.Minute), Status: status, Rows: -1}}}}
+			Runs:       []resource.Run{{StartedAt: t0, CompletedAt: t0.Add(time.Minute), Status: status, Rows: -1, Polled: true}}}}
 	}
 	AutomationCollector{}.activityRuns(t.Context(), cl, []*autoWork{work(resource.StatusComplete)})
 	AutomationCollector{}.activityRuns(t.Context(), cl, []*autoWork{work(resource.StatusError)})
@@ -226,7 +233,7 @@ func TestActivityRunsBudgetCut(t *testing.T) {
 		acts:      []string{soapActivity("inst-1", "q-1", "SQL_A", 0, -1, "Query failed: Invalid column name 'X'.", t0, t0.Add(time.Minute))}}
 	cl := fakeClient(t, f)
 	w := &autoWork{key: "A", a: sfmc.Automation{Key: "A"}, st: resource.AutomationState{
-		Runs: []resource.Run{{StartedAt: t0, CompletedAt: t0.Add(time.Minute), Status: resource.StatusError, Rows: -1}}}}
+		Runs: []resource.Run{{StartedAt: t0, CompletedAt: t0.Add(time.Minute), Status: resource.StatusError, Rows: -1, Polled: true}}}}
 	AutomationCollector{ActivityBudget: 1}.activityRuns(t.Context(), cl, []*autoWork{w})
 	if a, b := f.count("AutomationInstance"), f.count("AutomationActivityInstance"); a != 1 || b != 0 {
 		t.Fatalf("budget 1 spent %d + %d calls", a, b)
