@@ -76,6 +76,7 @@ func Collectors() []Collector {
 		AutomationCollector{},
 		ImportCollector{},
 		TenantCollector{},
+		SecurityCollector{},
 	}
 }
 

@@ -81,7 +81,7 @@ type Monitors struct {
 	Transactional  Monitor `yaml:"transactional" doc:"Transactional messaging send definitions."`
 	DataExtensions Monitor `yaml:"data_extensions" doc:"Data extension row counts, freshness and schemas."`
 	Imports        Monitor `yaml:"imports" doc:"Import activity results."`
-	Audit          Monitor `yaml:"audit" doc:"Audit trail (who changed what): not collected yet, so enabling it is refused."`
+	Audit          Monitor `yaml:"audit" doc:"SFMC Audit Trail (audit and security events: new installed packages, scope and role changes, failed logins, IP allowlist refusals) for the security.* rules; needs the tracking_events_read scope; off by default (about 2 calls an hour)."`
 }
 
 // Monitor is the polling setup for one resource type.
@@ -172,7 +172,7 @@ func (t *Tenant) Object(objType, key string) Object { return t.Objects[objType+"
 
 // ObjectTypes lists the singular resource types used in object keys.
 func ObjectTypes() []string {
-	return []string{"automation", "journey", "triggered_send", "transactional", "data_extension", "import"}
+	return []string{"automation", "journey", "triggered_send", "transactional", "data_extension", "import", "security"}
 }
 
 // pluralOf maps an object type to its monitor name ("" when unknown).
@@ -182,6 +182,8 @@ func pluralOf(objType string) string {
 		return objType + "s"
 	case "transactional":
 		return Transactional
+	case "security":
+		return Audit // subjects of the audit trail (security.* findings)
 	}
 	return ""
 }
@@ -252,6 +254,11 @@ type Rules struct {
 	TenantBlocked              TenantBlockedRule       `yaml:"tenant.blocked" doc:"SFMC blocks the tenant's requests (REST 50200)."`
 	TenantBudget               TenantBudgetRule        `yaml:"tenant.budget" doc:"sfmcwatch's own calls approach the tenant's daily_api_budget."`
 	ENSSilent                  ENSSilentRule           `yaml:"ens.silent" doc:"ENS stopped reporting: polling sees automation runs finish or messages not sent that ENS, which reported them before, did not push (callback suspended, subscription lost)."`
+	SecurityNewIntegration     SecurityChangeRule      `yaml:"security.new_integration" doc:"The audit trail shows an installed package (API integration) created or licensed (monitors.audit)."`
+	SecurityScopeChange        SecurityChangeRule      `yaml:"security.scope_change" doc:"The audit trail shows an installed package or its API integration component modified: its scopes may have changed (monitors.audit)."`
+	SecurityRoleChange         SecurityChangeRule      `yaml:"security.role_change" doc:"The audit trail shows roles, user permissions or security settings changed (monitors.audit)."`
+	SecurityLoginFailures      SecurityBurstRule       `yaml:"security.login_failures" doc:"Repeated failed logins of one user in the audit trail's security events (monitors.audit)."`
+	SecurityIPBlocked          SecurityBurstRule       `yaml:"security.ip_blocked" doc:"Logins refused by the IP allowlist in the audit trail's security events (monitors.audit)."`
 }
 
 // RuleInfo names one rule and its common settings.
@@ -458,6 +465,21 @@ type ENSSilentRule struct {
 	Window    Duration `yaml:"window" doc:"Runs finished and messages not sent within this window are judged."`
 	Grace     Duration `yaml:"grace" doc:"How long ENS gets to report a run or message polling saw before it counts as missed."`
 	MinMissed int      `yaml:"min_missed" doc:"Missed runs/messages in the window that fire, when ENS reported none of the window's others."`
+}
+
+// SecurityChangeRule: one audit-trail change is a finding for hold after
+// SFMC dated it.
+type SecurityChangeRule struct {
+	RuleBase `yaml:",inline"`
+	Hold     Duration `yaml:"hold" doc:"How long after SFMC dated the change it stays a finding (the incident then resolves)."`
+}
+
+// SecurityBurstRule: threshold security events of one user within window.
+type SecurityBurstRule struct {
+	RuleBase  `yaml:",inline"`
+	Threshold int      `yaml:"threshold" doc:"Events of one user within window that fire."`
+	Window    Duration `yaml:"window" doc:"Span the threshold is counted over (by SFMC's event times)."`
+	Hold      Duration `yaml:"hold" doc:"How long after the burst's last event it stays a finding."`
 }
 
 // TenantBudgetRule: own API spend.

@@ -34,13 +34,12 @@ func Default() *Config {
 
 // DefaultMonitors polls every resource type every 5 minutes, except data
 // extensions (15 min, the Tier-A freshness cadence); the audit trail is off
-// (not collected yet).
+// (it needs the tracking_events_read scope, which a read-only package may
+// lack) and hourly when on: 2 feed calls a poll, about 48 calls a day.
 func DefaultMonitors() Monitors {
 	m := Monitor{Enabled: true, Interval: Duration(5 * time.Minute)}
 	de, audit := m, m
 	de.Interval = Duration(15 * time.Minute)
-	// No collector reads the audit trail yet: off, and refused when
-	// enabled (validateMonitors), so no option claims work that is not done.
 	audit.Enabled, audit.Interval = false, Duration(time.Hour)
 	return Monitors{
 		Automations: m, Journeys: m, TriggeredSends: m, Transactional: m,
@@ -131,5 +130,12 @@ func DefaultRules() Rules {
 		TenantBudget:  TenantBudgetRule{RuleBase: on(catalog.Warning), Threshold: 0.8},
 		ENSSilent: ENSSilentRule{RuleBase: on(catalog.Warning), Window: Duration(time.Hour),
 			Grace: Duration(10 * time.Minute), MinMissed: 2},
+		SecurityNewIntegration: SecurityChangeRule{RuleBase: on(catalog.Warning), Hold: Duration(day)},
+		SecurityScopeChange:    SecurityChangeRule{RuleBase: on(catalog.Warning), Hold: Duration(day)},
+		SecurityRoleChange:     SecurityChangeRule{RuleBase: on(catalog.Warning), Hold: Duration(day)},
+		SecurityLoginFailures: SecurityBurstRule{RuleBase: on(catalog.Warning), Threshold: 5,
+			Window: Duration(time.Hour), Hold: Duration(day)},
+		SecurityIPBlocked: SecurityBurstRule{RuleBase: on(catalog.Warning), Threshold: 3,
+			Window: Duration(time.Hour), Hold: Duration(day)},
 	}
 }

@@ -122,9 +122,6 @@ func (d *decoder) validateMonitors(m *Monitors, path string, inherited bool) {
 		if (!inherited || d.isSet(p+".interval")) && mon.Interval < MinInterval {
 			d.errorf(nil, p+".interval", "must be at least %s, got %s", MinInterval, mon.Interval)
 		}
-		if resource == Audit && mon.Enabled && (!inherited || d.isSet(p+".enabled")) {
-			d.errorf(nil, p+".enabled", "the audit-trail monitor is not available yet (no collector reads the audit trail): remove the block or set enabled: false")
-		}
 		if inherited && !d.isSet(p+".critical") {
 			return
 		}
@@ -350,8 +347,8 @@ func (t *Tenant) EstimatedDailyCalls() int64 {
 		}
 		perCycle := int64(1)
 		switch resource {
-		case TriggeredSends:
-			perCycle = 2
+		case TriggeredSends, Audit:
+			perCycle = 2 // definitions and summaries; audit and security events
 		case DataExtensions:
 			perCycle += int64(len(m.Critical))
 		case Automations:

@@ -14,5 +14,7 @@ func DefaultRules() []Rule {
 		TriggeredSendInactiveRule{}, TriggeredSendErrorsRule{}, TriggeredSendBacklogRule{}, SilentFailureRule{},
 		// Data extensions.
 		DERowDrop{}, DEEmpty{}, DESchemaDrift{}, DEStale{},
+		// Security (the audit trail).
+		SecurityNewIntegrationRule{}, SecurityScopeChangeRule{}, SecurityRoleChangeRule{}, SecurityLoginFailuresRule{}, SecurityIPBlockedRule{},
 	}
 }
