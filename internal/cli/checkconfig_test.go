@@ -23,7 +23,7 @@ func TestCheckConfig(t *testing.T) {
 		out, err []string
 	}{
 		{"valid", []string{"check-config", "--config", "testdata/config-valid.yaml"}, ExitOK,
-			[]string{"ok: testdata/config-valid.yaml: 1 tenant(s), 6 monitor(s) enabled, 26 of 27 rules enabled", "warning: testdata/config-valid.yaml:2:5: tenants[0].daily_api_budget"}, nil},
+			[]string{"ok: testdata/config-valid.yaml: 1 tenant(s), 6 monitor(s) enabled, 27 of 28 rules enabled", "warning: testdata/config-valid.yaml:2:5: tenants[0].daily_api_budget"}, nil},
 		{"strict with warnings", []string{"check-config", "--strict", "--config", "testdata/config-valid.yaml"}, ExitFindings, []string{"ok:"}, nil},
 		{"invalid", []string{"check-config", "--config", "testdata/config-invalid.yaml"}, ExitUsage, nil,
 			[]string{

@@ -259,6 +259,7 @@ type Rules struct {
 	SecurityRoleChange         SecurityChangeRule      `yaml:"security.role_change" doc:"The audit trail shows roles, user permissions or security settings changed (monitors.audit)."`
 	SecurityLoginFailures      SecurityBurstRule       `yaml:"security.login_failures" doc:"Repeated failed logins of one user in the audit trail's security events (monitors.audit)."`
 	SecurityIPBlocked          SecurityBurstRule       `yaml:"security.ip_blocked" doc:"Logins refused by the IP allowlist in the audit trail's security events (monitors.audit)."`
+	CredentialsContention      ContentionRule          `yaml:"credentials.contention" doc:"Several integrations or replicas share one installed package's client id: token requests per client id (recording proxy), token-endpoint throttling, tokens that stop working early."`
 }
 
 // RuleInfo names one rule and its common settings.
@@ -480,6 +481,14 @@ type SecurityBurstRule struct {
 	Threshold int      `yaml:"threshold" doc:"Events of one user within window that fire."`
 	Window    Duration `yaml:"window" doc:"Span the threshold is counted over (by SFMC's event times)."`
 	Hold      Duration `yaml:"hold" doc:"How long after the burst's last event it stays a finding."`
+}
+
+// ContentionRule: several apps behind one client id.
+type ContentionRule struct {
+	RuleBase         `yaml:",inline"`
+	Window           Duration `yaml:"window" doc:"Token requests and API calls of the integrations are judged over this window."`
+	MaxTokenRequests int      `yaml:"max_token_requests" doc:"Token requests of one client id within window that fire (a process caching its ~18-minute token needs about 3 an hour)."`
+	MinIntegrations  int      `yaml:"min_integrations" doc:"Distinct integrations requesting tokens of one client id that count as shared (fires at info alone, at the rule's severity with a symptom)."`
 }
 
 // TenantBudgetRule: own API spend.

@@ -137,5 +137,7 @@ func DefaultRules() Rules {
 			Window: Duration(time.Hour), Hold: Duration(day)},
 		SecurityIPBlocked: SecurityBurstRule{RuleBase: on(catalog.Warning), Threshold: 3,
 			Window: Duration(time.Hour), Hold: Duration(day)},
+		CredentialsContention: ContentionRule{RuleBase: on(catalog.Warning), Window: Duration(time.Hour),
+			MaxTokenRequests: 9, MinIntegrations: 2},
 	}
 }

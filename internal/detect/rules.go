@@ -16,5 +16,7 @@ func DefaultRules() []Rule {
 		DERowDrop{}, DEEmpty{}, DESchemaDrift{}, DEStale{},
 		// Security (the audit trail).
 		SecurityNewIntegrationRule{}, SecurityScopeChangeRule{}, SecurityRoleChangeRule{}, SecurityLoginFailuresRule{}, SecurityIPBlockedRule{},
+		// Several integrations behind one client id (proxy events).
+		CredentialsContention{},
 	}
 }
