@@ -93,8 +93,11 @@ func (c securityCursor) advance(at time.Time, id int64) securityCursor {
 	return c
 }
 
-// Collect implements Collector.
+// Collect implements Collector. The audit trail is an optional check:
+// its calls are Optional for the daily budget, so they stop first (at the
+// budget's optional share) when the budget runs low.
 func (c SecurityCollector) Collect(ctx context.Context, in *Input) (*Output, error) {
+	ctx = sfmc.WithPriority(ctx, sfmc.Optional)
 	pages := c.Pages
 	if pages <= 0 {
 		pages = defaultSecurityPages

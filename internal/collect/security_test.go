@@ -10,7 +10,9 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/collect/collecttest"
 	"github.com/sfmcwatch/sfmcwatch/internal/detect"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
+	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc/sim"
+	"golang.org/x/time/rate"
 )
 
 // Classification of SFMC's documented audit-trail shapes.
@@ -226,4 +228,33 @@ func FuzzSecurityClassify(f *testing.F) {
 			t.Fatalf("actor %q for %q: want u- and 10 hex digits", r, a)
 		}
 	})
+}
+
+// The audit trail is optional: with the daily budget at its optional
+// share, the collector spends nothing and says why (the required polls
+// keep the rest of the budget).
+func TestSecurityDegradesFirstOnBudget(t *testing.T) {
+	ctx := context.Background()
+	e := collecttest.New(t, collecttest.Options{Seed: 5, Size: sim.Size{Automations: 2, Journeys: 1, DataExtensions: 2, TriggeredSends: 1, Transactional: 1, Imports: 1}})
+	ep := e.Tenant.Endpoints()
+	cl, err := sfmc.New(sfmc.Tenant{Name: e.Tenant.Name, AuthURL: ep.Auth, RestURL: ep.REST, SOAPURL: ep.SOAP, ClientID: e.Tenant.ClientID,
+		ClientSecret: e.Tenant.ClientSecret.Reveal(), AccountID: e.Tenant.AccountID, DailyBudget: 10},
+		sfmc.Options{Clock: e.Sim.Now, RateLimit: rate.Inf, OptionalShare: 0.5, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Five required calls (and the token) use the optional share (5 of 10).
+	for range 5 {
+		if _, err := cl.Journeys(ctx, sfmc.JourneyListOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = collect.SecurityCollector{}.Collect(ctx, &collect.Input{Now: e.Now(), Tenant: e.Tenant, Client: cl, Cursors: e.Store})
+	if !sfmc.IsBudget(err) {
+		t.Fatalf("audit trail read past the optional share: err = %v", err)
+	}
+	// Required reads still go through.
+	if _, err := cl.Journeys(ctx, sfmc.JourneyListOptions{}); err != nil {
+		t.Fatalf("required read refused: %v", err)
+	}
 }
