@@ -25,6 +25,7 @@ type Config struct {
 	Proxy     Proxy     `yaml:"proxy" doc:"Recording proxy between the integrations and SFMC (sfmcwatch proxy, or inside serve)."`
 	Alerting  Alerting  `yaml:"alerting" doc:"Notification routing, grouping, inhibition, maintenance windows and receivers (docs/ALERTING.md)."`
 	Digest    Digest    `yaml:"digest" doc:"The weekly post-mortem digest: schedule, period and where it goes."`
+	Trust     Trust     `yaml:"trust" doc:"Optional: Salesforce's public Trust status, attached to SFMC outage incidents (off by default)."`
 
 	// File is the path the config was read from.
 	File string `yaml:"-"`
@@ -126,6 +127,7 @@ type Tenant struct {
 	Timezone            string            `yaml:"timezone" doc:"IANA time zone for schedules, seasonality and the digest."`
 	Monitors            Monitors          `yaml:"monitors" doc:"Per resource type polling; defaults come from the top-level monitors block."`
 	Objects             map[string]Object `yaml:"objects,omitempty" doc:"Per-object overrides keyed by <type>:<external key>, e.g. data_extension:Orders_Daily."`
+	TrustInstance       string            `yaml:"trust_instance,omitempty" doc:"The tenant's instance on Salesforce Trust (e.g. S7), read when trust.enabled."`
 
 	loc *time.Location
 }

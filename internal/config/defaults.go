@@ -29,6 +29,7 @@ func Default() *Config {
 		Digest:    DefaultDigest(),
 		Proxy:     DefaultProxy(),
 		Alerting:  DefaultAlerting(),
+		Trust:     DefaultTrust(),
 	}
 }
 

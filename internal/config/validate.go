@@ -37,6 +37,7 @@ func (d *decoder) validate(c *Config) {
 	d.validateRules(&c.Rules)
 	d.validateDamping(c)
 	d.validateIngest(c)
+	d.validateTrust(c)
 	d.validateAlerting(c)
 	d.validateProxy(c)
 	d.validateDigest(c)

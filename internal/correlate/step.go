@@ -30,7 +30,15 @@ type Step struct {
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
+	trust func(ctx context.Context, tenant string) string
 }
+
+// SetTrust sets what an SFMC outage cause (tenant-wide 5xx/timeouts) adds
+// to its title: fn returns a sentence such as "SFMC reports an incident on
+// your instance S7 (Salesforce Trust)", or "" (nothing reported, not
+// configured, or Trust unreachable). It is asked only while an outage
+// cause is open. Call before the step is used.
+func (s *Step) SetTrust(fn func(ctx context.Context, tenant string) string) { s.trust = fn }
 
 // New returns a Step over st (logger nil = discard).
 func New(st Store, log *slog.Logger) *Step {
@@ -91,6 +99,21 @@ func (s *Step) Apply(ctx context.Context, tenant string, ch *incident.Changes) (
 		linked[in.ID] = kids
 	}
 	plan := Plan(open, lin, linked)
+	if s.trust != nil {
+		note, asked := "", false
+		for id, d := range plan {
+			if d.Cause != CauseOutage || d.Title == "" {
+				continue
+			}
+			if !asked {
+				note, asked = s.trust(ctx, tenant), true
+			}
+			if note != "" {
+				d.Title += " — " + note
+				plan[id] = d
+			}
+		}
+	}
 	updated := map[int64]store.Incident{}
 	var errs []error
 	for _, in := range open {

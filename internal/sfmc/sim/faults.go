@@ -91,6 +91,12 @@ const (
 	FaultSecurityIPBlocked      Kind = "security_ip_blocked"      // Login Attempted entries refused by the IP allowlist (param per_hour, default 6)
 )
 
+// FaultTrustIncident makes the simulated Salesforce Trust status (trust.go)
+// report an incident (param kind=incident, the default; status
+// MAJOR_INCIDENT_CORE) or maintenance (kind=maintenance; MAINTENANCE_CORE)
+// on the instance in Target (empty: every instance).
+const FaultTrustIncident Kind = "trust_incident"
+
 // kindInfo describes one fault kind.
 type kindInfo struct {
 	request bool
@@ -137,6 +143,7 @@ var kinds = map[Kind]kindInfo{
 	FaultSecurityRoleChange:     {summary: "audit trail: roles, users or security settings change"},
 	FaultSecurityLoginFailures:  {summary: "audit trail: repeated failed logins of one user"},
 	FaultSecurityIPBlocked:      {summary: "audit trail: logins refused by the IP allowlist"},
+	FaultTrustIncident:          {summary: "Salesforce Trust reports an incident or maintenance on the instance"},
 }
 
 // Kinds returns every fault kind, sorted.

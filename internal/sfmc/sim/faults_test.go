@@ -449,6 +449,19 @@ func TestFaultKinds(t *testing.T) {
 				t.Fatalf("%d failed logins of mallory in the last hour, want 12", n)
 			}
 		}},
+		{FaultTrustIncident, func(t *testing.T, h *harness, _ picks) {
+			if st := h.mustJSON("/v1/instances/s7/status")["status"]; st != "OK" {
+				t.Fatalf("healthy status %v", st)
+			}
+			h.sim.Inject(Fault{Kind: FaultTrustIncident, Target: "S7"})
+			got := h.mustJSON("/v1/instances/S7/status")
+			if got["status"] != "MAJOR_INCIDENT_CORE" || len(got["Incidents"].([]any)) != 1 || got["key"] != "S7" {
+				t.Fatalf("incident: %v", got)
+			}
+			if other := h.mustJSON("/v1/instances/S9/status"); other["status"] != "OK" {
+				t.Fatalf("another instance: %v", other)
+			}
+		}},
 		{FaultSecurityIPBlocked, func(t *testing.T, h *harness, _ picks) {
 			h.sim.Inject(Fault{Kind: FaultSecurityIPBlocked, Target: "mallory", Start: ago(h, time.Hour)})
 			if n := loginItems(t, h, "mallory", "Invalid IP"); n < 6 {

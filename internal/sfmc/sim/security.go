@@ -25,13 +25,14 @@ var (
 // package named name in audit entries.
 func SecurityObjectID(name string) string { return hashGUID(hashString("package:"+name), 9) }
 
-// faultsOf lists every fault of kind k in tenant mid, whatever its target.
+// faultsOf lists every fault of kind k in tenant mid (0: in any tenant),
+// whatever its target.
 func (r *registry) faultsOf(k Kind, mid int64) []window {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []window
 	for _, e := range r.entries {
-		if e.f.Kind == k && (e.f.MID == 0 || e.f.MID == mid) {
+		if e.f.Kind == k && (mid == 0 || e.f.MID == 0 || e.f.MID == mid) {
 			f := e.f
 			out = append(out, window{start: f.Start, end: e.end, f: &f})
 		}
