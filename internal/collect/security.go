@@ -28,7 +28,9 @@ const (
 	// securityMaxChanges bounds the changes kept per subject (newest kept).
 	securityMaxChanges = 200
 	// securityOverlap re-reads this much before the cursor: SFMC filters
-	// by date, and entries already kept are recognised by id.
+	// by date and its audit trail is not real time (an entry can appear
+	// after newer ones were read); entries already kept are recognised by
+	// id, so each counts once.
 	securityOverlap      = 5 * time.Minute
 	defaultSecurityPages = 2
 )
@@ -141,7 +143,7 @@ func (c SecurityCollector) Collect(ctx context.Context, in *Input) (*Output, err
 	}
 	next := cur
 	for _, e := range evs {
-		if e.Time.IsZero() || e.Time.Before(cur.at) {
+		if e.Time.IsZero() || e.Time.Before(cur.at.Add(-securityOverlap)) {
 			continue
 		}
 		next = next.advance(e.Time, e.ID)
@@ -166,7 +168,7 @@ func (c SecurityCollector) Collect(ctx context.Context, in *Input) (*Output, err
 	}
 	next = cur
 	for _, e := range sevs {
-		if e.Time.IsZero() || e.Time.Before(cur.at) {
+		if e.Time.IsZero() || e.Time.Before(cur.at.Add(-securityOverlap)) {
 			continue
 		}
 		next = next.advance(e.Time, e.ID)

@@ -258,3 +258,38 @@ func TestSecurityDegradesFirstOnBudget(t *testing.T) {
 		t.Fatalf("required read refused: %v", err)
 	}
 }
+
+// An entry SFMC publishes late (dated a few minutes before entries already
+// read: the audit trail is not real time) is still read, once.
+func TestSecurityLateEntry(t *testing.T) {
+	ctx := context.Background()
+	e := collecttest.New(t, collecttest.Options{Seed: 5, Size: sim.Size{Automations: 2, Journeys: 1, DataExtensions: 2, TriggeredSends: 1, Transactional: 1, Imports: 1}})
+	e.Inject(sim.Fault{Kind: sim.FaultSecurityRoleChange, Start: e.Now().Add(-time.Minute)})
+	e.Collect(ctx, resource.Security)
+	cur, err := e.Store.GetCursor(ctx, collect.AuditEventsCursor(e.Tenant.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, _, _ := strings.Cut(cur, "|")
+	cursorAt, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		t.Fatalf("cursor %q: %v", cur, err)
+	}
+	// A package created 3 minutes before the newest entry read, published
+	// only now.
+	e.Inject(sim.Fault{Kind: sim.FaultSecurityNewIntegration, Target: "Late Package", Start: cursorAt.Add(-3 * time.Minute)})
+	e.Advance(time.Minute)
+	res := e.Poll(ctx, resource.Security, securityRules()...)
+	if got := findingKeys(res, "security.new_integration"); len(got) != 1 {
+		t.Fatalf("late entry not read: %v", got)
+	}
+	e.Advance(time.Minute)
+	out := e.Collect(ctx, resource.Security)
+	for _, s := range out.Snapshots {
+		var st resource.SecurityState
+		_ = resource.Decode(s, &st)
+		if strings.HasPrefix(s.ResourceKey, "integration:") && len(st.Changes) != 1 {
+			t.Fatalf("late entry counted %d times", len(st.Changes))
+		}
+	}
+}
