@@ -104,6 +104,7 @@ const (
 	DataExtensions = "data_extensions"
 	Imports        = "imports"
 	Sends          = "sends"
+	Audit          = "audit"
 	Tokens         = "tokens"
 )
 
@@ -276,6 +277,14 @@ func Make(in Input) Plan {
 				{"error-notification addresses (one read per automation)", float64(inv.Automations)},
 				{"target data extensions (one definition read per automation)", float64(inv.Automations)},
 			}})
+	}
+	if iv := in.Intervals[Audit]; iv > 0 {
+		// collect/security.go: the audit events and the security events
+		// feeds, one page each a poll behind their cursors (up to 4 calls
+		// while a backlog drains); the first look reads one day.
+		add(Monitor{Name: Audit, Interval: iv, Lines: []Line{
+			{"audit trail (auditEvents and securityEvents, one page each)", 2 * PollsPerDay(iv)},
+		}, Once: []Line{{"first look: the last 24 hours of both feeds", 2}}})
 	}
 	if iv := in.Intervals[Sends]; iv > 0 {
 		// collect/sends.go: a SOAP Retrieve of Send filtered on SendDate

@@ -69,12 +69,15 @@ const (
 	DataEngineering   Owner = "data_engineering"
 	Infrastructure    Owner = "infrastructure"
 	SalesforceSupport Owner = "salesforce_support"
+	// Security is the SFMC administrators / security team: who owns
+	// installed packages, roles, users and the IP allowlist (security.*).
+	Security Owner = "security"
 )
 
 // Valid reports whether o is a known owner team.
 func (o Owner) Valid() bool {
 	switch o {
-	case MarketingOps, DataEngineering, Infrastructure, SalesforceSupport:
+	case MarketingOps, DataEngineering, Infrastructure, SalesforceSupport, Security:
 		return true
 	}
 	return false

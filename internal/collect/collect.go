@@ -77,6 +77,7 @@ func Collectors() []Collector {
 		ImportCollector{},
 		TenantCollector{},
 		SendCollector{},
+		SecurityCollector{},
 	}
 }
 

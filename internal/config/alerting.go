@@ -18,7 +18,7 @@ import (
 // Alerting holds notification routes, receivers, inhibition and
 // maintenance windows (docs/ALERTING.md).
 type Alerting struct {
-	Route              Route               `yaml:"route" doc:"Root of the routing tree. Without child routes, alerts go to the receiver named after the incident's owner team (marketing_ops, data_engineering, infrastructure, salesforce_support) when it exists, else to route.receiver."`
+	Route              Route               `yaml:"route" doc:"Root of the routing tree. Without child routes, alerts go to the receiver named after the incident's owner team (marketing_ops, data_engineering, infrastructure, salesforce_support, security) when it exists, else to route.receiver."`
 	Receivers          []Receiver          `yaml:"receivers" doc:"Named notification targets; a receiver may fan out to several channels."`
 	InhibitRules       []InhibitRule       `yaml:"inhibit_rules" doc:"Extra inhibition rules: while a source alert fires, matching target alerts with equal labels are not notified (their resolution still is)."`
 	DefaultInhibitions bool                `yaml:"default_inhibitions" doc:"Built-in inhibitions, only what the cause explains: tenant.blind suppresses the tenant's api.errors of sfmcwatch's own calls; tenant.blocked the tenant's api.errors. Never journeys, sends or data, never resolutions."`
@@ -356,7 +356,7 @@ func (c *Console) Validate() error {
 }
 
 // Owner-team receivers of the default routing tree.
-var defaultTeamReceivers = []string{"marketing_ops", "data_engineering", "infrastructure", "salesforce_support"}
+var defaultTeamReceivers = []string{"marketing_ops", "data_engineering", "infrastructure", "salesforce_support", "security"}
 
 // DefaultAlerting returns the alerting defaults: first notification of a
 // new group after 15 s (a persistent auth or client failure is announced

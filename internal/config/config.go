@@ -25,6 +25,7 @@ type Config struct {
 	Proxy     Proxy     `yaml:"proxy" doc:"Recording proxy between the integrations and SFMC (sfmcwatch proxy, or inside serve)."`
 	Alerting  Alerting  `yaml:"alerting" doc:"Notification routing, grouping, inhibition, maintenance windows and receivers (docs/ALERTING.md)."`
 	Digest    Digest    `yaml:"digest" doc:"The weekly post-mortem digest: schedule, period and where it goes."`
+	Trust     Trust     `yaml:"trust" doc:"Optional: Salesforce's public Trust status, attached to SFMC outage incidents (off by default)."`
 
 	// File is the path the config was read from.
 	File string `yaml:"-"`
@@ -82,7 +83,7 @@ type Monitors struct {
 	Transactional  Monitor `yaml:"transactional" doc:"Transactional messaging send definitions."`
 	DataExtensions Monitor `yaml:"data_extensions" doc:"Data extension row counts, freshness and schemas."`
 	Imports        Monitor `yaml:"imports" doc:"Import activity results."`
-	Audit          Monitor `yaml:"audit" doc:"Audit trail (who changed what): not collected yet, so enabling it is refused."`
+	Audit          Monitor `yaml:"audit" doc:"SFMC Audit Trail (audit and security events: new installed packages, scope and role changes, failed logins, IP allowlist refusals) for the security.* rules; needs the tracking_events_read scope; off by default (about 2 calls an hour)."`
 	Sends          Monitor `yaml:"sends" doc:"Email send jobs (SOAP Send) and their delivery counters, for send health."`
 }
 
@@ -128,6 +129,7 @@ type Tenant struct {
 	Timezone            string            `yaml:"timezone" doc:"IANA time zone for schedules, seasonality and the digest."`
 	Monitors            Monitors          `yaml:"monitors" doc:"Per resource type polling; defaults come from the top-level monitors block."`
 	Objects             map[string]Object `yaml:"objects,omitempty" doc:"Per-object overrides keyed by <type>:<external key>, e.g. data_extension:Orders_Daily."`
+	TrustInstance       string            `yaml:"trust_instance,omitempty" doc:"The tenant's instance on Salesforce Trust (e.g. S7), read when trust.enabled."`
 
 	loc *time.Location
 }
@@ -174,7 +176,7 @@ func (t *Tenant) Object(objType, key string) Object { return t.Objects[objType+"
 
 // ObjectTypes lists the singular resource types used in object keys.
 func ObjectTypes() []string {
-	return []string{"automation", "journey", "triggered_send", "transactional", "data_extension", "import", "send"}
+	return []string{"automation", "journey", "triggered_send", "transactional", "data_extension", "import", "send", "security"}
 }
 
 // pluralOf maps an object type to its monitor name ("" when unknown).
@@ -184,6 +186,8 @@ func pluralOf(objType string) string {
 		return objType + "s"
 	case "transactional":
 		return Transactional
+	case "security":
+		return Audit // subjects of the audit trail (security.* findings)
 	}
 	return ""
 }
@@ -271,6 +275,12 @@ type Rules struct {
 	SendSilentFailure          SendSilentFailureRule   `yaml:"send.silent_failure" doc:"Sends SFMC accepted (202) and did not carry out: transactional messages of an integration in the not-sent feed; journey entry events no journey admitted."`
 	DataExtensionRetention     RetentionRiskRule       `yaml:"data_extension.retention_risk" doc:"Data retention can delete rows a journey entry source, an automation or an import relies on."`
 	ENSSilent                  ENSSilentRule           `yaml:"ens.silent" doc:"ENS stopped reporting: polling sees automation runs finish or messages not sent that ENS, which reported them before, did not push (callback suspended, subscription lost)."`
+	SecurityNewIntegration     SecurityChangeRule      `yaml:"security.new_integration" doc:"The audit trail shows an installed package (API integration) created or licensed (monitors.audit)."`
+	SecurityScopeChange        SecurityChangeRule      `yaml:"security.scope_change" doc:"The audit trail shows an installed package or its API integration component modified: its scopes may have changed (monitors.audit)."`
+	SecurityRoleChange         SecurityChangeRule      `yaml:"security.role_change" doc:"The audit trail shows roles, user permissions or security settings changed (monitors.audit)."`
+	SecurityLoginFailures      SecurityBurstRule       `yaml:"security.login_failures" doc:"Repeated failed logins of one user in the audit trail's security events (monitors.audit)."`
+	SecurityIPBlocked          SecurityBurstRule       `yaml:"security.ip_blocked" doc:"Logins refused by the IP allowlist in the audit trail's security events (monitors.audit)."`
+	CredentialsContention      ContentionRule          `yaml:"credentials.contention" doc:"Several integrations or replicas share one installed package's client id: token requests per client id (recording proxy), token-endpoint throttling, tokens that stop working early."`
 }
 
 // RuleInfo names one rule and its common settings.
@@ -477,6 +487,29 @@ type ENSSilentRule struct {
 	Window    Duration `yaml:"window" doc:"Runs finished and messages not sent within this window are judged."`
 	Grace     Duration `yaml:"grace" doc:"How long ENS gets to report a run or message polling saw before it counts as missed."`
 	MinMissed int      `yaml:"min_missed" doc:"Missed runs/messages in the window that fire, when ENS reported none of the window's others."`
+}
+
+// SecurityChangeRule: one audit-trail change is a finding for hold after
+// SFMC dated it.
+type SecurityChangeRule struct {
+	RuleBase `yaml:",inline"`
+	Hold     Duration `yaml:"hold" doc:"How long after SFMC dated the change it stays a finding (the incident then resolves)."`
+}
+
+// SecurityBurstRule: threshold security events of one user within window.
+type SecurityBurstRule struct {
+	RuleBase  `yaml:",inline"`
+	Threshold int      `yaml:"threshold" doc:"Events of one user within window that fire."`
+	Window    Duration `yaml:"window" doc:"Span the threshold is counted over (by SFMC's event times)."`
+	Hold      Duration `yaml:"hold" doc:"How long after the burst's last event it stays a finding."`
+}
+
+// ContentionRule: several apps behind one client id.
+type ContentionRule struct {
+	RuleBase         `yaml:",inline"`
+	Window           Duration `yaml:"window" doc:"Token requests and API calls of the integrations are judged over this window."`
+	MaxTokenRequests int      `yaml:"max_token_requests" doc:"Token requests of one client id within window that fire (a process caching its ~18-minute token needs about 3 an hour)."`
+	MinIntegrations  int      `yaml:"min_integrations" doc:"Distinct integrations requesting tokens of one client id that count as shared (fires at info alone, at the rule's severity with a symptom)."`
 }
 
 // TenantBudgetRule: own API spend.

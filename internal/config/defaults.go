@@ -29,20 +29,20 @@ func Default() *Config {
 		Digest:    DefaultDigest(),
 		Proxy:     DefaultProxy(),
 		Alerting:  DefaultAlerting(),
+		Trust:     DefaultTrust(),
 	}
 }
 
 // DefaultMonitors polls every resource type every 5 minutes, except data
 // extensions (15 min, the Tier-A freshness cadence); the audit trail is off
-// (not collected yet).
+// (it needs the tracking_events_read scope, which a read-only package may
+// lack) and hourly when on: 2 feed calls a poll, about 48 calls a day.
 func DefaultMonitors() Monitors {
 	m := Monitor{Enabled: true, Interval: Duration(5 * time.Minute)}
 	de, audit, sends := m, m, m
 	// Send jobs: their counters settle over hours; one Retrieve each 15 min.
 	sends.Interval = Duration(15 * time.Minute)
 	de.Interval = Duration(15 * time.Minute)
-	// No collector reads the audit trail yet: off, and refused when
-	// enabled (validateMonitors), so no option claims work that is not done.
 	audit.Enabled, audit.Interval = false, Duration(time.Hour)
 	return Monitors{
 		Automations: m, Journeys: m, TriggeredSends: m, Transactional: m,
@@ -147,5 +147,14 @@ func DefaultRules() Rules {
 		SendSilentFailure: SendSilentFailureRule{RuleBase: on(catalog.Error), Window: Duration(30 * time.Minute),
 			Grace: Duration(5 * time.Minute), MinNotSent: 5, NotSentRatio: 0.1, MinEntryEvents: 20, NotEnteredRatio: 0.5},
 		DataExtensionRetention: RetentionRiskRule{RuleBase: on(catalog.Warning), Horizon: Duration(14 * day), MinPeriod: Duration(7 * day)},
+		SecurityNewIntegration: SecurityChangeRule{RuleBase: on(catalog.Warning), Hold: Duration(day)},
+		SecurityScopeChange:    SecurityChangeRule{RuleBase: on(catalog.Warning), Hold: Duration(day)},
+		SecurityRoleChange:     SecurityChangeRule{RuleBase: on(catalog.Warning), Hold: Duration(day)},
+		SecurityLoginFailures: SecurityBurstRule{RuleBase: on(catalog.Warning), Threshold: 5,
+			Window: Duration(time.Hour), Hold: Duration(day)},
+		SecurityIPBlocked: SecurityBurstRule{RuleBase: on(catalog.Warning), Threshold: 3,
+			Window: Duration(time.Hour), Hold: Duration(day)},
+		CredentialsContention: ContentionRule{RuleBase: on(catalog.Warning), Window: Duration(time.Hour),
+			MaxTokenRequests: 9, MinIntegrations: 2},
 	}
 }

@@ -39,6 +39,7 @@ func (d *decoder) validate(c *Config) {
 	d.validateRules(&c.Rules)
 	d.validateDamping(c)
 	d.validateIngest(c)
+	d.validateTrust(c)
 	d.validateAlerting(c)
 	d.validateProxy(c)
 	d.validateDigest(c)
@@ -123,9 +124,6 @@ func (d *decoder) validateMonitors(m *Monitors, path string, inherited bool) {
 		p := path + "." + resource
 		if (!inherited || d.isSet(p+".interval")) && mon.Interval < MinInterval {
 			d.errorf(nil, p+".interval", "must be at least %s, got %s", MinInterval, mon.Interval)
-		}
-		if resource == Audit && mon.Enabled && (!inherited || d.isSet(p+".enabled")) {
-			d.errorf(nil, p+".enabled", "the audit-trail monitor is not available yet (no collector reads the audit trail): remove the block or set enabled: false")
 		}
 		if inherited && !d.isSet(p+".critical") {
 			return

@@ -39,6 +39,8 @@ type Step struct {
 	// (zero: nothing held): Due says a pass is needed then even without
 	// incident changes.
 	due map[string]time.Time
+
+	trust func(ctx context.Context, tenant string) string
 }
 
 // Option configures a Step.
@@ -51,6 +53,13 @@ type Option func(*Step)
 func WithPromoteAfter(clock func() time.Time, after func() time.Duration) Option {
 	return func(s *Step) { s.clock, s.promoteAfter = clock, after }
 }
+
+// SetTrust sets what an SFMC outage cause (tenant-wide 5xx/timeouts) adds
+// to its title: fn returns a sentence such as "SFMC reports an incident on
+// your instance S7 (Salesforce Trust)", or "" (nothing reported, not
+// configured, or Trust unreachable). It is asked only while an outage
+// cause is open. Call before the step is used.
+func (s *Step) SetTrust(fn func(ctx context.Context, tenant string) string) { s.trust = fn }
 
 // New returns a Step over st (logger nil = discard).
 func New(st Store, log *slog.Logger, opts ...Option) *Step {
@@ -132,6 +141,21 @@ func (s *Step) Apply(ctx context.Context, tenant string, ch *incident.Changes) (
 		return res, fmt.Errorf("correlate %s: %w", tenant, err)
 	}
 	plan := PlanHeld(open, lin, linked, held)
+	if s.trust != nil {
+		note, asked := "", false
+		for id, d := range plan {
+			if d.Cause != CauseOutage || d.Title == "" {
+				continue
+			}
+			if !asked {
+				note, asked = s.trust(ctx, tenant), true
+			}
+			if note != "" {
+				d.Title += " — " + note
+				plan[id] = d
+			}
+		}
+	}
 	updated := map[int64]store.Incident{}
 	var errs []error
 	for _, in := range open {

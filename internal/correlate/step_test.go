@@ -368,3 +368,51 @@ func TestObjectStateTimeline(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestOutageTrustNote: with Trust set, an open SFMC outage cause says what
+// Salesforce Trust reports on the tenant's instance; without a report (or
+// when Trust is not configured or unreachable: "") the title is unchanged.
+func TestOutageTrustNote(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t)
+		defer st.Close()
+		e := newEnv(t, st)
+		note := ""
+		asked := 0
+		e.step.SetTrust(func(_ context.Context, tn string) string {
+			if tn != tenant {
+				t.Errorf("asked about %q", tn)
+			}
+			asked++
+			return note
+		})
+		out := []detect.Finding{
+			api("sfmcwatch", "/interaction/v1/interactions", "server", "rest:50300"),
+			api("crm-sync", "/data/v1/customobjectdata/key/{key}/rowset", "timeout", "http:504"),
+		}
+		e.eval(resource.Tenant, map[string][]detect.Finding{"api.errors": out})
+		top := e.topLevelOpen()
+		if len(top) != 1 || top[0].Cause != correlate.CauseOutage || strings.Contains(top[0].Title, "Trust") || asked == 0 {
+			t.Fatalf("outage without a Trust report: %+v (asked %d)", top, asked)
+		}
+		note = "SFMC reports an incident on your instance S7 (Salesforce Trust)"
+		time.Sleep(time.Minute)
+		e.eval(resource.Tenant, map[string][]detect.Finding{"api.errors": out})
+		top = e.topLevelOpen()
+		if len(top) != 1 || !strings.HasSuffix(top[0].Title, " — "+note) || !strings.HasPrefix(top[0].Title, "SFMC outage or maintenance on") {
+			t.Fatalf("outage title %q", top[0].Title)
+		}
+		// A throttling cause is not an outage: Trust is not asked.
+		asked = 0
+		time.Sleep(time.Minute)
+		e2 := newEnv(t, st)
+		e2.step.SetTrust(func(context.Context, string) string { asked++; return note })
+		e2.eval(resource.Tenant, map[string][]detect.Finding{"api.errors": {
+			api("sfmcwatch", "/interaction/v1/interactions", "rate_limit", "rest:50100"),
+			api("crm-sync", "/data/v1/customobjectdata/key/{key}/rowset", "rate_limit", "rest:50100"),
+		}})
+		if asked != 0 {
+			t.Errorf("Trust asked %d times for a throttling episode", asked)
+		}
+	})
+}

@@ -402,7 +402,7 @@ monitors:
   transactional:   { enabled: true, interval: 5m }
   data_extensions: { enabled: true, interval: 5m }
   imports:         { enabled: true, interval: 5m }
-  audit:           { enabled: false, interval: 1h }
+  audit:           { enabled: true, interval: 1h }
 tenants:
   - name: demo-bu
     auth_url: ` + simURL + `

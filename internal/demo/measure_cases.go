@@ -2,9 +2,11 @@ package demo
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/collect"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc/sim"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
@@ -284,4 +286,36 @@ var measureCases = []measureCase{
 	{rule: "data_extension.retention_risk", fault: sim.FaultDERetention, typ: resource.DataExtension,
 		params: map[string]string{"days": "1"},
 		pick:   pickReliedDE("next poll of the data extension definitions (retention settings come with every Retrieve)")},
+	{rule: "security.new_integration", fault: sim.FaultSecurityNewIntegration, typ: resource.Security,
+		pick: pickSecurity(func(*measurer) string { return "integration:" + strings.ToLower(sim.SecurityObjectID("Shadow Export")) }, "Shadow Export")},
+	{rule: "security.scope_change", fault: sim.FaultSecurityScopeChange, typ: resource.Security,
+		pick: pickSecurity(func(*measurer) string {
+			return "integration:" + strings.ToLower(sim.SecurityObjectID("Newsletter Sync"))
+		}, "Newsletter Sync")},
+	{rule: "security.role_change", fault: sim.FaultSecurityRoleChange, typ: resource.Security,
+		pick: pickSecurity(func(m *measurer) string {
+			if mids := m.r.sim.Credentials().MIDs; len(mids) > 0 {
+				return "access:securitysettings:" + strconv.FormatInt(mids[0], 10)
+			}
+			return ""
+		}, "SecuritySettings")},
+	{rule: "security.login_failures", fault: sim.FaultSecurityLoginFailures, typ: resource.Security,
+		pick: pickSecurity(func(*measurer) string { return "logins:" + collect.SecurityActor(0, "mallory") }, "mallory")},
+	{rule: "security.ip_blocked", fault: sim.FaultSecurityIPBlocked, typ: resource.Security,
+		pick: pickSecurity(func(*measurer) string { return "logins:" + collect.SecurityActor(0, "contractor.vpn") }, "contractor.vpn")},
+}
+
+// pickSecurity targets an audit-trail subject (a package name, object type
+// or user name the simulator's fault writes entries for); match is the
+// security subject key the incident opens on. Detection waits for the
+// next audit poll (monitors.audit, hourly in the demo) and, for logins,
+// for threshold entries (5 failed at 12 an hour, 3 refused at 6 an hour).
+func pickSecurity(match func(*measurer) string, target string) func(*measurer, map[string]bool) (string, string, string) {
+	return func(m *measurer, used map[string]bool) (string, string, string) {
+		k := match(m)
+		if k == "" || used[string(resource.Security)+":"+k] {
+			return "", "", ""
+		}
+		return target, k, "the next audit-trail poll (hourly) after the entries appear"
+	}
 }

@@ -20,5 +20,9 @@ func DefaultRules() []Rule {
 		SendVolumeDropRule{}, SendBounceSpikeRule{}, SendComplaintSpikeRule{}, SendSilentFailureRule{},
 		// Data retention.
 		DERetentionRisk{},
+		// Security (the audit trail).
+		SecurityNewIntegrationRule{}, SecurityScopeChangeRule{}, SecurityRoleChangeRule{}, SecurityLoginFailuresRule{}, SecurityIPBlockedRule{},
+		// Several integrations behind one client id (proxy events).
+		CredentialsContention{},
 	}
 }

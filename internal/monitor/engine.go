@@ -263,6 +263,7 @@ func New(o Options) (*Engine, error) {
 	for _, c := range o.Collectors {
 		e.collectors[c.Type()] = c
 	}
+	e.correlate.SetTrust((&trustNotes{e: e}).note)
 	e.resync.Store(true)
 	e.unsub = o.Config.Subscribe(func(_, _ *config.Config) {
 		e.resync.Store(true)

@@ -387,6 +387,9 @@ func (p *Proxy) finish(c *call, upstreamErr error) {
 			ev.ObjectKey = req.DefinitionKey
 		case routeAuth:
 			req.ClientID = tokenRequestClientID(c.reqCapture.bytes())
+			// Token requests are counted per installed package
+			// (credentials.contention) under a masked label.
+			ev.ObjectKey = event.ClientRef(req.ClientID)
 		}
 	}
 	ev.Integration = p.integration(c, req)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/event"
 	"github.com/sfmcwatch/sfmcwatch/internal/proxy"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
@@ -137,14 +138,15 @@ func TestRecordedEvents(t *testing.T) {
 		{name: "token request names the integration by client id", method: "POST", path: "/v2/token",
 			body: []byte(`{"grant_type":"client_credentials","client_id":"crm-client-id","client_secret":"` + secretClient + `"}`),
 			ans:  answer{status: 200, body: tokenOK, header: map[string]string{"Content-Type": "application/json"}},
-			want: rec("crm-sync", "/v2/token", "", 200, "none", "", false)},
+			// The client id is kept as a masked label (credentials.contention).
+			want: rec("crm-sync", "/v2/token", event.ClientRef("crm-client-id"), 200, "none", "", false)},
 		{name: "REST call with that token is crm-sync", method: "GET", path: "/data/v1/customobjectdata/key/DE_Orders/rowset",
 			hdr:  map[string]string{"Authorization": "Bearer " + tok.AccessToken},
 			want: rec("crm-sync", "/data/v1/customobjectdata/key/{key}/rowset", "DE_Orders", 200, "none", "", false)},
 		{name: "token rejected", method: "POST", path: "/v2/token",
 			body: []byte(`{"grant_type":"client_credentials","client_id":"other","client_secret":"` + secretClient + `"}`),
 			ans:  answer{status: 401, body: fixture(t, "auth/token-401-invalid-client.json"), header: map[string]string{"Content-Type": "application/json"}},
-			want: rec("port-9001", "/v2/token", "", 401, "auth", "invalid_client", true), keepsBody: true},
+			want: rec("port-9001", "/v2/token", event.ClientRef("other"), 401, "auth", "invalid_client", true), keepsBody: true},
 		{name: "header names the integration; 429 is rate_limit", method: "GET", path: "/interaction/v1/interactions",
 			hdr:  map[string]string{"X-Sfmcwatch-Integration": "loader", "Authorization": "Bearer unknown"},
 			ans:  answer{status: 429, body: fixture(t, "errors/rest-429-rate-limit-50100.json"), header: map[string]string{"Content-Type": "application/json", "Retry-After": "5"}},

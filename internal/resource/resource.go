@@ -28,16 +28,23 @@ const (
 	// Tenant is the tenant itself (authentication, blocking, budget): one
 	// snapshot per poll with ResourceKey = tenant name.
 	Tenant Type = "tenant"
+	// Security is a subject of the SFMC Audit Trail (an installed package,
+	// a role or user, the security settings, a user's logins): one
+	// snapshot per subject with recent changes (SecurityState), collected
+	// by the audit monitor.
+	Security Type = "security"
 )
 
 // Types lists the SFMC object types in display order (Tenant excluded).
-var Types = []Type{Automation, Journey, TriggeredSend, Transactional, DataExtension, Import, Send}
+var Types = []Type{Automation, Journey, TriggeredSend, Transactional, DataExtension, Import, Send, Security}
 
 // Monitor returns the config monitor name of a type ("automations", …).
 func (t Type) Monitor() string {
 	switch t {
 	case Transactional:
 		return "transactional"
+	case Security:
+		return "audit"
 	case Tenant:
 		return ""
 	}
@@ -409,4 +416,51 @@ func Decode(s store.Snapshot, v any) error {
 // Ref builds a store.ResourceRef.
 func Ref(tenant string, t Type, key string) store.ResourceRef {
 	return store.ResourceRef{Tenant: tenant, ResourceType: string(t), ResourceKey: key}
+}
+
+// Security subject kinds (SecurityState.Kind).
+const (
+	SecurityIntegration = "integration" // an installed package or its components
+	SecurityAccess      = "access"      // a role, user permissions, security settings, a user
+	SecurityLogins      = "logins"      // one user's logins (security events)
+)
+
+// Security change kinds (SecurityChange.Kind), one per security.* rule.
+const (
+	ChangeNewIntegration = "new_integration"
+	ChangeScope          = "scope_change"
+	ChangeRole           = "role_change"
+	ChangeLoginFailed    = "login_failed"
+	ChangeIPBlocked      = "ip_blocked"
+)
+
+// SecurityChange is one audit-trail entry kept for the security rules:
+// bounded labels and ids only, never a user name, address or IP.
+type SecurityChange struct {
+	// ID is SFMC's audit or security event id (dedupes overlapping reads).
+	ID int64 `json:"id"`
+	// At is SFMC's createdDate (US Central time, converted to UTC).
+	At   time.Time `json:"at"`
+	Kind string    `json:"kind"`
+	// ObjectType and Operation are SFMC's labels (objectType.name,
+	// operation.name; for security events eventType.name and
+	// loginStatus.name), cut to 40 characters of [A-Za-z0-9 _.-].
+	ObjectType string `json:"object_type,omitempty"`
+	Operation  string `json:"operation,omitempty"`
+	// Actor is the acting employee's id, or "u-" and a hash of the user
+	// name when SFMC gave no id ("" when unknown).
+	Actor string `json:"actor,omitempty"`
+}
+
+// SecurityState is the payload of a security snapshot.
+type SecurityState struct {
+	Kind string `json:"kind"`
+	// Name is a bounded label of the subject: the object type and id
+	// ("InstalledPackage 8c1f…"), never free text SFMC holds about people.
+	Name string `json:"name"`
+	// Changes are the recent entries about the subject, oldest first,
+	// kept for the longest hold of the security rules (bounded).
+	Changes []SecurityChange `json:"changes,omitempty"`
+	// ObservedSince is sfmcwatch's first observation of the subject.
+	ObservedSince time.Time `json:"observed_since"`
 }

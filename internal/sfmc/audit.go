@@ -16,6 +16,7 @@ type AuditEvent struct {
 	Time          time.Time
 	MemberID      int64
 	Employee      string // user name
+	EmployeeID    int64  // employee.id (0: not given)
 	ObjectType    string
 	Operation     string
 	ObjectID      string
@@ -45,8 +46,9 @@ type auditItem struct {
 	CreatedDate jsonTime `json:"createdDate"`
 	MemberID    int64    `json:"memberId"`
 	Employee    struct {
-		UserName     string `json:"userName"`
-		EmployeeName string `json:"employeeName"`
+		ID           json.Number `json:"id"`
+		UserName     string      `json:"userName"`
+		EmployeeName string      `json:"employeeName"`
 	} `json:"employee"`
 	ObjectType named `json:"objectType"`
 	Operation  named `json:"operation"`
@@ -121,7 +123,8 @@ func (c *Client) auditPages(ctx context.Context, endpoint string, from, to time.
 func (c *Client) AuditEvents(ctx context.Context, from, to time.Time, maxPages int) ([]AuditEvent, error) {
 	var out []AuditEvent
 	err := c.auditPages(ctx, "/data/v1/audit/auditEvents", from, to, maxPages, func(it auditItem) {
-		out = append(out, AuditEvent{ID: it.ID, Time: it.CreatedDate.Time, MemberID: it.MemberID, Employee: it.Employee.UserName,
+		eid, _ := it.Employee.ID.Int64()
+		out = append(out, AuditEvent{ID: it.ID, Time: it.CreatedDate.Time, MemberID: it.MemberID, Employee: it.Employee.UserName, EmployeeID: eid,
 			ObjectType: it.ObjectType.Name, Operation: it.Operation.Name, ObjectID: it.Object.ID, ObjectName: it.Object.Name,
 			TransactionID: it.TransactionID})
 	})

@@ -100,6 +100,25 @@ const (
 	FaultDERetention Kind = "de_retention"
 )
 
+// Audit-trail faults: entries appear in GET /data/v1/audit/auditEvents and
+// /securityEvents (see security.go). Target names the subject: the
+// installed package (new_integration, scope_change), the audited object
+// type (role_change, default SecuritySettings) or the user name that
+// tries to log in (login_failures, ip_blocked).
+const (
+	FaultSecurityNewIntegration Kind = "security_new_integration" // an InstalledPackage Create entry at the fault's start
+	FaultSecurityScopeChange    Kind = "security_scope_change"    // an InstalledPackage Update entry at the fault's start
+	FaultSecurityRoleChange     Kind = "security_role_change"     // an Update entry of the object type in Target at the fault's start
+	FaultSecurityLoginFailures  Kind = "security_login_failures"  // Login Attempted / Failed entries (param per_hour, default 12)
+	FaultSecurityIPBlocked      Kind = "security_ip_blocked"      // Login Attempted entries refused by the IP allowlist (param per_hour, default 6)
+)
+
+// FaultTrustIncident makes the simulated Salesforce Trust status (trust.go)
+// report an incident (param kind=incident, the default; status
+// MAJOR_INCIDENT_CORE) or maintenance (kind=maintenance; MAINTENANCE_CORE)
+// on the instance in Target (empty: every instance).
+const FaultTrustIncident Kind = "trust_incident"
+
 // kindInfo describes one fault kind.
 type kindInfo struct {
 	request bool
@@ -151,6 +170,13 @@ var kinds = map[Kind]kindInfo{
 	// Accepted through the API, then not sent.
 	FaultTransactionalSwallowed: {summary: "transactional messages accepted through the API are not sent"},
 	FaultDERetention:            {summary: "data extension gets short row-based retention; rows expire"},
+
+	FaultSecurityNewIntegration: {summary: "audit trail: an installed package is created"},
+	FaultSecurityScopeChange:    {summary: "audit trail: an installed package is modified"},
+	FaultSecurityRoleChange:     {summary: "audit trail: roles, users or security settings change"},
+	FaultSecurityLoginFailures:  {summary: "audit trail: repeated failed logins of one user"},
+	FaultSecurityIPBlocked:      {summary: "audit trail: logins refused by the IP allowlist"},
+	FaultTrustIncident:          {summary: "Salesforce Trust reports an incident or maintenance on the instance"},
 }
 
 // Kinds returns every fault kind, sorted.

@@ -431,6 +431,43 @@ func TestFaultKinds(t *testing.T) {
 				t.Fatalf("destination holds %v rows, want 0", rows)
 			}
 		}},
+		{FaultSecurityNewIntegration, func(t *testing.T, h *harness, _ picks) {
+			h.sim.Inject(Fault{Kind: FaultSecurityNewIntegration, Target: "Acme Sync", Start: ago(h, time.Hour)})
+			wantAuditItem(t, h, "InstalledPackage", "Create", SecurityObjectID("Acme Sync"))
+		}},
+		{FaultSecurityScopeChange, func(t *testing.T, h *harness, _ picks) {
+			h.sim.Inject(Fault{Kind: FaultSecurityScopeChange, Target: "Acme Sync", Start: ago(h, time.Hour)})
+			wantAuditItem(t, h, "InstalledPackage", "Update", SecurityObjectID("Acme Sync"))
+		}},
+		{FaultSecurityRoleChange, func(t *testing.T, h *harness, _ picks) {
+			h.sim.Inject(Fault{Kind: FaultSecurityRoleChange, Start: ago(h, time.Hour)})
+			wantAuditItem(t, h, "SecuritySettings", "Update", "")
+		}},
+		{FaultSecurityLoginFailures, func(t *testing.T, h *harness, _ picks) {
+			h.sim.Inject(Fault{Kind: FaultSecurityLoginFailures, Target: "mallory", Start: ago(h, time.Hour)})
+			if n := loginItems(t, h, "mallory", "Failed"); n < 12 {
+				t.Fatalf("%d failed logins of mallory in the last hour, want 12", n)
+			}
+		}},
+		{FaultTrustIncident, func(t *testing.T, h *harness, _ picks) {
+			if st := h.mustJSON("/v1/instances/s7/status")["status"]; st != "OK" {
+				t.Fatalf("healthy status %v", st)
+			}
+			h.sim.Inject(Fault{Kind: FaultTrustIncident, Target: "S7"})
+			got := h.mustJSON("/v1/instances/S7/status")
+			if got["status"] != "MAJOR_INCIDENT_CORE" || len(got["Incidents"].([]any)) != 1 || got["key"] != "S7" {
+				t.Fatalf("incident: %v", got)
+			}
+			if other := h.mustJSON("/v1/instances/S9/status"); other["status"] != "OK" {
+				t.Fatalf("another instance: %v", other)
+			}
+		}},
+		{FaultSecurityIPBlocked, func(t *testing.T, h *harness, _ picks) {
+			h.sim.Inject(Fault{Kind: FaultSecurityIPBlocked, Target: "mallory", Start: ago(h, time.Hour)})
+			if n := loginItems(t, h, "mallory", "Invalid IP"); n < 6 {
+				t.Fatalf("%d IP-refused logins of mallory in the last hour, want 6", n)
+			}
+		}},
 	}
 	for _, c := range stepFaultCases() {
 		cases = append(cases, struct {
@@ -515,4 +552,41 @@ func TestAdminAPI(t *testing.T) {
 	if st.Stats.ByRoute["GET /automation/v1/automations"] != 2 || st.Stats.ByRoute["POST /v2/token"] != 1 {
 		t.Errorf("stats %v", st.Stats.ByRoute)
 	}
+}
+
+// wantAuditItem finds an audit entry in the last two hours (ascending, the
+// documented default order) with the object type, operation and object id.
+func wantAuditItem(t *testing.T, h *harness, objectType, op, objectID string) {
+	t.Helper()
+	items := h.mustJSON("/data/v1/audit/auditEvents?$pagesize=1000&startdate=" + h.sim.Now().Add(-2*time.Hour).UTC().Format(time.RFC3339))["items"].([]any)
+	for _, x := range items {
+		it := x.(map[string]any)
+		obj := it["object"].(map[string]any)
+		if it["objectType"].(map[string]any)["name"] == objectType && it["operation"].(map[string]any)["name"] == op &&
+			(objectID == "" || obj["id"] == objectID) {
+			return
+		}
+	}
+	t.Fatalf("no %s %s entry for %q in %v", objectType, op, objectID, items)
+}
+
+// loginItems counts the user's login entries with the status in the last
+// two hours.
+func loginItems(t *testing.T, h *harness, user, status string) int {
+	t.Helper()
+	items := h.mustJSON("/data/v1/audit/securityEvents?$pagesize=1000&startdate=" + h.sim.Now().Add(-2*time.Hour).UTC().Format(time.RFC3339))["items"].([]any)
+	n := 0
+	var last string
+	for _, x := range items {
+		it := x.(map[string]any)
+		if c := it["createdDate"].(string); c < last {
+			t.Fatalf("security events not ascending: %s after %s", c, last)
+		} else {
+			last = c
+		}
+		if it["employee"].(map[string]any)["userName"] == user && it["loginStatus"].(map[string]any)["name"] == status {
+			n++
+		}
+	}
+	return n
 }

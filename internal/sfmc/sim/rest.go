@@ -117,6 +117,7 @@ func (s *Sim) routes() http.Handler {
 	rest("GET /data/v1/audit/securityEvents", "tracking_events_read", s.handleSecurityEvents)
 
 	s.adminRoutes(mux)
+	s.trustRoutes(mux, counted)
 
 	mux.HandleFunc("/", counted("unknown", func(w http.ResponseWriter, r *http.Request) {
 		restError(w, http.StatusNotFound, 404, "Not Found")

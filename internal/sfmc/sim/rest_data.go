@@ -223,6 +223,7 @@ func (s *Sim) auditEvents(t *tenant, now time.Time) []auditEvent {
 			}
 		}
 	}
+	out = append(out, s.securityAuditEvents(t, now)...)
 	from := now.Add(-30 * 24 * time.Hour)
 	out = slices.DeleteFunc(out, func(e auditEvent) bool { return e.at.Before(from) })
 	slices.SortStableFunc(out, func(a, b auditEvent) int { return b.at.Compare(a.at) })
@@ -259,7 +260,10 @@ func window30(r *http.Request, now time.Time) (from, to time.Time) {
 func (s *Sim) handleAuditEvents(w http.ResponseWriter, r *http.Request, t *tenant, now time.Time) {
 	from, to := window30(r, now)
 	evs := slices.DeleteFunc(s.auditEvents(t, now), func(e auditEvent) bool { return e.at.Before(from) || e.at.After(to) })
-	if strings.Contains(strings.ToLower(queryStr(r, "$orderBy")), "asc") {
+	// Sorted newest first above; SFMC's default is ascending ("If you
+	// don't provide the $orderBy parameter, the results are sorted by
+	// createdDate in ascending order", getAuditEvents).
+	if !strings.Contains(strings.ToLower(queryStr(r, "$orderBy")), "desc") {
 		slices.Reverse(evs)
 	}
 	page, size, lo, hi := pageBounds(r, len(evs), 50, 1000)
@@ -302,7 +306,7 @@ func (s *Sim) handleSecurityEvents(w http.ResponseWriter, r *http.Request, t *te
 			}
 			status := idName{4, "Successful"}
 			if h%97 == 0 {
-				status = idName{2, "Failed"}
+				status = idName{1, "Failed"} // Audit Trail Access Log: Failed (LoginStatusID = 1)
 			}
 			evs = append(evs, securityEvent{ID: int64(h % 1e12), CreatedDate: fmtREST(at), MemberID: t.MID, EnterpriseID: t.MID,
 				Employee:  auditEmployee{EmployeeName: u.Name, UserName: u.UserName},
@@ -311,7 +315,16 @@ func (s *Sim) handleSecurityEvents(w http.ResponseWriter, r *http.Request, t *te
 				EventType: idName{1, "Login Attempted"}, LoginStatus: status, EventSource: idName{11, "Hub CAS"}, at: at})
 		}
 	}
+	for _, e := range s.securityLoginEvents(t, now) {
+		if !e.at.Before(from) && !e.at.After(to) {
+			evs = append(evs, e)
+		}
+	}
 	slices.SortStableFunc(evs, func(a, b securityEvent) int { return b.at.Compare(a.at) })
+	// Ascending unless asked otherwise, as SFMC documents (getSecurityEvents).
+	if !strings.Contains(strings.ToLower(queryStr(r, "$orderBy")), "desc") {
+		slices.Reverse(evs)
+	}
 	page, size, lo, hi := pageBounds(r, len(evs), 50, 1000)
 	items := evs[lo:hi]
 	if items == nil {
