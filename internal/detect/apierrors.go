@@ -76,22 +76,45 @@ type apiFPState struct {
 
 const maxAPIEvidence = 20
 
-// Evaluate implements Rule.
-func (r APIErrors) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
-	if in.Events == nil {
-		return nil, nil
-	}
+// apiParams are one pass's window, lookback and sources.
+type apiParams struct {
+	window         time.Duration
+	from, winStart time.Time
+	sources        []string
+}
+
+func (r APIErrors) params(in *Input) apiParams {
 	cfg := in.Rules.APIErrors
 	window := cfg.Window.Std()
 	if window <= 0 {
 		window = 15 * time.Minute
 	}
 	lookback := max(4*window, cfg.EscalateAfter.Std()+window)
-	from, winStart := in.Now.Add(-lookback), in.Now.Add(-window)
 	sources := r.Sources
 	if len(sources) == 0 {
 		sources = []string{"client", "proxy", "ingest", "tail"}
 	}
+	return apiParams{window: window, from: in.Now.Add(-lookback), winStart: in.Now.Add(-window), sources: sources}
+}
+
+// Evaluate implements Rule. With a store that keeps running aggregates
+// (store.BucketReader) it reads those (evaluateBuckets); otherwise every
+// event of the lookback (evaluateScan). Both find the same.
+func (r APIErrors) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
+	if in.Events == nil {
+		return nil, nil
+	}
+	if br, ok := in.Events.(store.BucketReader); ok {
+		return r.evaluateBuckets(ctx, in, br)
+	}
+	return r.evaluateScan(ctx, in)
+}
+
+// evaluateScan folds every event of the lookback, source by source in
+// (ts, id) order.
+func (r APIErrors) evaluateScan(ctx context.Context, in *Input) ([]Finding, error) {
+	p := r.params(in)
+	from, winStart, sources := p.from, p.winStart, p.sources
 	fps := map[apiFP]*apiFPState{}
 	calls := map[apiGroup]int64{}
 	open := map[apiGroup][]apiFP{} // fingerprints with an open run, per group
@@ -151,6 +174,13 @@ func (r APIErrors) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
 			q.After = store.EventKey{TS: last.TS, ID: last.ID}
 		}
 	}
+	return r.judge(in, p, fps, calls), nil
+}
+
+// judge turns the folded state of every fingerprint into findings.
+func (r APIErrors) judge(in *Input, p apiParams, fps map[apiFP]*apiFPState, calls map[apiGroup]int64) []Finding {
+	cfg := in.Rules.APIErrors
+	window, winStart := p.window, p.winStart
 	base := in.Rules.Rule(r.ID())
 	var out []Finding
 	for k, st := range fps {
@@ -173,7 +203,7 @@ func (r APIErrors) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
 		out = append(out, r.finding(in, k, base, first, evidence, sample, persistent, run.count, st.inWindow, n, window))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Fingerprint() < out[j].Fingerprint() })
-	return out, nil
+	return out
 }
 
 func (r APIErrors) finding(in *Input, k apiFP, base *config.RuleBase, first time.Time, evidence []int64,
