@@ -104,16 +104,26 @@ func (r APIErrors) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
 	if in.Events == nil {
 		return nil, nil
 	}
+	p := r.params(in)
+	var (
+		fps   map[apiFP]*apiFPState
+		calls map[apiGroup]int64
+		err   error
+	)
 	if br, ok := in.Events.(store.BucketReader); ok {
-		return r.evaluateBuckets(ctx, in, br)
+		fps, calls, err = r.foldBuckets(ctx, in, p, br)
+	} else {
+		fps, calls, err = r.foldScan(ctx, in, p)
 	}
-	return r.evaluateScan(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return r.judge(in, p, fps, calls), nil
 }
 
-// evaluateScan folds every event of the lookback, source by source in
-// (ts, id) order.
-func (r APIErrors) evaluateScan(ctx context.Context, in *Input) ([]Finding, error) {
-	p := r.params(in)
+// foldScan folds every event of the lookback, source by source in (ts, id)
+// order, into the state of every fingerprint and the calls of every group.
+func (r APIErrors) foldScan(ctx context.Context, in *Input, p apiParams) (map[apiFP]*apiFPState, map[apiGroup]int64, error) {
 	from, winStart, sources := p.from, p.winStart, p.sources
 	fps := map[apiFP]*apiFPState{}
 	calls := map[apiGroup]int64{}
@@ -123,7 +133,7 @@ func (r APIErrors) evaluateScan(ctx context.Context, in *Input) ([]Finding, erro
 		for {
 			evs, err := in.Events.QueryEvents(ctx, q)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			for i := range evs {
 				e := &evs[i]
@@ -174,7 +184,7 @@ func (r APIErrors) evaluateScan(ctx context.Context, in *Input) ([]Finding, erro
 			q.After = store.EventKey{TS: last.TS, ID: last.ID}
 		}
 	}
-	return r.judge(in, p, fps, calls), nil
+	return fps, calls, nil
 }
 
 // judge turns the folded state of every fingerprint into findings.

@@ -378,9 +378,8 @@ func readSecond(ctx context.Context, br store.BucketReader, tenant, source strin
 		From: time.UnixMicro(lo), To: time.UnixMicro(hi)})
 }
 
-// evaluateBuckets is evaluateScan over the running aggregates.
-func (r APIErrors) evaluateBuckets(ctx context.Context, in *Input, br store.BucketReader) ([]Finding, error) {
-	p := r.params(in)
+// foldBuckets is foldScan over the running aggregates.
+func (r APIErrors) foldBuckets(ctx context.Context, in *Input, p apiParams, br store.BucketReader) (map[apiFP]*apiFPState, map[apiGroup]int64, error) {
 	rng := usRange{lo: p.from.UnixMicro(), hi: in.Now.Add(time.Microsecond).UnixMicro()}
 	win := usRange{lo: ceilUS(p.winStart), hi: rng.hi}
 	bFrom, bTo := store.BucketStart(time.UnixMicro(rng.lo)), store.BucketStart(time.UnixMicro(rng.hi-1)).Add(store.BucketWidth)
@@ -390,7 +389,7 @@ func (r APIErrors) evaluateBuckets(ctx context.Context, in *Input, br store.Buck
 	for _, src := range p.sources {
 		rows, err := br.EventBuckets(ctx, store.BucketQuery{Tenant: in.Tenant.Name, Source: src, FailedOnly: true, From: bFrom, To: bTo})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for i := range rows {
 			g := apiGroup{rows[i].Integration, rows[i].Endpoint}
@@ -415,7 +414,7 @@ func (r APIErrors) evaluateBuckets(ctx context.Context, in *Input, br store.Buck
 			rows, err := br.EventBuckets(ctx, store.BucketQuery{Tenant: in.Tenant.Name, Source: src,
 				Integration: &g.integration, Endpoint: &g.endpoint, From: bFrom, To: bTo})
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			secs := seconds(rows, func(*store.BucketRow) apiGroup { return g })[g]
 			for i := range secs {
@@ -426,7 +425,7 @@ func (r APIErrors) evaluateBuckets(ctx context.Context, in *Input, br store.Buck
 				}
 				ms, err := readSecond(ctx, br, in.Tenant.Name, src, &g.integration, &g.endpoint, s.bucket, rng)
 				if err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				for j := range ms {
 					f.event(g, &ms[j])
@@ -442,7 +441,7 @@ func (r APIErrors) evaluateBuckets(ctx context.Context, in *Input, br store.Buck
 	}
 	marks, err := resolveSamples(ctx, br, in.Tenant.Name, refs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, x := range all {
 		st := x.st
@@ -452,7 +451,7 @@ func (r APIErrors) evaluateBuckets(ctx context.Context, in *Input, br store.Buck
 			inWindow: st.inWindow, firstInWindow: st.firstInWindow, windowEv: st.windowEv, sample: st.sample.resolve(marks),
 		}
 	}
-	return r.judge(in, p, fps, calls), nil
+	return fps, calls, nil
 }
 
 // integrationFold folds the events of one integration as

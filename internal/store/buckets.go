@@ -81,7 +81,7 @@ type BucketRow struct {
 type MarkQuery struct {
 	Tenant, Source        string
 	Integration, Endpoint *string
-	From, To                              time.Time // [From, To)
+	From, To              time.Time // [From, To)
 	// After keeps events after this key in (ts, id) order.
 	After EventKey
 	IDs   []int64
