@@ -72,6 +72,10 @@ type apiFPState struct {
 	firstInWindow time.Time
 	windowEv      []int64
 	sample        store.EventRecord
+	// refs, when set, name the run's and the window's samples that are
+	// only known by id (the aggregate path): resolveSamples fills them
+	// in for the fingerprints that find.
+	refs *[2]sampleRef
 }
 
 const maxAPIEvidence = 20
@@ -118,7 +122,7 @@ func (r APIErrors) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.judge(in, p, fps, calls), nil
+	return r.judge(ctx, in, p, fps, calls)
 }
 
 // foldScan folds every event of the lookback, source by source in (ts, id)
@@ -188,11 +192,17 @@ func (r APIErrors) foldScan(ctx context.Context, in *Input, p apiParams) (map[ap
 }
 
 // judge turns the folded state of every fingerprint into findings.
-func (r APIErrors) judge(in *Input, p apiParams, fps map[apiFP]*apiFPState, calls map[apiGroup]int64) []Finding {
+func (r APIErrors) judge(ctx context.Context, in *Input, p apiParams, fps map[apiFP]*apiFPState, calls map[apiGroup]int64) ([]Finding, error) {
 	cfg := in.Rules.APIErrors
 	window, winStart := p.window, p.winStart
 	base := in.Rules.Rule(r.ID())
-	var out []Finding
+	type firing struct {
+		k          apiFP
+		st         *apiFPState
+		persistent bool
+	}
+	var fire []firing
+	var pending []*apiFPState
 	for k, st := range fps {
 		run := st.run
 		persistent := run.count > 0 && !run.last.Before(winStart) &&
@@ -206,6 +216,20 @@ func (r APIErrors) judge(in *Input, p apiParams, fps map[apiFP]*apiFPState, call
 		if !persistent && !bursty {
 			continue
 		}
+		fire = append(fire, firing{k, st, persistent})
+		if st.refs != nil {
+			pending = append(pending, st)
+		}
+	}
+	if len(pending) > 0 {
+		br, _ := in.Events.(store.BucketReader)
+		if err := resolveAPISamples(ctx, br, in.Tenant.Name, pending); err != nil {
+			return nil, err
+		}
+	}
+	var out []Finding
+	for _, f := range fire {
+		k, st, persistent, run, n := f.k, f.st, f.persistent, f.st.run, calls[f.k.group]
 		first, evidence, sample := st.firstInWindow, st.windowEv, st.sample
 		if persistent {
 			first, evidence, sample = run.first, run.evidence, run.sample
@@ -213,7 +237,7 @@ func (r APIErrors) judge(in *Input, p apiParams, fps map[apiFP]*apiFPState, call
 		out = append(out, r.finding(in, k, base, first, evidence, sample, persistent, run.count, st.inWindow, n, window))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Fingerprint() < out[j].Fingerprint() })
-	return out
+	return out, nil
 }
 
 func (r APIErrors) finding(in *Input, k apiFP, base *config.RuleBase, first time.Time, evidence []int64,

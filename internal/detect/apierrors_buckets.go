@@ -156,7 +156,9 @@ func resolveSamples(ctx context.Context, br store.BucketReader, tenant string, r
 	}
 	out := map[int64]store.EventMark{}
 	for start := 0; start < len(ids); start += 500 {
-		ms, err := br.EventMarks(ctx, store.MarkQuery{Tenant: tenant, IDs: ids[start:min(start+500, len(ids))]})
+		// By id alone: the primary key (a tenant filter could make SQLite
+		// walk the tenant's events instead).
+		ms, err := br.EventMarks(ctx, store.MarkQuery{IDs: ids[start:min(start+500, len(ids))]})
 		if err != nil {
 			return nil, err
 		}
@@ -228,57 +230,120 @@ func rowFP(g apiGroup, r *store.BucketRow) apiFP {
 	return apiFP{group: g, family: r.Family, surface: r.Surface, code: r.Code}
 }
 
-// needsEvents reports whether second s must be read event by event.
-func (f *apiGroupFold) needsEvents(g apiGroup, s *second) bool {
+// How a second of one group is folded.
+const (
+	foldRows   = iota // from its aggregate rows alone
+	foldTail          // rows for the window; the events after the last success for the runs
+	foldEvents        // event by event
+)
+
+// mode says how second s must be folded: from its rows when they say it
+// all; from its rows plus the events after its last success when failures
+// straddle that success (only those events decide the runs); event by
+// event when an edge of the range or the window falls inside a row, or
+// more evidence ids are needed than a row's first and last.
+func (f *apiGroupFold) mode(g apiGroup, s *second) int {
 	var lastOK store.EventKey
 	success := false
 	if s.success != nil {
 		in, out := f.rng.rowIn(s.success)
 		if !in && !out {
-			return true
+			return foldEvents
 		}
 		if win, wout := f.win.rowIn(s.success); !win && !wout && !out {
-			return true
+			return foldEvents
 		}
 		if in {
 			success, lastOK = true, s.success.Last
 		}
 	}
+	mode := foldRows
 	for _, row := range s.fails {
 		in, out := f.rng.rowIn(row)
 		if out {
 			continue
 		}
 		if !in {
-			return true
+			return foldEvents
 		}
 		win, wout := f.win.rowIn(row)
 		if !win && !wout {
-			return true
-		}
-		if success && !row.Last.Less(lastOK) && !lastOK.Less(row.First) {
-			return true // failures on both sides of the last success
-		}
-		if row.N <= 2 {
-			continue
+			return foldEvents
 		}
 		st := f.fps[rowFP(g, row)]
 		runEv, winEv := 0, 0
 		if st != nil {
 			runEv, winEv = len(st.run.evidence), len(st.windowEv)
 		}
+		if row.N > 2 && win && winEv < maxAPIEvidence {
+			return foldEvents
+		}
+		if success && !row.Last.Less(lastOK) && !lastOK.Less(row.First) {
+			mode = foldTail // failures on both sides of the last success
+			continue
+		}
+		if row.N <= 2 {
+			continue
+		}
 		after := !success || lastOK.Less(row.First)
-		if after && success {
+		if success {
 			runEv = 0 // the run restarts after the success
 		}
-		if (after && runEv < maxAPIEvidence) || (win && winEv < maxAPIEvidence) {
-			return true
+		if after && runEv < maxAPIEvidence {
+			if success {
+				mode = foldTail
+				continue
+			}
+			return foldEvents
 		}
 	}
-	return false
+	return mode
 }
 
-// rows folds a second from its aggregate rows (needsEvents is false).
+// tail folds a second whose failures straddle its last success: the
+// window counts from the rows, the runs from the events after the success.
+func (f *apiGroupFold) tail(g apiGroup, s *second, evs []store.EventMark) {
+	lastOK := s.success.Last
+	if win, _ := f.win.rowIn(s.success); win {
+		f.calls += s.success.N
+	}
+	for _, row := range s.fails {
+		if in, _ := f.rng.rowIn(row); !in {
+			continue
+		}
+		st := f.fp(rowFP(g, row))
+		if win, _ := f.win.rowIn(row); win {
+			ids, _ := rowIDs(row)
+			f.calls += row.N
+			if st.inWindow == 0 {
+				st.firstInWindow = row.First.TS
+			}
+			st.inWindow += row.N
+			st.sample = sampleRef{id: row.Last.ID}
+			st.windowEv = appendEvidence(st.windowEv, ids...)
+		}
+	}
+	for _, st := range f.fps {
+		st.run = incrRun{}
+	}
+	for i := range evs {
+		m := &evs[i]
+		if !lastOK.Less(m.Key()) || !f.rng.contains(m.TS.UnixMicro()) || !m.Failed() {
+			continue
+		}
+		st := f.fp(apiFP{group: g, family: m.Family, surface: m.Surface, code: m.Code})
+		if st.run.count == 0 {
+			st.run.first = m.TS
+		}
+		st.run.count++
+		st.run.last = m.TS
+		mk := *m
+		st.run.sample = sampleRef{id: m.ID, mark: &mk}
+		st.run.evidence = appendEvidence(st.run.evidence, m.ID)
+	}
+}
+
+// rows folds a second from its aggregate rows (mode foldRows).
 func (f *apiGroupFold) rows(g apiGroup, s *second) {
 	var lastOK store.EventKey
 	success := false
@@ -402,7 +467,6 @@ func (r APIErrors) foldBuckets(ctx context.Context, in *Input, p apiParams, br s
 	}
 	fps := map[apiFP]*apiFPState{}
 	calls := map[apiGroup]int64{}
-	var refs []sampleRef
 	type pending struct {
 		k  apiFP
 		st *incrFP
@@ -419,16 +483,24 @@ func (r APIErrors) foldBuckets(ctx context.Context, in *Input, p apiParams, br s
 			secs := seconds(rows, func(*store.BucketRow) apiGroup { return g })[g]
 			for i := range secs {
 				s := &secs[i]
-				if !f.needsEvents(g, s) {
+				switch f.mode(g, s) {
+				case foldRows:
 					f.rows(g, s)
-					continue
-				}
-				ms, err := readSecond(ctx, br, in.Tenant.Name, src, &g.integration, &g.endpoint, s.bucket, rng)
-				if err != nil {
-					return nil, nil, err
-				}
-				for j := range ms {
-					f.event(g, &ms[j])
+				case foldTail:
+					from := usRange{lo: max(rng.lo, s.success.Last.TS.UnixMicro()), hi: rng.hi}
+					ms, err := readSecond(ctx, br, in.Tenant.Name, src, &g.integration, &g.endpoint, s.bucket, from)
+					if err != nil {
+						return nil, nil, err
+					}
+					f.tail(g, s, ms)
+				default:
+					ms, err := readSecond(ctx, br, in.Tenant.Name, src, &g.integration, &g.endpoint, s.bucket, rng)
+					if err != nil {
+						return nil, nil, err
+					}
+					for j := range ms {
+						f.event(g, &ms[j])
+					}
 				}
 			}
 		}
@@ -436,19 +508,14 @@ func (r APIErrors) foldBuckets(ctx context.Context, in *Input, p apiParams, br s
 		for _, k := range f.order {
 			st := f.fps[k]
 			all = append(all, pending{k, st})
-			refs = append(refs, st.run.sample, st.sample)
 		}
-	}
-	marks, err := resolveSamples(ctx, br, in.Tenant.Name, refs)
-	if err != nil {
-		return nil, nil, err
 	}
 	for _, x := range all {
 		st := x.st
 		fps[x.k] = &apiFPState{
-			run: apiRun{count: st.run.count, first: st.run.first, last: st.run.last, evidence: st.run.evidence,
-				sample: st.run.sample.resolve(marks)},
-			inWindow: st.inWindow, firstInWindow: st.firstInWindow, windowEv: st.windowEv, sample: st.sample.resolve(marks),
+			run:      apiRun{count: st.run.count, first: st.run.first, last: st.run.last, evidence: st.run.evidence, sample: st.run.sample.resolve(nil)},
+			inWindow: st.inWindow, firstInWindow: st.firstInWindow, windowEv: st.windowEv, sample: st.sample.resolve(nil),
+			refs: &[2]sampleRef{st.run.sample, st.sample},
 		}
 	}
 	return fps, calls, nil
@@ -726,4 +793,21 @@ func (r APIErrorsIntegration) foldBuckets(ctx context.Context, in *Input, br sto
 		groups[p.k] = p.g
 	}
 	return calls, groups, nil
+}
+
+// resolveAPISamples fills in the samples of sts known only by id.
+func resolveAPISamples(ctx context.Context, br store.BucketReader, tenant string, sts []*apiFPState) error {
+	var refs []sampleRef
+	for _, st := range sts {
+		refs = append(refs, st.refs[0], st.refs[1])
+	}
+	marks, err := resolveSamples(ctx, br, tenant, refs)
+	if err != nil {
+		return err
+	}
+	for _, st := range sts {
+		st.run.sample, st.sample = st.refs[0].resolve(marks), st.refs[1].resolve(marks)
+		st.refs = nil
+	}
+	return nil
 }

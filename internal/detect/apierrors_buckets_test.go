@@ -104,6 +104,25 @@ func genStream(t *testing.T, rng *rand.Rand, st store.Store, now time.Time) int 
 			add(src, integ, ep, ts, f)
 		}
 	}
+	// Dense traffic of one group whose failures come and go mid-second:
+	// runs restart inside seconds after the evidence filled up.
+	for range rng.IntN(3) {
+		src, integ, ep := sources[rng.IntN(len(sources))], integrations[rng.IntN(len(integrations))], endpoints[rng.IntN(len(endpoints))]
+		f := fails[rng.IntN(len(fails)-1)]
+		at := now.Add(-time.Duration(rng.Int64N(int64(40 * time.Minute))))
+		failing := true
+		for range 150 + rng.IntN(300) {
+			at = at.Add(time.Duration(rng.Int64N(int64(150 * time.Millisecond))))
+			if rng.IntN(12) == 0 {
+				failing = !failing
+			}
+			if failing {
+				add(src, integ, ep, at, &f)
+			} else {
+				add(src, integ, ep, at, nil)
+			}
+		}
+	}
 	// Integration-wide failures: one integration's calls to several
 	// endpoints fail alike, few per endpoint, with successes between some
 	// of them, often several in one second.
@@ -221,6 +240,15 @@ func TestAPIErrorsBucketsEquivalence(t *testing.T) {
 					}
 					fpsB, callsB, err := ae.foldBuckets(ctx, mk(cb), p, cb)
 					if err != nil {
+						t.Fatal(err)
+					}
+					var refs []*apiFPState
+					for _, st := range fpsB {
+						if st.refs != nil {
+							refs = append(refs, st)
+						}
+					}
+					if err := resolveAPISamples(ctx, cb, "acme", refs); err != nil {
 						t.Fatal(err)
 					}
 					if a, b := dumpAPIState(fpsScan, callsScan), dumpAPIState(fpsB, callsB); a != b {
