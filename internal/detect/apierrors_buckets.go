@@ -242,7 +242,11 @@ const (
 // straddle that success (only those events decide the runs); event by
 // event when an edge of the range or the window falls inside a row, or
 // more evidence ids are needed than a row's first and last.
-func (f *apiGroupFold) mode(g apiGroup, s *second) int {
+//
+// Before the source's last success (runsWiped) the runs do not matter:
+// that success ends every run of the group, so only the window counts and
+// evidence decide.
+func (f *apiGroupFold) mode(g apiGroup, s *second, runsWiped bool) int {
 	var lastOK store.EventKey
 	success := false
 	if s.success != nil {
@@ -277,6 +281,9 @@ func (f *apiGroupFold) mode(g apiGroup, s *second) int {
 		}
 		if row.N > 2 && win && winEv < maxAPIEvidence {
 			return foldEvents
+		}
+		if runsWiped {
+			continue
 		}
 		if success && !row.Last.Less(lastOK) && !lastOK.Less(row.First) {
 			mode = foldTail // failures on both sides of the last success
@@ -451,18 +458,36 @@ func (r APIErrors) foldBuckets(ctx context.Context, in *Input, p apiParams, br s
 	// The groups with a failure in the lookback: no other can find.
 	seen := map[apiGroup]bool{}
 	var groups []apiGroup
-	for _, src := range p.sources {
-		rows, err := br.EventBuckets(ctx, store.BucketQuery{Tenant: in.Tenant.Name, Source: src, FailedOnly: true, From: bFrom, To: bTo})
+	cand, err := br.EventBuckets(ctx, store.BucketQuery{Tenant: in.Tenant.Name, Sources: p.sources, FailedOnly: true, From: bFrom, To: bTo})
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range cand {
+		g := apiGroup{cand[i].Integration, cand[i].Endpoint}
+		if _, out := rng.rowIn(&cand[i]); out || seen[g] {
+			continue
+		}
+		seen[g] = true
+		groups = append(groups, g)
+	}
+	// Their rows, every source and outcome, in one read per 200 groups.
+	type srcGroup struct {
+		source string
+		g      apiGroup
+	}
+	rowsOf := map[srcGroup][]store.BucketRow{}
+	for start := 0; start < len(groups); start += 200 {
+		var pairs [][2]string
+		for _, g := range groups[start:min(start+200, len(groups))] {
+			pairs = append(pairs, [2]string{g.integration, g.endpoint})
+		}
+		rows, err := br.EventBuckets(ctx, store.BucketQuery{Tenant: in.Tenant.Name, Sources: p.sources, Groups: pairs, From: bFrom, To: bTo})
 		if err != nil {
 			return nil, nil, err
 		}
-		for i := range rows {
-			g := apiGroup{rows[i].Integration, rows[i].Endpoint}
-			if _, out := rng.rowIn(&rows[i]); out || seen[g] {
-				continue
-			}
-			seen[g] = true
-			groups = append(groups, g)
+		for _, r := range rows {
+			k := srcGroup{r.Source, apiGroup{r.Integration, r.Endpoint}}
+			rowsOf[k] = append(rowsOf[k], r)
 		}
 	}
 	fps := map[apiFP]*apiFPState{}
@@ -475,15 +500,17 @@ func (r APIErrors) foldBuckets(ctx context.Context, in *Input, p apiParams, br s
 	for _, g := range groups {
 		f := &apiGroupFold{rng: rng, win: win, fps: map[apiFP]*incrFP{}}
 		for _, src := range p.sources {
-			rows, err := br.EventBuckets(ctx, store.BucketQuery{Tenant: in.Tenant.Name, Source: src,
-				Integration: &g.integration, Endpoint: &g.endpoint, From: bFrom, To: bTo})
-			if err != nil {
-				return nil, nil, err
+			secs := seconds(rowsOf[srcGroup{src, g}], func(*store.BucketRow) apiGroup { return g })[g]
+			// The second of the source's last success in range.
+			var lastOK time.Time
+			for i := range secs {
+				if r := secs[i].success; r != nil && (rng.contains(r.First.TS.UnixMicro()) || rng.contains(r.Last.TS.UnixMicro())) {
+					lastOK = secs[i].bucket
+				}
 			}
-			secs := seconds(rows, func(*store.BucketRow) apiGroup { return g })[g]
 			for i := range secs {
 				s := &secs[i]
-				switch f.mode(g, s) {
+				switch f.mode(g, s, s.bucket.Before(lastOK)) {
 				case foldRows:
 					f.rows(g, s)
 				case foldTail:
@@ -733,17 +760,28 @@ func (r APIErrorsIntegration) foldBuckets(ctx context.Context, in *Input, br sto
 	bFrom, bTo := store.BucketStart(time.UnixMicro(rng.lo)), store.BucketStart(time.UnixMicro(rng.hi-1)).Add(store.BucketWidth)
 	seen := map[string]bool{}
 	var integrations []string
-	for _, src := range sources {
-		rows, err := br.EventBuckets(ctx, store.BucketQuery{Tenant: in.Tenant.Name, Source: src, FailedOnly: true, From: bFrom, To: bTo})
+	cand, err := br.EventBuckets(ctx, store.BucketQuery{Tenant: in.Tenant.Name, Sources: sources, FailedOnly: true, From: bFrom, To: bTo})
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range cand {
+		if _, out := rng.rowIn(&cand[i]); out || seen[cand[i].Integration] {
+			continue
+		}
+		seen[cand[i].Integration] = true
+		integrations = append(integrations, cand[i].Integration)
+	}
+	type srcInteg struct{ source, integration string }
+	rowsOf := map[srcInteg][]store.BucketRow{}
+	for start := 0; start < len(integrations); start += 200 {
+		rows, err := br.EventBuckets(ctx, store.BucketQuery{Tenant: in.Tenant.Name, Sources: sources,
+			Integrations: integrations[start:min(start+200, len(integrations))], From: bFrom, To: bTo})
 		if err != nil {
 			return nil, nil, err
 		}
-		for i := range rows {
-			if _, out := rng.rowIn(&rows[i]); out || seen[rows[i].Integration] {
-				continue
-			}
-			seen[rows[i].Integration] = true
-			integrations = append(integrations, rows[i].Integration)
+		for _, r := range rows {
+			k := srcInteg{r.Source, r.Integration}
+			rowsOf[k] = append(rowsOf[k], r)
 		}
 	}
 	calls := map[string]int64{}
@@ -758,11 +796,7 @@ func (r APIErrorsIntegration) foldBuckets(ctx context.Context, in *Input, br sto
 	for _, integ := range integrations {
 		f := &integrationFold{integration: integ, rng: rng, groups: map[string]*integrationFailures{}, samples: map[string]sampleRef{}}
 		for _, src := range sources {
-			rows, err := br.EventBuckets(ctx, store.BucketQuery{Tenant: in.Tenant.Name, Source: src, Integration: &integ, From: bFrom, To: bTo})
-			if err != nil {
-				return nil, nil, err
-			}
-			secs := seconds(rows, func(*store.BucketRow) string { return integ })[integ]
+			secs := seconds(rowsOf[srcInteg{src, integ}], func(*store.BucketRow) string { return integ })[integ]
 			for i := range secs {
 				s := &secs[i]
 				if !f.needsEvents(s) {

@@ -55,6 +55,12 @@ type BucketQuery struct {
 	Source      string
 	Integration *string
 	Endpoint    *string
+	// Sources, when set, keep these sources only.
+	Sources []string
+	// Groups, when set, keep the rows of these (integration, endpoint)
+	// pairs; Integrations of these integrations.
+	Groups       [][2]string
+	Integrations []string
 	// FailedOnly keeps the rows of failed calls.
 	FailedOnly bool
 	// From and To bound the bucket starts: [From, To); zero is open.
@@ -252,6 +258,17 @@ func (s *sqlStore) EventBuckets(ctx context.Context, q BucketQuery) ([]BucketRow
 	w.eq("source", q.Source)
 	w.ptr("integration", q.Integration)
 	w.ptr("endpoint", q.Endpoint)
+	w.in("source", q.Sources)
+	w.in("integration", q.Integrations)
+	if len(q.Groups) > 0 {
+		conds := make([]string, len(q.Groups))
+		args := make([]any, 0, 2*len(q.Groups))
+		for i, g := range q.Groups {
+			conds[i] = "(integration = ? AND endpoint = ?)"
+			args = append(args, g[0], g[1])
+		}
+		w.add("("+strings.Join(conds, " OR ")+")", args...)
+	}
 	if q.FailedOnly {
 		w.add("failed = 1")
 	}
@@ -352,4 +369,16 @@ func (w *where) ptr(col string, v *string) {
 	if v != nil {
 		w.add(col+" = ?", *v)
 	}
+}
+
+// in adds "col IN (…)" when vs is not empty.
+func (w *where) in(col string, vs []string) {
+	if len(vs) == 0 {
+		return
+	}
+	args := make([]any, len(vs))
+	for i, v := range vs {
+		args[i] = v
+	}
+	w.add(col+" IN ("+strings.TrimSuffix(strings.Repeat("?,", len(vs)), ",")+")", args...)
 }
