@@ -3,7 +3,9 @@ package detect
 import (
 	"context"
 	"maps"
+	"reflect"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
@@ -440,14 +442,109 @@ func (f *apiGroupFold) event(g apiGroup, m *store.EventMark) {
 }
 
 // readSecond returns the events of one group and source in second s that
-// lie in rng.
-func readSecond(ctx context.Context, br store.BucketReader, tenant, source string, integration, endpoint *string, s time.Time, rng usRange) ([]store.EventMark, error) {
+// lie in rng. total is the number of the group's events in that second
+// by its aggregate rows: a whole second is kept (secondCache) and served
+// again while that number holds — events are only ever added, so the same
+// count means the same events.
+func readSecond(ctx context.Context, br store.BucketReader, tenant, source string, integration, endpoint *string, s time.Time, rng usRange, total int64) ([]store.EventMark, error) {
 	lo, hi := max(s.UnixMicro(), rng.lo), min(s.Add(store.BucketWidth).UnixMicro(), rng.hi)
 	if lo >= hi {
 		return nil, nil
 	}
-	return br.EventMarks(ctx, store.MarkQuery{Tenant: tenant, Source: source, Integration: integration, Endpoint: endpoint,
+	whole := lo == s.UnixMicro() && hi == s.Add(store.BucketWidth).UnixMicro()
+	var key secondKey
+	v := reflect.ValueOf(br)
+	cacheable := whole && total > 0 && total <= maxCachedSecond && v.Kind() == reflect.Pointer
+	if cacheable {
+		key = secondKey{store: v.Pointer(), tenant: tenant, source: source, bucket: lo}
+		if integration != nil {
+			key.integration, key.hasIntegration = *integration, true
+		}
+		if endpoint != nil {
+			key.endpoint, key.hasEndpoint = *endpoint, true
+		}
+		if evs, ok := secondCache.get(key, total); ok {
+			return evs, nil
+		}
+	}
+	evs, err := br.EventMarks(ctx, store.MarkQuery{Tenant: tenant, Source: source, Integration: integration, Endpoint: endpoint,
 		From: time.UnixMicro(lo), To: time.UnixMicro(hi)})
+	if err == nil && cacheable && int64(len(evs)) == total {
+		secondCache.put(br, key, total, evs)
+	}
+	return evs, err
+}
+
+// secondTotal is the number of events of a second by its rows.
+func secondTotal(s *second) int64 {
+	var n int64
+	if s.success != nil {
+		n += s.success.N
+	}
+	for _, r := range s.fails {
+		n += r.N
+	}
+	return n
+}
+
+type secondKey struct {
+	store                       uintptr
+	tenant, source              string
+	integration, endpoint       string
+	hasIntegration, hasEndpoint bool
+	bucket                      int64
+}
+
+type cachedSecond struct {
+	// owner is the reader the key's pointer names, held so that the
+	// pointer cannot be reused by another reader while cached.
+	owner store.BucketReader
+	total int64
+	evs   []store.EventMark
+}
+
+// Bounds of the cache of whole seconds read event by event.
+const (
+	maxCachedSecond = 20_000  // events of one second
+	maxCachedEvents = 400_000 // events in all
+)
+
+// secondCache keeps seconds read event by event across passes: a group
+// failing throughout needs its first second's events for evidence on
+// every pass, and they do not change.
+var secondCache = &secondStore{m: map[secondKey]cachedSecond{}}
+
+type secondStore struct {
+	mu     sync.Mutex
+	m      map[secondKey]cachedSecond
+	events int
+}
+
+func (c *secondStore) get(k secondKey, total int64) ([]store.EventMark, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	if !ok || v.total != total {
+		return nil, false
+	}
+	return v.evs, true
+}
+
+func (c *secondStore) put(owner store.BucketReader, k secondKey, total int64, evs []store.EventMark) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[k]; ok {
+		c.events -= len(old.evs)
+	}
+	for c.events+len(evs) > maxCachedEvents && len(c.m) > 0 {
+		for k2, v := range c.m { // evict an arbitrary entry
+			c.events -= len(v.evs)
+			delete(c.m, k2)
+			break
+		}
+	}
+	c.m[k] = cachedSecond{owner: owner, total: total, evs: evs}
+	c.events += len(evs)
 }
 
 // foldBuckets is foldScan over the running aggregates.
@@ -514,14 +611,19 @@ func (r APIErrors) foldBuckets(ctx context.Context, in *Input, p apiParams, br s
 				case foldRows:
 					f.rows(g, s)
 				case foldTail:
-					from := usRange{lo: max(rng.lo, s.success.Last.TS.UnixMicro()), hi: rng.hi}
-					ms, err := readSecond(ctx, br, in.Tenant.Name, src, &g.integration, &g.endpoint, s.bucket, from)
+					// Only the events from the success to the last failure.
+					hi := s.success.Last.TS.UnixMicro() + 1
+					for _, r := range s.fails {
+						hi = max(hi, r.Last.TS.UnixMicro()+1)
+					}
+					from := usRange{lo: max(rng.lo, s.success.Last.TS.UnixMicro()), hi: min(rng.hi, hi)}
+					ms, err := readSecond(ctx, br, in.Tenant.Name, src, &g.integration, &g.endpoint, s.bucket, from, 0)
 					if err != nil {
 						return nil, nil, err
 					}
 					f.tail(g, s, ms)
 				default:
-					ms, err := readSecond(ctx, br, in.Tenant.Name, src, &g.integration, &g.endpoint, s.bucket, rng)
+					ms, err := readSecond(ctx, br, in.Tenant.Name, src, &g.integration, &g.endpoint, s.bucket, rng, secondTotal(s))
 					if err != nil {
 						return nil, nil, err
 					}
@@ -803,7 +905,7 @@ func (r APIErrorsIntegration) foldBuckets(ctx context.Context, in *Input, br sto
 					f.rows(s)
 					continue
 				}
-				ms, err := readSecond(ctx, br, in.Tenant.Name, src, &integ, nil, s.bucket, rng)
+				ms, err := readSecond(ctx, br, in.Tenant.Name, src, &integ, nil, s.bucket, rng, secondTotal(s))
 				if err != nil {
 					return nil, nil, err
 				}
