@@ -547,6 +547,11 @@ func (c *secondStore) put(owner store.BucketReader, k secondKey, total int64, ev
 	c.events += len(evs)
 }
 
+type srcGroup struct {
+	source string
+	g      apiGroup
+}
+
 // foldBuckets is foldScan over the running aggregates.
 func (r APIErrors) foldBuckets(ctx context.Context, in *Input, p apiParams, br store.BucketReader) (map[apiFP]*apiFPState, map[apiGroup]int64, error) {
 	rng := usRange{lo: p.from.UnixMicro(), hi: in.Now.Add(time.Microsecond).UnixMicro()}
@@ -567,23 +572,17 @@ func (r APIErrors) foldBuckets(ctx context.Context, in *Input, p apiParams, br s
 		seen[g] = true
 		groups = append(groups, g)
 	}
-	// Their rows, every source and outcome, in one read per 200 groups.
-	type srcGroup struct {
-		source string
-		g      apiGroup
-	}
+	// Their rows, every source and outcome: one read per group (an index
+	// seek per source).
 	rowsOf := map[srcGroup][]store.BucketRow{}
-	for start := 0; start < len(groups); start += 200 {
-		var pairs [][2]string
-		for _, g := range groups[start:min(start+200, len(groups))] {
-			pairs = append(pairs, [2]string{g.integration, g.endpoint})
-		}
-		rows, err := br.EventBuckets(ctx, store.BucketQuery{Tenant: in.Tenant.Name, Sources: p.sources, Groups: pairs, From: bFrom, To: bTo})
+	for _, g := range groups {
+		rows, err := br.EventBuckets(ctx, store.BucketQuery{Tenant: in.Tenant.Name, Sources: p.sources,
+			Integration: &g.integration, Endpoint: &g.endpoint, From: bFrom, To: bTo})
 		if err != nil {
 			return nil, nil, err
 		}
 		for _, r := range rows {
-			k := srcGroup{r.Source, apiGroup{r.Integration, r.Endpoint}}
+			k := srcGroup{r.Source, g}
 			rowsOf[k] = append(rowsOf[k], r)
 		}
 	}

@@ -278,7 +278,14 @@ func (s *sqlStore) EventBuckets(ctx context.Context, q BucketQuery) ([]BucketRow
 	if !q.To.IsZero() {
 		w.add("bucket < ?", q.To.UnixMicro())
 	}
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT source, integration, endpoint, failed, family, surface, code, bucket, n, min_ts, min_id, max_ts, max_id FROM event_buckets"+
+	from := " FROM event_buckets"
+	if q.FailedOnly && !s.pg && q.Tenant != "" && q.Integration == nil && len(q.Integrations) == 0 && len(q.Groups) == 0 {
+		// The failures of a tenant in a time range: the failed index, not
+		// the primary key SQLite picks for a source filter (which walks
+		// every row of the tenant).
+		from = " FROM event_buckets INDEXED BY event_buckets_failed"
+	}
+	rows, err := s.r.QueryContext(ctx, s.q("SELECT source, integration, endpoint, failed, family, surface, code, bucket, n, min_ts, min_id, max_ts, max_id"+from+
 		w.String()+" ORDER BY source, integration, endpoint, bucket, failed, family, surface, code"), w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: event buckets: %w", err)
