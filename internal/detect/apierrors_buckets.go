@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"maps"
+	"math"
 	"reflect"
 	"slices"
 	"sync"
@@ -442,21 +443,28 @@ func (f *apiGroupFold) event(g apiGroup, m *store.EventMark) {
 }
 
 // readSecond returns the events of one group and source in second s that
-// lie in rng. total is the number of the group's events in that second
-// by its aggregate rows: a whole second is kept (secondCache) and served
-// again while that number holds — events are only ever added, so the same
-// count means the same events.
-func readSecond(ctx context.Context, br store.BucketReader, tenant, source string, integration, endpoint *string, s time.Time, rng usRange, total int64) ([]store.EventMark, error) {
-	lo, hi := max(s.UnixMicro(), rng.lo), min(s.Add(store.BucketWidth).UnixMicro(), rng.hi)
+// lie in rng. Only the span from the second's first to its last event (by
+// its rows) is read: a group's events in a busy second are a thin slice
+// of the tenant's. A second read whole is kept (secondCache) and served
+// again while its rows count the same events — events are only ever
+// added, so the same count means the same events.
+func readSecond(ctx context.Context, br store.BucketReader, tenant, source string, integration, endpoint *string, s *second, rng usRange) ([]store.EventMark, error) {
+	first, last := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, r := range append([]*store.BucketRow{s.success}, s.fails...) {
+		if r != nil {
+			first, last = min(first, r.First.TS.UnixMicro()), max(last, r.Last.TS.UnixMicro())
+		}
+	}
+	lo, hi := max(first, rng.lo), min(last+1, rng.hi)
 	if lo >= hi {
 		return nil, nil
 	}
-	whole := lo == s.UnixMicro() && hi == s.Add(store.BucketWidth).UnixMicro()
+	total := secondTotal(s)
 	var key secondKey
 	v := reflect.ValueOf(br)
-	cacheable := whole && total > 0 && total <= maxCachedSecond && v.Kind() == reflect.Pointer
+	cacheable := lo == first && hi == last+1 && total <= maxCachedSecond && v.Kind() == reflect.Pointer
 	if cacheable {
-		key = secondKey{store: v.Pointer(), tenant: tenant, source: source, bucket: lo}
+		key = secondKey{store: v.Pointer(), tenant: tenant, source: source, bucket: s.bucket.UnixMicro()}
 		if integration != nil {
 			key.integration, key.hasIntegration = *integration, true
 		}
@@ -610,19 +618,15 @@ func (r APIErrors) foldBuckets(ctx context.Context, in *Input, p apiParams, br s
 				case foldRows:
 					f.rows(g, s)
 				case foldTail:
-					// Only the events from the success to the last failure.
-					hi := s.success.Last.TS.UnixMicro() + 1
-					for _, r := range s.fails {
-						hi = max(hi, r.Last.TS.UnixMicro()+1)
-					}
-					from := usRange{lo: max(rng.lo, s.success.Last.TS.UnixMicro()), hi: min(rng.hi, hi)}
-					ms, err := readSecond(ctx, br, in.Tenant.Name, src, &g.integration, &g.endpoint, s.bucket, from, 0)
+					// Only the events from the success on.
+					from := usRange{lo: max(rng.lo, s.success.Last.TS.UnixMicro()), hi: rng.hi}
+					ms, err := readSecond(ctx, br, in.Tenant.Name, src, &g.integration, &g.endpoint, s, from)
 					if err != nil {
 						return nil, nil, err
 					}
 					f.tail(g, s, ms)
 				default:
-					ms, err := readSecond(ctx, br, in.Tenant.Name, src, &g.integration, &g.endpoint, s.bucket, rng, secondTotal(s))
+					ms, err := readSecond(ctx, br, in.Tenant.Name, src, &g.integration, &g.endpoint, s, rng)
 					if err != nil {
 						return nil, nil, err
 					}
@@ -904,7 +908,7 @@ func (r APIErrorsIntegration) foldBuckets(ctx context.Context, in *Input, br sto
 					f.rows(s)
 					continue
 				}
-				ms, err := readSecond(ctx, br, in.Tenant.Name, src, &integ, nil, s.bucket, rng, secondTotal(s))
+				ms, err := readSecond(ctx, br, in.Tenant.Name, src, &integ, nil, s, rng)
 				if err != nil {
 					return nil, nil, err
 				}
