@@ -279,6 +279,9 @@ func benchDetection(b *testing.B, rate int, dur time.Duration) {
 	b.Logf("target %d events/s for %s: stored %d events in %s; %d probes, %d detected, %d missed; %d events refused (queue full); %d api.errors passes read %d aggregate rows and %d single events in %d queries",
 		rate, dur, submitted.Load(), elapsed.Round(time.Millisecond), len(probes), len(lat), missed, refused.Load(), passes,
 		st.rows.Load(), st.marks.Load(), st.queries.Load())
+	apiErrors.mu.Lock()
+	b.Logf("latencies (commit → incident opened): %v; api.errors pass durations: %v", lat, apiErrors.costs)
+	apiErrors.mu.Unlock()
 }
 
 // processCPU is the user+system CPU time of this process so far.
