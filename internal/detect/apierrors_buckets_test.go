@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/event"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
@@ -341,4 +342,17 @@ func dumpIntegrationState(groups map[integrationFamily]*integrationFailures, cal
 	}
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
+}
+
+// TestStoreFailedMatchesCatalog: the store splits events into failures and
+// successes when it aggregates them (store.Failed) the way the rules do
+// (an error flag and catalog.Family.IsError).
+func TestStoreFailedMatchesCatalog(t *testing.T) {
+	for _, f := range append(slices.Clone(catalog.Families), "", "unknown") {
+		for _, isErr := range []bool{false, true} {
+			if got, want := store.Failed(isErr, string(f)), isErr && f.IsError(); got != want {
+				t.Errorf("store.Failed(%v, %q) = %v, want %v", isErr, f, got, want)
+			}
+		}
+	}
 }
