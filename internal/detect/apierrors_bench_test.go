@@ -16,14 +16,14 @@ import (
 )
 
 // BenchmarkAPIErrorsPass times one api.errors evaluation over a store
-// holding SFMCWATCH_BENCH_EVENTS events (default 360,000) spread over the
+// holding SFMCWATCH_BENCH_EVENTS events (default 100,000) spread over the
 // last 15 minutes — 20 integrations × 10 endpoints, 2% rate-limited, one
 // endpoint failing throughout — by the event-by-event scan and from the
 // running aggregates:
 //
-//	go test -run '^$' -bench APIErrorsPass -benchtime 5x ./internal/detect/
+//	SFMCWATCH_BENCH_EVENTS=360000 go test -run '^$' -bench APIErrorsPass -benchtime 3x ./internal/detect/
 func BenchmarkAPIErrorsPass(b *testing.B) {
-	n := 360_000
+	n := 100_000
 	if v, err := strconv.Atoi(os.Getenv("SFMCWATCH_BENCH_EVENTS")); err == nil && v > 0 {
 		n = v
 	}

@@ -204,8 +204,8 @@ func TestAPIErrorsBucketsEquivalence(t *testing.T) {
 	}
 	var findings, integFindings, events, marks, rows int
 	seeds := 12
-	if testing.Short() {
-		seeds = 4
+	if testing.Short() || raceEnabled {
+		seeds = 3
 	}
 	for seed := range seeds {
 		rng := rand.New(rand.NewPCG(uint64(seed), 15))
@@ -294,7 +294,7 @@ func TestAPIErrorsBucketsEquivalence(t *testing.T) {
 		st.Close()
 	}
 	t.Logf("%d findings (%d of api.errors.integration) compared over %d events; the aggregate path read %d aggregate rows and %d single events", findings, integFindings, events, rows, marks)
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		return
 	}
 	if findings < 100 {
