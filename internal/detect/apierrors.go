@@ -72,26 +72,63 @@ type apiFPState struct {
 	firstInWindow time.Time
 	windowEv      []int64
 	sample        store.EventRecord
+	// refs, when set, name the run's and the window's samples that are
+	// only known by id (the aggregate path): resolveSamples fills them
+	// in for the fingerprints that find.
+	refs *[2]sampleRef
 }
 
 const maxAPIEvidence = 20
 
-// Evaluate implements Rule.
-func (r APIErrors) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
-	if in.Events == nil {
-		return nil, nil
-	}
+// apiParams are one pass's window, lookback and sources.
+type apiParams struct {
+	window         time.Duration
+	from, winStart time.Time
+	sources        []string
+}
+
+func (r APIErrors) params(in *Input) apiParams {
 	cfg := in.Rules.APIErrors
 	window := cfg.Window.Std()
 	if window <= 0 {
 		window = 15 * time.Minute
 	}
 	lookback := max(4*window, cfg.EscalateAfter.Std()+window)
-	from, winStart := in.Now.Add(-lookback), in.Now.Add(-window)
 	sources := r.Sources
 	if len(sources) == 0 {
 		sources = []string{"client", "proxy", "ingest", "tail"}
 	}
+	return apiParams{window: window, from: in.Now.Add(-lookback), winStart: in.Now.Add(-window), sources: sources}
+}
+
+// Evaluate implements Rule. With a store that keeps running aggregates
+// (store.BucketReader) it reads those (evaluateBuckets); otherwise every
+// event of the lookback (evaluateScan). Both find the same.
+func (r APIErrors) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
+	if in.Events == nil {
+		return nil, nil
+	}
+	p := r.params(in)
+	var (
+		fps   map[apiFP]*apiFPState
+		calls map[apiGroup]int64
+		err   error
+	)
+	if br, ok := in.Events.(store.BucketReader); ok {
+		fps, calls, err = r.foldBuckets(ctx, in, p, br)
+	} else {
+		fps, calls, err = r.foldScan(ctx, in, p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.judge(ctx, in, p, fps, calls)
+}
+
+// foldScan folds every event of the lookback, source by source in (ts, id)
+// order, into the state of every fingerprint and the calls of every group.
+func (r APIErrors) foldScan(ctx context.Context, in *Input, p apiParams) (map[apiFP]*apiFPState, map[apiGroup]int64, error) {
+	from, winStart, sources := p.from, p.winStart, p.sources
 	fps := map[apiFP]*apiFPState{}
 	calls := map[apiGroup]int64{}
 	open := map[apiGroup][]apiFP{} // fingerprints with an open run, per group
@@ -100,7 +137,7 @@ func (r APIErrors) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
 		for {
 			evs, err := in.Events.QueryEvents(ctx, q)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			for i := range evs {
 				e := &evs[i]
@@ -151,8 +188,21 @@ func (r APIErrors) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
 			q.After = store.EventKey{TS: last.TS, ID: last.ID}
 		}
 	}
+	return fps, calls, nil
+}
+
+// judge turns the folded state of every fingerprint into findings.
+func (r APIErrors) judge(ctx context.Context, in *Input, p apiParams, fps map[apiFP]*apiFPState, calls map[apiGroup]int64) ([]Finding, error) {
+	cfg := in.Rules.APIErrors
+	window, winStart := p.window, p.winStart
 	base := in.Rules.Rule(r.ID())
-	var out []Finding
+	type firing struct {
+		k          apiFP
+		st         *apiFPState
+		persistent bool
+	}
+	var fire []firing
+	var pending []*apiFPState
 	for k, st := range fps {
 		run := st.run
 		persistent := run.count > 0 && !run.last.Before(winStart) &&
@@ -166,6 +216,20 @@ func (r APIErrors) Evaluate(ctx context.Context, in *Input) ([]Finding, error) {
 		if !persistent && !bursty {
 			continue
 		}
+		fire = append(fire, firing{k, st, persistent})
+		if st.refs != nil {
+			pending = append(pending, st)
+		}
+	}
+	if len(pending) > 0 {
+		br, _ := in.Events.(store.BucketReader)
+		if err := resolveAPISamples(ctx, br, in.Tenant.Name, pending); err != nil {
+			return nil, err
+		}
+	}
+	var out []Finding
+	for _, f := range fire {
+		k, st, persistent, run, n := f.k, f.st, f.persistent, f.st.run, calls[f.k.group]
 		first, evidence, sample := st.firstInWindow, st.windowEv, st.sample
 		if persistent {
 			first, evidence, sample = run.first, run.evidence, run.sample

@@ -94,6 +94,38 @@ func (r APIErrorsIntegration) Evaluate(ctx context.Context, in *Input) ([]Findin
 	if len(sources) == 0 {
 		sources = []string{"proxy", "ingest", "tail"}
 	}
+	var (
+		calls  map[string]int64
+		groups map[integrationFamily]*integrationFailures
+	)
+	if br, ok := in.Events.(store.BucketReader); ok {
+		calls, groups, err = r.foldBuckets(ctx, in, br, sources, window)
+	} else {
+		calls, groups, err = r.foldScan(ctx, in, sources, window)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	for k, g := range groups {
+		if covered[k] || len(g.byEndpoint) < 2 {
+			continue
+		}
+		n := calls[k.integration]
+		run := cfg.Consecutive > 0 && g.maxRun >= int64(cfg.Consecutive) && g.maxRunEndpoint >= 2
+		ratio := cfg.ErrorRatio > 0 && n >= int64(max(cfg.MinCalls, 1)) && float64(g.failures)/float64(n) >= float64(cfg.ErrorRatio)
+		if !run && !ratio {
+			continue
+		}
+		out = append(out, r.finding(in, k, g, n, window))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Fingerprint() < out[j].Fingerprint() })
+	return out, nil
+}
+
+// foldScan folds every event of the window, source by source in (ts, id)
+// order.
+func (r APIErrorsIntegration) foldScan(ctx context.Context, in *Input, sources []string, window time.Duration) (map[string]int64, map[integrationFamily]*integrationFailures, error) {
 	winStart := in.Now.Add(-window)
 	calls := map[string]int64{}
 	groups := map[integrationFamily]*integrationFailures{}
@@ -102,7 +134,7 @@ func (r APIErrorsIntegration) Evaluate(ctx context.Context, in *Input) ([]Findin
 		for {
 			evs, err := in.Events.QueryEvents(ctx, q)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			for i := range evs {
 				e := &evs[i]
@@ -147,21 +179,7 @@ func (r APIErrorsIntegration) Evaluate(ctx context.Context, in *Input) ([]Findin
 			q.After = store.EventKey{TS: last.TS, ID: last.ID}
 		}
 	}
-	var out []Finding
-	for k, g := range groups {
-		if covered[k] || len(g.byEndpoint) < 2 {
-			continue
-		}
-		n := calls[k.integration]
-		run := cfg.Consecutive > 0 && g.maxRun >= int64(cfg.Consecutive) && g.maxRunEndpoint >= 2
-		ratio := cfg.ErrorRatio > 0 && n >= int64(max(cfg.MinCalls, 1)) && float64(g.failures)/float64(n) >= float64(cfg.ErrorRatio)
-		if !run && !ratio {
-			continue
-		}
-		out = append(out, r.finding(in, k, g, n, window))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Fingerprint() < out[j].Fingerprint() })
-	return out, nil
+	return calls, groups, nil
 }
 
 func (r APIErrorsIntegration) finding(in *Input, k integrationFamily, g *integrationFailures, calls int64, window time.Duration) Finding {

@@ -101,12 +101,15 @@ const insertEventsPGSQL = `INSERT INTO events (` + eventCols + `)
 	SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
 		$7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::text[],
 		$14::text[], $15::boolean[], $16::text[], $17::bigint[], $18::bytea[])
-	ON CONFLICT DO NOTHING`
+	ON CONFLICT DO NOTHING
+	RETURNING id, ts, tenant, source, integration, endpoint, is_error, family, surface, code`
 
 // pgEventsPerStmt bounds the rows per unnest statement (memory, not limits).
 const pgEventsPerStmt = 5000
 
-func (s *sqlStore) insertEventsPG(ctx context.Context, tx *sql.Tx, recs []EventRecord) (int, error) {
+// insertEventsPG inserts recs and adds the stored rows (returned by the
+// statement, duplicates excluded) to agg.
+func (s *sqlStore) insertEventsPG(ctx context.Context, tx *sql.Tx, recs []EventRecord, agg bucketAgg) (int, error) {
 	inserted := 0
 	for start := 0; start < len(recs); start += pgEventsPerStmt {
 		chunk := recs[start:min(start+pgEventsPerStmt, len(recs))]
@@ -134,15 +137,30 @@ func (s *sqlStore) insertEventsPG(ctx context.Context, tx *sql.Tx, recs []EventR
 				body[i] = r.Body[:min(len(r.Body), MaxBodySample)]
 			}
 		}
-		res, err := tx.ExecContext(ctx, insertEventsPGSQL, ts, tenant, integ, source, method, url,
+		rows, err := tx.QueryContext(ctx, insertEventsPGSQL, ts, tenant, integ, source, method, url,
 			endpoint, objKey, status, dur, reqID, family, code, surface, isErr, severity, occ, body)
 		if err != nil {
 			return inserted, fmt.Errorf("insert: %w", err)
 		}
-		k, err := res.RowsAffected()
-		if err != nil {
-			return inserted, fmt.Errorf("rows affected: %w", err)
+		k := 0
+		for rows.Next() {
+			var (
+				id, t                                    int64
+				ten, src, integration, ep, fam, surf, cd string
+				e                                        bool
+			)
+			if err := rows.Scan(&id, &t, &ten, &src, &integration, &ep, &e, &fam, &surf, &cd); err != nil {
+				rows.Close()
+				return inserted, fmt.Errorf("insert: %w", err)
+			}
+			agg.add(ten, src, integration, ep, e, fam, surf, cd, t, id)
+			k++
 		}
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return inserted, fmt.Errorf("insert: %w", err)
+		}
+		rows.Close()
 		inserted += int(k)
 	}
 	return inserted, nil

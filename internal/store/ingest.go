@@ -49,8 +49,19 @@ func (s *sqlStore) insertEventsTx(ctx context.Context, tx *sql.Tx, recs []EventR
 	if len(recs) == 0 {
 		return 0, nil
 	}
+	agg := bucketAgg{}
 	if s.pg {
-		return s.insertEventsPG(ctx, tx, recs)
+		n, err := s.insertEventsPG(ctx, tx, recs, agg)
+		if err != nil {
+			return n, err
+		}
+		return n, s.upsertBucketsTx(ctx, tx, agg)
+	}
+	// The running aggregates (event_buckets) count the rows this call
+	// stores, by their ids; see aggregateInsertedSQLite.
+	var prevID int64
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM events").Scan(&prevID); err != nil {
+		return 0, fmt.Errorf("max event id: %w", err)
 	}
 	// The full-chunk insert is prepared once at Open (parsing an
 	// 18,000-parameter statement costs about as much as running it); on the
@@ -85,8 +96,11 @@ func (s *sqlStore) insertEventsTx(ctx context.Context, tx *sql.Tx, recs []EventR
 			return inserted, fmt.Errorf("rows affected: %w", err)
 		}
 		inserted += int(n)
+		if prevID, err = s.aggregateInsertedSQLite(ctx, tx, agg, chunk, int(n), prevID); err != nil {
+			return inserted, err
+		}
 	}
-	return inserted, nil
+	return inserted, s.upsertBucketsTx(ctx, tx, agg)
 }
 
 func (s *sqlStore) InsertEventGroups(ctx context.Context, groups [][]EventRecord) ([]InsertResult, error) {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -18,6 +20,9 @@ func (s *sqlStore) Prune(ctx context.Context, now time.Time, r Retention) (Prune
 		if res.Events, err = s.deleteChunks(ctx, `DELETE FROM events WHERE id IN (
 				SELECT id FROM events WHERE ts < ? LIMIT ?)`, us(now.Add(-r.Events))); err != nil {
 			return res, fmt.Errorf("store: prune events: %w", err)
+		}
+		if err := s.pruneBuckets(ctx, bucketOf(us(now.Add(-r.Events)))); err != nil {
+			return res, fmt.Errorf("store: prune event buckets: %w", err)
 		}
 	}
 	if r.Snapshots > 0 {
@@ -74,6 +79,44 @@ func (s *sqlStore) deleteChunks(ctx context.Context, query string, cutoff int64)
 		total += n
 		if n < int64(pruneChunk) {
 			return total, nil
+		}
+	}
+}
+
+// pruneBuckets deletes the running aggregates of buckets that start before
+// cutoff, in chunks of about pruneChunk rows (event_buckets has no row id
+// to page on: each chunk ends at the bucket pruneChunk rows in).
+func (s *sqlStore) pruneBuckets(ctx context.Context, cutoff int64) error {
+	pruneChunk := s.pruneChunk
+	if pruneChunk <= 0 {
+		pruneChunk = defaultPruneChunk
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		end := cutoff
+		var b int64
+		err := s.w.QueryRowContext(ctx, s.q(`SELECT bucket FROM event_buckets WHERE bucket < ? ORDER BY bucket LIMIT 1 OFFSET ?`),
+			cutoff, int64(pruneChunk)).Scan(&b)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		default:
+			end = b
+		}
+		if end == cutoff {
+			_, err := s.w.ExecContext(ctx, s.q(`DELETE FROM event_buckets WHERE bucket < ?`), cutoff)
+			return err
+		}
+		// A chunk boundary inside one bucket's rows would delete nothing:
+		// then that whole bucket goes.
+		if _, err := s.w.ExecContext(ctx, s.q(`DELETE FROM event_buckets WHERE bucket < ?`), end); err != nil {
+			return err
+		}
+		if _, err := s.w.ExecContext(ctx, s.q(`DELETE FROM event_buckets WHERE bucket = ?`), end); err != nil {
+			return err
 		}
 	}
 }
