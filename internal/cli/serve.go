@@ -42,15 +42,20 @@ Exit status: 0 after a clean shutdown, 1 when the store or the listener
 cannot be opened, 2 for an invalid config or bad flags.`
 
 func runServe(ctx context.Context, args []string, s IO) int {
-	fs := newFlagSet("serve", "--config F [--listen ADDR]", serveHelp, s)
+	fs := newFlagSet("serve", "--config F [--listen ADDR] [--workers N]", serveHelp, s)
 	path := fs.String("config", "sfmcwatch.yaml", "config file")
 	listen := fs.String("listen", "", "override server.listen (host:port; port 0 picks a free one)")
+	workers := fs.Int("workers", 0, "collection workers; 0 sizes the pool from the work (2 × Σ poll duration/interval + 2, at most 128)")
 	rest, code, done := parseFlags(fs, args, s)
 	if done {
 		return code
 	}
 	if len(rest) > 0 {
 		fmt.Fprintln(s.Err, "serve: unexpected arguments (use --config F)")
+		return ExitUsage
+	}
+	if *workers < 0 {
+		fmt.Fprintln(s.Err, "serve: --workers must be ≥ 0 (0: sized from the work)")
 		return ExitUsage
 	}
 	cfg, err := config.Load(*path)
@@ -82,7 +87,7 @@ func runServe(ctx context.Context, args []string, s IO) int {
 		logger.Error("cannot start alerting", "error", err)
 		return ExitFindings
 	}
-	eng, err := monitor.New(monitor.Options{Store: st, Config: holder, Logger: logger, OnChanges: disp.OnChanges})
+	eng, err := monitor.New(monitor.Options{Store: st, Config: holder, Logger: logger, OnChanges: disp.OnChanges, Workers: *workers})
 	if err != nil {
 		logger.Error("cannot start the monitor", "error", err)
 		return ExitFindings
