@@ -75,6 +75,7 @@ func runContract(t *testing.T, h harness) {
 		{"Prune", testPrune},
 		{"CanceledContext", testCanceledContext},
 		{"Auth", testAuth},
+		{"DatabaseSize", testDatabaseSize},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
