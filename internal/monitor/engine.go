@@ -122,6 +122,9 @@ type Options struct {
 	// ClientOptions, when set, adjusts each tenant's SFMC client options
 	// (tests shorten retries).
 	ClientOptions func(*sfmc.Options)
+	// OnPoll, when set, is told of every poll as it starts: tenant,
+	// monitor (resource type) and how late it started (the bench).
+	OnPoll func(tenant, monitor string, lag time.Duration)
 	// OnChanges receives the incident changes of every job (alerting).
 	OnChanges func(tenant string, t resource.Type, ch incident.Changes)
 }
@@ -151,6 +154,7 @@ type Engine struct {
 	wake      chan struct{}
 	lastPrune time.Time
 
+	bg      sync.WaitGroup // lag reports
 	lagMu   sync.Mutex
 	lagOpen map[string]bool // tenants with a monitor.lagging incident open
 
@@ -487,6 +491,7 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 			}()
 		}
 		wg.Wait()
+		e.bg.Wait()
 		total += len(run)
 	}
 }
@@ -550,6 +555,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		cancelJobs()
 		<-done
 	}
+	e.bg.Wait()
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if _, err := e.buf.flush(fctx, e.st); err != nil {

@@ -54,7 +54,14 @@ func (e *Engine) runItem(ctx context.Context, it store.WorkItem) {
 	} else if back {
 		log.Debug("poll back on schedule", "lag", lag.Round(time.Second).String())
 	}
-	e.reportLag(ctx, e.behind.observe(it.Tenant, now, lag), now)
+	if e.opt.OnPoll != nil {
+		e.opt.OnPoll(it.Tenant, it.Key, lag)
+	}
+	if st := e.behind.observe(it.Tenant, now, lag); st.closed {
+		// Off the job: a round of monitor.lagging incidents must not hold
+		// a worker (Run waits for it at shutdown).
+		e.bg.Go(func() { e.reportLag(ctx, st, now) })
+	}
 	if typ != resource.Tenant {
 		if until := rt.health.BlockedUntil(); now.Before(until) {
 			e.release(ctx, it, until, "tenant blocked by SFMC (REST 50200): circuit open")

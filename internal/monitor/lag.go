@@ -9,6 +9,7 @@ import (
 
 	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
 	"github.com/sfmcwatch/sfmcwatch/internal/detect"
+	"github.com/sfmcwatch/sfmcwatch/internal/incident"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
@@ -179,14 +180,17 @@ func (e *Engine) reportLag(ctx context.Context, st lagState, now time.Time) {
 	if len(apply) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
+	ctx = context.WithoutCancel(ctx)
+	failed := 0
 	for _, tn := range sortedKeys(boolKeys(apply)) {
 		fs := apply[tn]
-		c, err := e.incidents.Apply(ctx, now, tn, resource.Tenant, map[string][]detect.Finding{LaggingRule: fs})
-		e.applied(ctx, tn, resource.Tenant, &c)
+		c, err := e.applyLagging(ctx, now, tn, fs)
 		if err != nil {
-			e.log.Error("monitor.lagging incident failed", "tenant", tn, "error", err)
+			if failed++; failed == 1 {
+				e.log.Error("monitor.lagging incident failed (further failures of this round at debug)", "tenant", tn, "error", err)
+			} else {
+				e.log.Debug("monitor.lagging incident failed", "tenant", tn, "error", err)
+			}
 			continue
 		}
 		if len(fs) > 0 {
@@ -197,6 +201,16 @@ func (e *Engine) reportLag(ctx context.Context, st lagState, now time.Time) {
 			delete(e.lagOpen, tn)
 		}
 	}
+}
+
+// applyLagging applies one tenant's monitor.lagging result (each tenant
+// with its own deadline: a slow store fails one, not the round).
+func (e *Engine) applyLagging(ctx context.Context, now time.Time, tenant string, fs []detect.Finding) (incident.Changes, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	c, err := e.incidents.Apply(ctx, now, tenant, resource.Tenant, map[string][]detect.Finding{LaggingRule: fs})
+	e.applied(ctx, tenant, resource.Tenant, &c)
+	return c, err
 }
 
 func boolKeys[V any](m map[string]V) map[string]bool {
