@@ -79,10 +79,10 @@ func runBench(ctx context.Context, args []string, s IO) int {
 	}
 	fs := newFlagSet("bench tenants", "[--tenants N] [--duration D] [--speed X] [--size S] [--warmup D] [--workers N] [--dir DIR]", benchHelp, s)
 	tenants := fs.Int("tenants", 1, "simulated business units")
-	duration := fs.Duration("duration", 10*time.Minute, "real time to run")
+	duration := durationFlag(fs, "duration", 10*time.Minute, "real time to run")
 	speed := fs.Float64("speed", 1, "simulated seconds per real second")
 	sizeFlag := fs.String("size", "default", "business unit size: small, default, large or key=value list (as sim --size)")
-	warmup := fs.Duration("warmup", 20*time.Minute, "simulated time excluded from the calls and growth projections")
+	warmup := durationFlag(fs, "warmup", 15*time.Minute, "simulated time excluded from the calls and growth projections")
 	workers := fs.Int("workers", 0, "fixed worker pool (0: sized from the work, as serve)")
 	dir := fs.String("dir", "", "directory for the database (default: a temporary one, removed afterwards)")
 	verbose := fs.Bool("v", false, "log the engine's warnings")
