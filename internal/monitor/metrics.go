@@ -38,7 +38,7 @@ func newPollMetrics() *pollMetrics {
 		behind: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sfmcwatch_monitor_behind",
 			Help: "1 while the engine is behind schedule (poll lag p90 above 30s for 5 minutes; monitor.lagging incidents open), else 0."}),
 		budget: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sfmcwatch_budget_decisions_total",
-			Help: "Daily API budget guard decisions on the monitor's calls, by tenant, priority (essential, normal, optional) and decision (allowed, refused)."},
+			Help: "Daily API budget guard decisions on the monitor's calls, by tenant, priority (essential, required, optional) and decision (allowed, refused)."},
 			[]string{"tenant", "priority", "decision"}),
 		lagging: map[int64]bool{},
 	}
