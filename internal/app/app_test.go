@@ -58,7 +58,7 @@ tenants:
 	// The tenant tick (which would also judge the events) runs once at
 	// start and then hourly: only the trigger can open the incident.
 	a, err := app.New(app.Options{Store: st, Config: config.NewHolder(cfg, config.Loader{}),
-		Engine: func(o *monitor.Options) { o.TenantInterval = time.Hour }})
+		Engine: func(o *monitor.Options) { o.TenantInterval, o.ShutdownGrace = time.Hour, time.Second }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ tenants:
 			t.Fatal(err)
 		}
 		if len(l) > 0 {
-			t.Logf("opened: %s", l[0].Title)
+			t.Logf("opened after %s: %s", time.Since(now), l[0].Title)
 			break
 		}
 		if time.Now().After(deadline) {
@@ -96,8 +96,10 @@ tenants:
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	stop := time.Now()
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
+	t.Logf("stopped in %s", time.Since(stop))
 }

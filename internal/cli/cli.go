@@ -48,7 +48,7 @@ func commands() []command {
 		silenceCommand(), ackCommand(), testAlertCommand(),
 		selfcheckCommand(),
 		ensCommand(),
-		demoCommand(),
+		demoCommand(), benchCommand(),
 		userCommand(),
 		healthcheckCommand(),
 		versionCommand(),

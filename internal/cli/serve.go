@@ -15,6 +15,7 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/digest"
 	"github.com/sfmcwatch/sfmcwatch/internal/ingest/inputs"
+	"github.com/sfmcwatch/sfmcwatch/internal/monitor"
 	"github.com/sfmcwatch/sfmcwatch/internal/notify/channels"
 	"github.com/sfmcwatch/sfmcwatch/internal/proxy"
 	"github.com/sfmcwatch/sfmcwatch/internal/selfcheck"
@@ -41,15 +42,20 @@ Exit status: 0 after a clean shutdown, 1 when the store or the listener
 cannot be opened, 2 for an invalid config or bad flags.`
 
 func runServe(ctx context.Context, args []string, s IO) int {
-	fs := newFlagSet("serve", "--config F [--listen ADDR]", serveHelp, s)
+	fs := newFlagSet("serve", "--config F [--listen ADDR] [--workers N]", serveHelp, s)
 	path := fs.String("config", "sfmcwatch.yaml", "config file")
 	listen := fs.String("listen", "", "override server.listen (host:port; port 0 picks a free one)")
+	workers := fs.Int("workers", 0, "collection workers; 0 sizes the pool from the work (2 × Σ poll duration/interval + 2, at most 128)")
 	rest, code, done := parseFlags(fs, args, s)
 	if done {
 		return code
 	}
 	if len(rest) > 0 {
 		fmt.Fprintln(s.Err, "serve: unexpected arguments (use --config F)")
+		return ExitUsage
+	}
+	if *workers < 0 {
+		fmt.Fprintln(s.Err, "serve: --workers must be ≥ 0 (0: sized from the work)")
 		return ExitUsage
 	}
 	cfg, err := config.Load(*path)
@@ -76,7 +82,8 @@ func runServe(ctx context.Context, args []string, s IO) int {
 	// The engine, its event trigger and alerting (routes incident changes
 	// to receivers through the durable outbox), wired as in every mode.
 	core, err := app.New(app.Options{Store: st, Config: holder, Logger: logger,
-		Alerts: &channels.Options{Stdout: s.Out, Stderr: s.Err}})
+		Alerts: &channels.Options{Stdout: s.Out, Stderr: s.Err},
+		Engine: func(o *monitor.Options) { o.Workers = *workers }})
 	if err != nil {
 		logger.Error("cannot start", "error", err)
 		return ExitFindings

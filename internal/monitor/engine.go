@@ -56,6 +56,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sfmcwatch/sfmcwatch/internal/collect"
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/correlate"
@@ -88,8 +90,11 @@ type Options struct {
 	Rules []detect.Rule
 	// Incident tunes the incident manager (damping).
 	Incident incident.Options
-	// Workers is the worker pool size (default 3).
+	// Workers fixes the worker pool size; 0 sizes it from the work
+	// (workers.go: 2 × Σ job duration/interval + 2, measured per item).
 	Workers int
+	// MaxWorkers caps the automatic pool size (default DefaultMaxWorkers).
+	MaxWorkers int
 	// CallTimeout bounds one SFMC HTTP attempt (default 60s).
 	CallTimeout time.Duration
 	// Lease is how long a claimed item stays leased without renewal
@@ -117,6 +122,9 @@ type Options struct {
 	// ClientOptions, when set, adjusts each tenant's SFMC client options
 	// (tests shorten retries).
 	ClientOptions func(*sfmc.Options)
+	// OnPoll, when set, is told of every poll as it starts: tenant,
+	// monitor (resource type) and how late it started (the bench).
+	OnPoll func(tenant, monitor string, lag time.Duration)
 	// OnChanges receives the incident changes of every job (alerting).
 	OnChanges func(tenant string, t resource.Type, ch incident.Changes)
 }
@@ -134,6 +142,8 @@ type Engine struct {
 	incidents  *incident.Manager
 	correlate  *correlate.Step
 	metrics    *pollMetrics
+	pool       *poolSizer
+	behind     *lagTracker
 	tokens     *sfmc.TokenCache
 	buf        eventBuffer
 	owner      string
@@ -143,6 +153,10 @@ type Engine struct {
 	unsub     func()
 	wake      chan struct{}
 	lastPrune time.Time
+
+	bg      sync.WaitGroup // lag reports
+	lagMu   sync.Mutex
+	lagOpen map[string]bool // tenants with a monitor.lagging incident open
 
 	mu      sync.Mutex
 	tenants map[string]*tenantRuntime
@@ -201,8 +215,11 @@ func New(o Options) (*Engine, error) {
 	if o.Rules == nil {
 		o.Rules = detect.DefaultRules()
 	}
-	if o.Workers <= 0 {
-		o.Workers = 3
+	if o.Workers < 0 {
+		o.Workers = 0
+	}
+	if o.MaxWorkers <= 0 {
+		o.MaxWorkers = DefaultMaxWorkers
 	}
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = 60 * time.Second
@@ -256,14 +273,20 @@ func New(o Options) (*Engine, error) {
 			return o.Config.Current().PromoteWait()
 		})),
 		tokens: sfmc.NewTokenCache(), metrics: newPollMetrics(),
+		pool:    newPoolSizer(o.Workers, o.MaxWorkers),
 		owner:   o.Owner,
 		wake:    make(chan struct{}, 1),
 		tenants: map[string]*tenantRuntime{},
+		lagOpen: map[string]bool{},
 	}
 	for _, c := range o.Collectors {
 		e.collectors[c.Type()] = c
 	}
 	e.correlate.SetTrust((&trustNotes{e: e}).note)
+	e.behind = newLagTracker(LagThreshold, LagSustain)
+	e.metrics.workers = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sfmcwatch_monitor_workers",
+		Help: "Worker pool size: fixed by serve --workers, or sized from the work (2 × Σ job duration/interval + 2)."},
+		func() float64 { return float64(e.pool.want()) })
 	e.resync.Store(true)
 	e.unsub = o.Config.Subscribe(func(_, _ *config.Config) {
 		e.resync.Store(true)
@@ -309,6 +332,7 @@ func (e *Engine) Sync(ctx context.Context) error {
 	now := e.now()
 	var specs []store.WorkSpec
 	var errs []error
+	load := map[itemKey]time.Duration{}
 	for i := range cfg.Tenants {
 		t := &cfg.Tenants[i]
 		rt, err := e.runtime(ctx, t, cfg)
@@ -319,8 +343,11 @@ func (e *Engine) Sync(ctx context.Context) error {
 		rt.health.SetCircuitOpen(cfg.Rules.TenantBlocked.CircuitOpen.Std())
 		for _, typ := range e.enabledTypes(t) {
 			specs = append(specs, store.WorkSpec{Tenant: t.Name, Kind: WorkKind, Key: string(typ), NextDueAt: now})
+			load[itemKey{t.Name, string(typ)}] = e.interval(t, typ)
 		}
 	}
+	e.pool.setItems(load)
+	spreadFirstPolls(specs, load, e.pool.firstCycle())
 	if err := e.st.EnsureWork(ctx, now, specs...); err != nil {
 		errs = append(errs, err)
 	}
@@ -381,7 +408,8 @@ func (e *Engine) runtime(ctx context.Context, t *config.Tenant, cfg *config.Conf
 		buf.add(ev)
 	}))
 	ep := t.Endpoints()
-	so := sfmc.Options{Clock: e.now, Meter: meter, Logger: e.log, Tokens: e.tokens, HTTPClient: e.opt.HTTPClient,
+	guard := &budgetGuard{Meter: meter, budget: e.metrics.budget, log: e.log, refused: map[string]bool{}}
+	so := sfmc.Options{Clock: e.now, Meter: guard, Logger: e.log, Tokens: e.tokens, HTTPClient: e.opt.HTTPClient,
 		CallTimeout: e.opt.CallTimeout}
 	if e.opt.ClientOptions != nil {
 		e.opt.ClientOptions(&so)
@@ -421,6 +449,9 @@ func (e *Engine) Health(tenant string) *collect.TenantHealth {
 	return nil
 }
 
+// Workers is the current worker pool size (fixed, or sized from the work).
+func (e *Engine) Workers() int { return e.pool.want() }
+
 // RunDue claims and runs every item due at the engine clock's now, in
 // rounds of up to 2 × Workers items run concurrently, until none is due
 // (an item is run at most once per call). It returns how many items ran.
@@ -432,7 +463,8 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 	seen := map[int64]bool{}
 	total := 0
 	for {
-		items, err := e.st.ClaimDue(ctx, e.owner, e.now(), e.opt.Lease, 2*e.opt.Workers)
+		workers := e.pool.want()
+		items, err := e.st.ClaimDue(ctx, e.owner, e.now(), e.opt.Lease, 2*workers)
 		if err != nil {
 			return total, err
 		}
@@ -450,7 +482,7 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 		if len(run) == 0 {
 			return total, nil
 		}
-		sem := make(chan struct{}, e.opt.Workers)
+		sem := make(chan struct{}, workers)
 		var wg sync.WaitGroup
 		for _, it := range run {
 			sem <- struct{}{}
@@ -462,6 +494,7 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 			}()
 		}
 		wg.Wait()
+		e.bg.Wait()
 		total += len(run)
 	}
 }
@@ -474,9 +507,13 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer e.Close()
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
-	sem := make(chan struct{}, e.opt.Workers)
+	var running atomic.Int64
 	var wg sync.WaitGroup
-	e.log.Info("monitor started", "owner", e.owner, "workers", e.opt.Workers, "tenants", len(e.holder.Current().Tenants))
+	if err := e.maintain(ctx); err != nil && ctx.Err() == nil {
+		e.log.Error("monitor maintenance failed", "error", err)
+	}
+	e.log.Info("monitor started", "owner", e.owner, "workers", e.pool.want(), "workers_fixed", e.opt.Workers > 0,
+		"tenants", len(e.holder.Current().Tenants))
 	if t := e.trig.Load(); t != nil {
 		// Pushed events (proxy, ingest, tail, ENS) are evaluated as they
 		// arrive (a Run already started elsewhere makes this one a no-op).
@@ -486,17 +523,17 @@ func (e *Engine) Run(ctx context.Context) error {
 		if err := e.maintain(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("monitor maintenance failed", "error", err)
 		}
-		if free := e.opt.Workers - len(sem); free > 0 && ctx.Err() == nil {
+		if free := e.pool.want() - int(running.Load()); free > 0 && ctx.Err() == nil {
 			items, err := e.st.ClaimDue(ctx, e.owner, e.now(), e.opt.Lease, free)
 			if err != nil && ctx.Err() == nil {
 				e.log.Error("claiming due work failed", "error", err)
 			}
 			for _, it := range items {
-				sem <- struct{}{}
+				running.Add(1)
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					defer func() { <-sem; e.poke() }()
+					defer func() { running.Add(-1); e.poke() }()
 					e.runItem(jobCtx, it)
 				}()
 			}
@@ -521,6 +558,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		cancelJobs()
 		<-done
 	}
+	e.bg.Wait()
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if _, err := e.buf.flush(fctx, e.st); err != nil {

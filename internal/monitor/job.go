@@ -46,10 +46,21 @@ func (e *Engine) runItem(ctx context.Context, it store.WorkItem) {
 	defer stop()
 	now := e.now()
 	interval := e.interval(t, typ)
-	if lag, late, back := e.metrics.started(it.ID, it.Key, it.NextDueAt, now, interval); late {
-		log.Warn("poll running late: more work than workers, or a slow tenant (sfmcwatch_poll_lag_seconds)", "lag", lag.Round(time.Second).String(), "interval", interval.String(), "workers", e.opt.Workers)
+	lag, late, back := e.metrics.started(it.ID, it.Key, it.NextDueAt, now, interval)
+	if late {
+		// The episode (sustained lag over all polls) is logged once as a
+		// warning by reportLag; single late items only at debug.
+		log.Debug("poll running late", "lag", lag.Round(time.Second).String(), "interval", interval.String(), "workers", e.pool.want())
 	} else if back {
-		log.Info("poll back on schedule", "lag", lag.Round(time.Second).String())
+		log.Debug("poll back on schedule", "lag", lag.Round(time.Second).String())
+	}
+	if e.opt.OnPoll != nil {
+		e.opt.OnPoll(it.Tenant, it.Key, lag)
+	}
+	if st := e.behind.observe(it.Tenant, now, lag); st.closed {
+		// Off the job: a round of monitor.lagging incidents must not hold
+		// a worker (Run waits for it at shutdown).
+		e.bg.Go(func() { e.reportLag(ctx, st, now) })
 	}
 	if typ != resource.Tenant {
 		if until := rt.health.BlockedUntil(); now.Before(until) {
@@ -59,6 +70,7 @@ func (e *Engine) runItem(ctx context.Context, it store.WorkItem) {
 		}
 	}
 	_, err = e.collectAndEvaluate(jctx, rt, t, cfg, typ, now)
+	e.pool.observe(itemKey{it.Tenant, it.Key}, e.now().Sub(now))
 	e.metrics.finished(it.Key, err)
 	stop()
 	if lost() {

@@ -18,6 +18,9 @@ type pollMetrics struct {
 	lag     *prometheus.HistogramVec
 	polls   *prometheus.CounterVec
 	skipped *prometheus.CounterVec
+	behind  prometheus.Gauge
+	budget  *prometheus.CounterVec
+	workers prometheus.GaugeFunc
 
 	mu      sync.Mutex
 	lagging map[int64]bool // work items currently logged as lagging
@@ -32,7 +35,20 @@ func newPollMetrics() *pollMetrics {
 			Help: "Polls run, by monitor and result (ok, error)."}, []string{"monitor", "result"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sfmcwatch_polls_skipped_total",
 			Help: "Scheduled polls that did not happen because the one before started more than an interval late, by monitor."}, []string{"monitor"}),
+		behind: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sfmcwatch_monitor_behind",
+			Help: "1 while the engine is behind schedule (poll lag p90 above 30s for 5 minutes; monitor.lagging incidents open), else 0."}),
+		budget: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sfmcwatch_budget_decisions_total",
+			Help: "Daily API budget guard decisions on the monitor's calls, by tenant, priority (essential, required, optional) and decision (allowed, refused)."},
+			[]string{"tenant", "priority", "decision"}),
 		lagging: map[int64]bool{},
+	}
+}
+
+func (m *pollMetrics) setBehind(b bool) {
+	if b {
+		m.behind.Set(1)
+	} else {
+		m.behind.Set(0)
 	}
 }
 
@@ -72,6 +88,11 @@ func (m *pollMetrics) Describe(ch chan<- *prometheus.Desc) {
 	m.lag.Describe(ch)
 	m.polls.Describe(ch)
 	m.skipped.Describe(ch)
+	m.behind.Describe(ch)
+	m.budget.Describe(ch)
+	if m.workers != nil {
+		m.workers.Describe(ch)
+	}
 }
 
 // Collect implements prometheus.Collector.
@@ -79,8 +100,15 @@ func (m *pollMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.lag.Collect(ch)
 	m.polls.Collect(ch)
 	m.skipped.Collect(ch)
+	m.behind.Collect(ch)
+	m.budget.Collect(ch)
+	if m.workers != nil {
+		m.workers.Collect(ch)
+	}
 }
 
 // Collector exposes the engine's poll metrics (sfmcwatch_poll_lag_seconds,
-// sfmcwatch_polls_total, sfmcwatch_polls_skipped_total) for /metrics.
+// sfmcwatch_polls_total, sfmcwatch_polls_skipped_total,
+// sfmcwatch_monitor_behind, sfmcwatch_monitor_workers,
+// sfmcwatch_budget_decisions_total) for /metrics.
 func (e *Engine) Collector() prometheus.Collector { return e.metrics }

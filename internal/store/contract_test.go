@@ -76,6 +76,7 @@ func runContract(t *testing.T, h harness) {
 		{"CanceledContext", testCanceledContext},
 		{"Auth", testAuth},
 		{"EventBuckets", testEventBuckets},
+		{"DatabaseSize", testDatabaseSize},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

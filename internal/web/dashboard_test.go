@@ -314,6 +314,7 @@ func TestPagesRender(t *testing.T) {
 	drift := itoa(f.seeded.SchemaDrift)
 	for _, tc := range []struct{ path, want string }{
 		{"/", "Business units"},
+		{"/", " · database "},
 		{"/incidents", "Incidents"},
 		{"/incidents?status=open&family=client", "Orders_001 schema changed"},
 		{"/incidents/" + drift, "removed field Total"},
@@ -451,6 +452,8 @@ func TestMetricsAndExtension(t *testing.T) {
 		`sfmcwatch_notifications\{channel="webhook",receiver="ops",status="pending"\} 1`,
 		`sfmcwatch_sqlite_checkpoints_total\{mode="passive"\} \d+`,
 		`sfmcwatch_sqlite_wal_pages \d+`,
+		`sfmcwatch_database_bytes [1-9][0-9.e+]*`,
+		`sfmcwatch_database_free_bytes [0-9.e+]+`,
 		`sfmcwatch_ingest_queue_depth 7`,
 		`go_goroutines \d+`,
 	} {

@@ -30,6 +30,7 @@ type storeCollector struct {
 	up            *prometheus.Desc
 
 	checkpoints, checkpointBusy, checkpointFailures, walFrames *prometheus.Desc
+	dbBytes, dbFree                                            *prometheus.Desc
 }
 
 func newStoreCollector(s *Server) *storeCollector {
@@ -51,12 +52,14 @@ func newStoreCollector(s *Server) *storeCollector {
 		checkpointBusy:     prometheus.NewDesc("sfmcwatch_sqlite_checkpoint_busy_total", "WAL truncations that readers kept from finishing (retried a second later); a steady rise means long reads keep the WAL growing.", nil, nil),
 		checkpointFailures: prometheus.NewDesc("sfmcwatch_sqlite_checkpoint_failures_total", "SQLite WAL checkpoints that failed (retried).", nil, nil),
 		walFrames:          prometheus.NewDesc("sfmcwatch_sqlite_wal_pages", "SQLite WAL length in pages after the last checkpoint; it stays bounded while the checkpointer keeps up.", nil, nil),
+		dbBytes:            prometheus.NewDesc("sfmcwatch_database_bytes", "Size of the database: SQLite's pages (WAL excluded), PostgreSQL's pg_database_size.", nil, nil),
+		dbFree:             prometheus.NewDesc("sfmcwatch_database_free_bytes", "Part of sfmcwatch_database_bytes on SQLite's free list (reused by later writes; 0 on PostgreSQL).", nil, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.events, c.open, c.calls, c.notifications, c.ttd, c.up, c.checkpoints, c.checkpointBusy, c.checkpointFailures, c.walFrames} {
+	for _, d := range []*prometheus.Desc{c.events, c.open, c.calls, c.notifications, c.ttd, c.up, c.checkpoints, c.checkpointBusy, c.checkpointFailures, c.walFrames, c.dbBytes, c.dbFree} {
 		ch <- d
 	}
 }
@@ -161,6 +164,14 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.walFrames, prometheus.GaugeValue, float64(ws.Frames))
 		}
 	}
+	if sz, ok := st.(databaseSizer); ok {
+		if d, err := sz.DatabaseSize(ctx); err != nil {
+			fail("database size", err)
+		} else {
+			ch <- prometheus.MustNewConstMetric(c.dbBytes, prometheus.GaugeValue, float64(d.Bytes))
+			ch <- prometheus.MustNewConstMetric(c.dbFree, prometheus.GaugeValue, float64(d.FreeBytes))
+		}
+	}
 	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up)
 }
 
@@ -260,6 +271,11 @@ func (c *storeCollector) codeLabel(surface, code string) string {
 		}
 	}
 	return string(sf) + ":other"
+}
+
+// databaseSizer is the store's size view (sqlStore).
+type databaseSizer interface {
+	DatabaseSize(ctx context.Context) (store.DatabaseSize, error)
 }
 
 // walStatser is the SQLite store's checkpointer view.

@@ -28,6 +28,23 @@ type Overview struct {
 	Recent []IncidentJSON `json:"recent"`
 	// OpenTotal counts all open incidents.
 	OpenTotal int `json:"open_total"`
+	// Database is the store's size (nil when the store cannot tell).
+	Database *store.DatabaseSize `json:"database,omitempty"`
+}
+
+// DatabaseLabel is the database size for the page ("" when unknown).
+func (o *Overview) DatabaseLabel() string {
+	if o.Database == nil {
+		return ""
+	}
+	b := float64(o.Database.Bytes)
+	switch {
+	case b >= 1e9:
+		return fmt.Sprintf("%.1f GB", b/1e9)
+	case b >= 1e6:
+		return fmt.Sprintf("%.1f MB", b/1e6)
+	}
+	return fmt.Sprintf("%.0f kB", b/1e3)
 }
 
 // TenantCard is one business unit on the overview.
@@ -116,6 +133,13 @@ func severityRank(s string) int {
 func (s *Server) buildOverview(ctx context.Context) (*Overview, error) {
 	now := s.now().UTC()
 	ov := &Overview{GeneratedAt: now, Tenants: []TenantCard{}, Recent: []IncidentJSON{}}
+	if sz, ok := s.st.(databaseSizer); ok {
+		if d, err := sz.DatabaseSize(ctx); err == nil {
+			ov.Database = &d
+		} else {
+			s.log.Warn("overview: database size", "error", err)
+		}
+	}
 
 	open, err := s.st.ListIncidents(ctx, store.IncidentFilter{Status: store.IncidentOpen, Limit: 10000})
 	if err != nil {
