@@ -25,7 +25,9 @@ type MeasureOptions struct {
 	// WarmUp is the fault-free history before the faults (default 12h):
 	// baselines (run durations, load intervals, entry gaps) need it.
 	WarmUp time.Duration
-	// Limit is how long a fault may take to be detected (default 4h).
+	// Limit is how long a fault may take to be detected (default 6h: send
+	// health waits for the next job of a send that may run every 4 hours,
+	// then an hour for its bounces and unsubscribes).
 	Limit time.Duration
 	// SpendHours is how many simulated hours of a fault-free default-size
 	// tenant are used to measure API calls per hour (default 3; 0 skips
@@ -142,7 +144,7 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 		o.WarmUp = 12 * time.Hour
 	}
 	if o.Limit <= 0 {
-		o.Limit = 4 * time.Hour
+		o.Limit = 6 * time.Hour
 	}
 	if o.SpendHours == 0 {
 		o.SpendHours = 3
