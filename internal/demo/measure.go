@@ -138,7 +138,7 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 		o.Seed = 1
 	}
 	if o.Size == (sim.Size{}) {
-		o.Size = demoSize
+		o.Size = measureSize
 	}
 	if o.WarmUp <= 0 {
 		o.WarmUp = 12 * time.Hour
@@ -336,6 +336,12 @@ var tenantCases = []tenantCase{
 var measureStart = time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
 
 // demoSize is the demo's mid-size business unit.
+// measureSize is the demo tenant with more automations: one fault per rule
+// on distinct objects needs enough frequent automations (and the send jobs
+// of those that no other case breaks) for every automation, step and send
+// rule.
+var measureSize = sim.Size{Automations: 100, Journeys: 20, DataExtensions: 120, TriggeredSends: 30, Transactional: 8, Imports: 20}
+
 var demoSize = sim.Size{Automations: 60, Journeys: 20, DataExtensions: 120, TriggeredSends: 30, Transactional: 8, Imports: 20}
 
 // PrintMeasurement writes m as a table.
