@@ -294,12 +294,18 @@ var stateExplains = map[string][]string{
 	"import.failed":           {"import.partial"},
 	// A failing step is the specific cause of its automation's error (the
 	// same run, one page), and of what follows from it.
-	"query.failed":         {"automation.error", "automation.missed_run", "automation.no_output", "automation.partial"},
-	"file.missing":         {"automation.error", "automation.missed_run", "automation.no_output", "automation.partial"},
-	"file.unexpected":      {"automation.error", "automation.no_output", "automation.partial"},
+	// Another step of the same automation failing while the first is
+	// open is the same failure surfacing elsewhere (the run stops at the
+	// first failed step; the next run's data moved the failure): one page.
+	"query.failed":         append([]string{"automation.error", "automation.missed_run", "automation.no_output", "automation.partial"}, stepRules...),
+	"file.missing":         append([]string{"automation.error", "automation.missed_run", "automation.no_output", "automation.partial"}, stepRules...),
+	"file.unexpected":      append([]string{"automation.error", "automation.no_output", "automation.partial"}, stepRules...),
 	"query.timeout":        {"automation.stalled", "automation.no_output", "automation.partial"},
 	"automation.no_output": {"automation.partial"},
 }
+
+// stepRules are the rules of an automation's steps.
+var stepRules = []string{"query.failed", "query.timeout", "file.missing", "file.unexpected"}
 
 // killedExplains: a query killed at SFMC's limit (query.timeout at error
 // severity or above) also explains the automation's error.

@@ -96,3 +96,33 @@ func (e *env) byKeyDisc(f detect.Finding) store.Incident {
 	e.t.Fatalf("no incident for %s %s", f.ResourceKey, f.Discriminator)
 	return store.Incident{}
 }
+
+// TestSecondFailingStepJoinsTheFirst: a fault that makes another query of
+// the same automation fail while the first step's incident is open is one
+// failure: the second step's incident is a child of the first.
+func TestSecondFailingStepJoinsTheFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t)
+		defer st.Close()
+		e := newEnv(t, st)
+		q1 := obj("query.failed", resource.Automation, "Hourly_ERP_Export", "Query 'SQL_11' in automation 'Hourly ERP Export' failed")
+		q1.Discriminator = "SQL_11"
+		q2 := obj("query.failed", resource.Automation, "Hourly_ERP_Export", "Query 'SQL_31' in automation 'Hourly ERP Export' failed")
+		q2.Discriminator = "SQL_31"
+		other := obj("query.failed", resource.Automation, "Nightly_Audience", "Query 'SQL_2' in automation 'Nightly Audience' failed")
+		autoErr := obj("automation.error", resource.Automation, "Hourly_ERP_Export", "Critical automation 'Hourly ERP Export' errored")
+		e.eval(resource.Automation, map[string][]detect.Finding{"query.failed": {q1}, "automation.error": {autoErr}})
+		if in := e.byKeyDisc(autoErr); in.CausedBy != e.byKeyDisc(q1).ID {
+			t.Fatalf("automation.error caused_by #%d, want the failing step", in.CausedBy)
+		}
+		time.Sleep(time.Hour)
+		e.eval(resource.Automation, map[string][]detect.Finding{"query.failed": {q1, q2, other}, "automation.error": {autoErr}})
+		first, second, third := e.byKeyDisc(q1), e.byKeyDisc(q2), e.byKeyDisc(other)
+		if second.CausedBy != first.ID || first.CausedBy != 0 {
+			t.Fatalf("second step caused_by #%d, want #%d (first caused_by #%d)", second.CausedBy, first.ID, first.CausedBy)
+		}
+		if third.CausedBy != 0 {
+			t.Fatalf("another automation's step joined: caused_by #%d", third.CausedBy)
+		}
+	})
+}

@@ -335,14 +335,11 @@ var tenantCases = []tenantCase{
 // midnight UTC; the warm-up and every fault fit in that day.
 var measureStart = time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
 
-// demoSize is the demo's mid-size business unit.
 // measureSize is the demo tenant with more automations: one fault per rule
 // on distinct objects needs enough frequent automations (and the send jobs
 // of those that no other case breaks) for every automation, step and send
 // rule.
 var measureSize = sim.Size{Automations: 100, Journeys: 20, DataExtensions: 120, TriggeredSends: 30, Transactional: 8, Imports: 20}
-
-var demoSize = sim.Size{Automations: 60, Journeys: 20, DataExtensions: 120, TriggeredSends: 30, Transactional: 8, Imports: 20}
 
 // PrintMeasurement writes m as a table.
 func PrintMeasurement(w io.Writer, m *Measurement) {
