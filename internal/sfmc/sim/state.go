@@ -107,7 +107,7 @@ func (s *Sim) runs(t *tenant, a *automation, now time.Time, n int) []run {
 		r.status = "Complete"
 		if w := activeIn(af.errs, at); w != nil {
 			r.status = "Error"
-			r.failedAct = int(mix(uint64(k), uint64(a.idx)) % uint64(max(len(a.Activities), 1)))
+			r.failedAct = faultActivity(a, w.f.param("message", ""))
 			r.message = w.f.param("message", defaultRunMessage(a, r.failedAct, k))
 			r.end = at.Add(dur / 2).Truncate(time.Millisecond)
 		} else if stepFaulted {
@@ -121,6 +121,20 @@ func (s *Sim) runs(t *tenant, a *automation, now time.Time, n int) []run {
 		k--
 	}
 	return out
+}
+
+// faultActivity is the step an automation_error fault breaks: the same one
+// in every run of the window, as a persistent failure does in SFMC (the
+// first query when the fault's message is a query error).
+func faultActivity(a *automation, message string) int {
+	if strings.HasPrefix(strings.ToLower(message), "query") {
+		for i, act := range a.Activities {
+			if act.ObjectTypeID == objQuery {
+				return i
+			}
+		}
+	}
+	return int(mix(uint64(a.idx), 0x5eed) % uint64(max(len(a.Activities), 1)))
 }
 
 func defaultRunMessage(a *automation, act int, k int64) string {
