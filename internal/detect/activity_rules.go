@@ -240,7 +240,7 @@ func (r QueryFailedRule) Evaluate(_ context.Context, in *Input) ([]Finding, erro
 			f.Detail = fmt.Sprintf("The query step of the run started %s failed with: %q. %s was not refreshed by it, and the automation's later steps did not run or worked on stale data.",
 				last.RunStartedAt.UTC().Format(time.RFC3339), msg, capitalize(targetsText(targets))) + why
 			f.Remediation = []string{
-				fmt.Sprintf("In Automation Studio open '%s' > Activity history, select the run of %s and read the query's error.", a.name(), last.RunStartedAt.UTC().Format(time.RFC3339)),
+				fmt.Sprintf("SFMC's error: %q. In Automation Studio open '%s' > Activity history and select the run of %s for the full text.", clipText(msg, 300), a.name(), last.RunStartedAt.UTC().Format(time.RFC3339)),
 				queryAdvice(last.Message),
 				"Run the automation once by hand after the fix and check the target data extension's row count.",
 			}
@@ -248,6 +248,16 @@ func (r QueryFailedRule) Evaluate(_ context.Context, in *Input) ([]Finding, erro
 		}
 	}
 	return out, nil
+}
+
+// clipText cuts SFMC's (already masked) error text to n runes for a
+// remediation line.
+func clipText(s string, n int) string {
+	r := []rune(strings.TrimSpace(s))
+	if len(r) <= n {
+		return string(r)
+	}
+	return string(r[:n]) + "…"
 }
 
 func capitalize(s string) string {
@@ -432,6 +442,7 @@ func fileFindings(in *Input, rule, problem string, cfg config.ActivityFailedRule
 				f.Detail = fmt.Sprintf("The %s step of the run started %s found no file: %q. Nothing was loaded; %s keeps its old rows and what reads it works on stale data.",
 					kind, when, last.Message, targetsText(stepTargets(a, last.Name)))
 				f.Remediation = []string{
+					fmt.Sprintf("SFMC's error: %q.", clipText(last.Message, 300)),
 					"Check with the file's sender whether it was delivered, and to which folder of the file location.",
 					"Compare the delivered file's name with the activity's file naming pattern (date substitutions such as %%YEAR%%%%MONTH%%%%DAY%% use the account's time zone).",
 					fmt.Sprintf("Once the file is there, run '%s' once by hand.", a.name()),
@@ -441,6 +452,7 @@ func fileFindings(in *Input, rule, problem string, cfg config.ActivityFailedRule
 				f.Detail = fmt.Sprintf("The %s step of the run started %s rejected the file it found: %q. %s was not refreshed from it.",
 					kind, when, last.Message, capitalize(targetsText(stepTargets(a, last.Name))))
 				f.Remediation = []string{
+					fmt.Sprintf("SFMC's error: %q.", clipText(last.Message, 300)),
 					"Open the delivered file: is it empty, an old file left in the folder, or a different layout (header, delimiter, encoding) than the import expects?",
 					"Ask the sender for a complete, current file; remove stale files from the folder so the pattern picks the right one.",
 					"Check the import's maximum file age and naming pattern against how the sender names and dates files.",
