@@ -42,6 +42,7 @@ import (
 
 	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
 	"github.com/sfmcwatch/sfmcwatch/internal/detect"
+	"github.com/sfmcwatch/sfmcwatch/internal/redact"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
@@ -304,8 +305,22 @@ func upsert(f detect.Finding, fp string, now time.Time) store.IncidentUpsert {
 	return store.IncidentUpsert{
 		Fingerprint: fp, Rule: f.Rule, Severity: string(sev), Family: string(f.Family), Tenant: f.Tenant,
 		ResourceType: string(f.ResourceType), ResourceKey: f.ResourceKey, Title: f.Title, Owner: string(f.Owner),
-		Remediation: f.Remediation, FirstSeen: f.FirstSeen, FailureStartedAt: f.FailureStartedAt, Now: now, Evidence: ev,
+		Remediation: f.Remediation, Detail: detail(f.Detail), FirstSeen: f.FirstSeen, FailureStartedAt: f.FailureStartedAt,
+		Now: now, Evidence: ev,
 	}
+}
+
+// maxDetail caps a stored finding detail (runes).
+const maxDetail = 2000
+
+// detail masks a finding's explanation (it quotes SFMC's error texts)
+// and caps it for storage.
+func detail(s string) string {
+	s = redact.String(strings.TrimSpace(s))
+	if r := []rune(s); len(r) > maxDetail {
+		s = string(r[:maxDetail]) + "…"
+	}
+	return s
 }
 
 // wasResolvedBefore reports whether inc's fingerprint had a resolved

@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -247,5 +248,28 @@ func TestFailureStart(t *testing.T) {
 	ch = apply(t, m, t0.Add(10*time.Minute), withStart(t0, t0.Add(-4*time.Hour)), f)
 	if len(ch.Opened) != 1 || ch.Opened[0].FailureKnown() || ch.Opened[0].TTDSinceFailure != 0 {
 		t.Fatalf("unknown failure start: %+v", ch.Opened)
+	}
+}
+
+// TestDetailStoredMaskedAndRefreshed: the finding's explanation is kept
+// with the incident (masked: it quotes SFMC's error texts) and replaced on
+// every update.
+func TestDetailStoredMaskedAndRefreshed(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "i.db"))
+	m := New(st, Options{})
+	f := finding("nightly", t0, catalog.Error)
+	f.Detail = `The query step failed with: "Violation of PRIMARY KEY constraint for jane.doe@example.com".`
+	inc := apply(t, m, t0, f).Opened[0]
+	got, err := st.GetIncident(context.Background(), inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got.Detail, "Violation of PRIMARY KEY") || strings.Contains(got.Detail, "jane.doe@example.com") {
+		t.Fatalf("stored detail %q", got.Detail)
+	}
+	f.Detail = "Second run failed too."
+	apply(t, m, t0.Add(time.Minute), f)
+	if got, _ := st.GetIncident(context.Background(), inc.ID); got.Detail != "Second run failed too." {
+		t.Fatalf("updated detail %q", got.Detail)
 	}
 }

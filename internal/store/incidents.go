@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const incidentCols = "id, fingerprint, rule, severity, family, tenant, resource_type, resource_key, title, status, owner, remediation, first_seen, last_seen, opened_at, updated_at, resolved_at, ttd_seconds, occurrences, acknowledged_at, acknowledged_by, failure_started_at, cause_id, cause"
+const incidentCols = "id, fingerprint, rule, severity, family, tenant, resource_type, resource_key, title, status, owner, remediation, first_seen, last_seen, opened_at, updated_at, resolved_at, ttd_seconds, occurrences, acknowledged_at, acknowledged_by, failure_started_at, cause_id, cause, detail"
 
 func scanIncident(sc scanner) (Incident, error) {
 	var (
@@ -23,7 +23,7 @@ func scanIncident(sc scanner) (Incident, error) {
 	if err := sc.Scan(&in.ID, &in.Fingerprint, &in.Rule, &in.Severity, &in.Family, &in.Tenant,
 		&in.ResourceType, &in.ResourceKey, &in.Title, &status, &in.Owner, &remediation,
 		&firstSeen, &lastSeen, &openedAt, &updatedAt, &resolvedAt, &ttdSeconds, &in.Occurrences,
-		&acknowledgedAt, &in.AcknowledgedBy, &failureStart, &in.CausedBy, &in.Cause); err != nil {
+		&acknowledgedAt, &in.AcknowledgedBy, &failureStart, &in.CausedBy, &in.Cause, &in.Detail); err != nil {
 		return in, err
 	}
 	in.Status = IncidentStatus(status)
@@ -99,11 +99,11 @@ func (s *sqlStore) OpenOrUpdateIncident(ctx context.Context, u IncidentUpsert) (
 			}
 			err := tx.QueryRowContext(ctx, s.q(`INSERT INTO incidents
 				(fingerprint, rule, severity, family, tenant, resource_type, resource_key, title, status,
-				 owner, remediation, first_seen, last_seen, opened_at, updated_at, ttd_seconds, occurrences, failure_started_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, 1, ?)
+				 owner, remediation, first_seen, last_seen, opened_at, updated_at, ttd_seconds, occurrences, failure_started_at, detail)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
 				ON CONFLICT DO NOTHING RETURNING id`),
 				u.Fingerprint, u.Rule, u.Severity, u.Family, u.Tenant, u.ResourceType, u.ResourceKey, u.Title,
-				u.Owner, rem, us(first), now, now, now, int64(u.Now.Sub(first)/time.Second), nullUS(failed)).Scan(&id)
+				u.Owner, rem, us(first), now, now, now, int64(u.Now.Sub(first)/time.Second), nullUS(failed), u.Detail).Scan(&id)
 			if err == nil {
 				created = true
 				break
@@ -112,11 +112,11 @@ func (s *sqlStore) OpenOrUpdateIncident(ctx context.Context, u IncidentUpsert) (
 				return fmt.Errorf("insert: %w", err)
 			}
 			err = tx.QueryRowContext(ctx, s.q(`UPDATE incidents SET
-				rule = ?, severity = ?, family = ?, title = ?, owner = ?, remediation = ?,
+				rule = ?, severity = ?, family = ?, title = ?, owner = ?, remediation = ?, detail = ?,
 				last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END,
 				updated_at = ?, occurrences = occurrences + 1, failure_started_at = `+failedSet+`
 				WHERE fingerprint = ? AND status = 'open' RETURNING id`),
-				slices.Concat([]any{u.Rule, u.Severity, u.Family, u.Title, u.Owner, rem, now, now, now}, failedArgs, []any{u.Fingerprint})...).Scan(&id)
+				slices.Concat([]any{u.Rule, u.Severity, u.Family, u.Title, u.Owner, rem, u.Detail, now, now, now}, failedArgs, []any{u.Fingerprint})...).Scan(&id)
 			if err == nil {
 				break
 			}

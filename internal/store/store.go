@@ -368,6 +368,9 @@ type Incident struct {
 	Status       IncidentStatus `json:"status"`
 	Owner        string         `json:"owner,omitempty"`
 	Remediation  []string       `json:"remediation,omitempty"`
+	// Detail explains the evidence and why it matters (the rule's
+	// finding, masked), as of the last rule update.
+	Detail string `json:"detail,omitempty"`
 	// FirstSeen is when sfmcwatch first saw evidence of the problem (JSON
 	// first_seen, and first_seen_at as well: see MarshalJSON).
 	FirstSeen time.Time `json:"first_seen"`
@@ -437,6 +440,9 @@ type IncidentUpsert struct {
 	Title        string
 	Owner        string
 	Remediation  []string
+	// Detail is the finding's explanation (masked and capped by the
+	// caller); replaced on every update.
+	Detail string
 	// FirstSeen is the time of the first evidence (zero = Now); on open,
 	// time-to-detection is Now - FirstSeen.
 	FirstSeen time.Time

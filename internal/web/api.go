@@ -39,6 +39,7 @@ type IncidentJSON struct {
 	TTDSinceFailureSeconds *int64     `json:"ttd_since_failure_seconds"`
 	Occurrences            int64      `json:"occurrences"`
 	Owner                  string     `json:"owner"`
+	Detail                 string     `json:"detail,omitempty"`
 	Remediation            []string   `json:"remediation"`
 	Fingerprint            string     `json:"fingerprint"`
 	AcknowledgedAt         *time.Time `json:"acknowledged_at,omitempty"`
@@ -90,7 +91,7 @@ func toJSON(in store.Incident) IncidentJSON {
 		ID: in.ID, Rule: in.Rule, Severity: in.Severity, Family: in.Family, Tenant: in.Tenant,
 		ResourceType: in.ResourceType, ResourceKey: in.ResourceKey, Title: in.Title, Status: string(in.Status),
 		FirstSeen: in.FirstSeen, FirstSeenAt: in.FirstSeen, LastSeen: in.LastSeen, OpenedAt: in.OpenedAt, TTDSeconds: int64(in.TTD / time.Second),
-		Occurrences: in.Occurrences, Owner: in.Owner, Remediation: in.Remediation, Fingerprint: in.Fingerprint,
+		Occurrences: in.Occurrences, Owner: in.Owner, Detail: in.Detail, Remediation: in.Remediation, Fingerprint: in.Fingerprint,
 		AcknowledgedBy: in.AcknowledgedBy,
 	}
 	if out.Remediation == nil {
