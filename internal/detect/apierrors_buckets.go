@@ -210,6 +210,27 @@ type incrFP struct {
 	sample        sampleRef
 }
 
+// add extends the run by n failures from first to last.
+func (r *incrRun) add(n int64, first, last time.Time, sample sampleRef, ids ...int64) {
+	if r.count == 0 {
+		r.first = first
+	}
+	r.count += n
+	r.last = last
+	r.sample = sample
+	r.evidence = appendEvidence(r.evidence, ids...)
+}
+
+// addWindow counts n failures (the first at first) in the window.
+func (st *incrFP) addWindow(n int64, first time.Time, sample sampleRef, ids ...int64) {
+	if st.inWindow == 0 {
+		st.firstInWindow = first
+	}
+	st.inWindow += n
+	st.sample = sample
+	st.windowEv = appendEvidence(st.windowEv, ids...)
+}
+
 // apiGroupFold folds the events of one group (integration, endpoint) as
 // evaluateScan does, from aggregate rows where they suffice.
 type apiGroupFold struct {
@@ -321,35 +342,36 @@ func (f *apiGroupFold) tail(g apiGroup, s *second, evs []store.EventMark) {
 		if in, _ := f.rng.rowIn(row); !in {
 			continue
 		}
-		st := f.fp(rowFP(g, row))
-		if win, _ := f.win.rowIn(row); win {
-			ids, _ := rowIDs(row)
-			f.calls += row.N
-			if st.inWindow == 0 {
-				st.firstInWindow = row.First.TS
-			}
-			st.inWindow += row.N
-			st.sample = sampleRef{id: row.Last.ID}
-			st.windowEv = appendEvidence(st.windowEv, ids...)
-		}
+		f.windowRow(g, row)
 	}
-	for _, st := range f.fps {
-		st.run = incrRun{}
-	}
+	f.resetRuns()
 	for i := range evs {
 		m := &evs[i]
 		if !lastOK.Less(m.Key()) || !f.rng.contains(m.TS.UnixMicro()) || !m.Failed() {
 			continue
 		}
 		st := f.fp(apiFP{group: g, family: m.Family, surface: m.Surface, code: m.Code})
-		if st.run.count == 0 {
-			st.run.first = m.TS
-		}
-		st.run.count++
-		st.run.last = m.TS
 		mk := *m
-		st.run.sample = sampleRef{id: m.ID, mark: &mk}
-		st.run.evidence = appendEvidence(st.run.evidence, m.ID)
+		st.run.add(1, m.TS, m.TS, sampleRef{id: m.ID, mark: &mk}, m.ID)
+	}
+}
+
+// windowRow counts an aggregate row of failures in the window, when it
+// lies there, and returns its fingerprint's state.
+func (f *apiGroupFold) windowRow(g apiGroup, row *store.BucketRow) *incrFP {
+	st := f.fp(rowFP(g, row))
+	if win, _ := f.win.rowIn(row); win {
+		ids, _ := rowIDs(row)
+		f.calls += row.N
+		st.addWindow(row.N, row.First.TS, sampleRef{id: row.Last.ID}, ids...)
+	}
+	return st
+}
+
+// resetRuns ends every open run of the group: a success breaks them.
+func (f *apiGroupFold) resetRuns() {
+	for _, st := range f.fps {
+		st.run = incrRun{}
 	}
 }
 
@@ -374,36 +396,17 @@ func (f *apiGroupFold) rows(g apiGroup, s *second) {
 		if in, _ := f.rng.rowIn(row); !in {
 			continue
 		}
-		st := f.fp(rowFP(g, row))
-		ids, _ := rowIDs(row)
-		if win, _ := f.win.rowIn(row); win {
-			f.calls += row.N
-			if st.inWindow == 0 {
-				st.firstInWindow = row.First.TS
-			}
-			st.inWindow += row.N
-			st.sample = sampleRef{id: row.Last.ID}
-			st.windowEv = appendEvidence(st.windowEv, ids...)
-		}
+		st := f.windowRow(g, row)
 		if !success || lastOK.Less(row.First) {
 			after = append(after, part{row, st})
 		}
 	}
 	if success {
-		for _, st := range f.fps {
-			st.run = incrRun{}
-		}
+		f.resetRuns()
 	}
 	for _, p := range after {
-		run := &p.st.run
-		if run.count == 0 {
-			run.first = p.row.First.TS
-		}
-		run.count += p.row.N
-		run.last = p.row.Last.TS
-		run.sample = sampleRef{id: p.row.Last.ID}
 		ids, _ := rowIDs(p.row)
-		run.evidence = appendEvidence(run.evidence, ids...)
+		p.st.run.add(p.row.N, p.row.First.TS, p.row.Last.TS, sampleRef{id: p.row.Last.ID}, ids...)
 	}
 }
 
@@ -418,27 +421,15 @@ func (f *apiGroupFold) event(g apiGroup, m *store.EventMark) {
 		f.calls++
 	}
 	if !m.Failed() {
-		for _, st := range f.fps {
-			st.run = incrRun{}
-		}
+		f.resetRuns()
 		return
 	}
 	st := f.fp(apiFP{group: g, family: m.Family, surface: m.Surface, code: m.Code})
-	if st.run.count == 0 {
-		st.run.first = m.TS
-	}
-	st.run.count++
-	st.run.last = m.TS
 	mk := *m
-	st.run.sample = sampleRef{id: m.ID, mark: &mk}
-	st.run.evidence = appendEvidence(st.run.evidence, m.ID)
+	sample := sampleRef{id: m.ID, mark: &mk}
+	st.run.add(1, m.TS, m.TS, sample, m.ID)
 	if inWin {
-		if st.inWindow == 0 {
-			st.firstInWindow = m.TS
-		}
-		st.inWindow++
-		st.sample = sampleRef{id: m.ID, mark: &mk}
-		st.windowEv = appendEvidence(st.windowEv, m.ID)
+		st.addWindow(1, m.TS, sample, m.ID)
 	}
 }
 

@@ -113,6 +113,29 @@ func sendTSDs(ctx context.Context, in *Input) ([]store.Snapshot, error) {
 	return in.Snapshots.LatestSnapshots(ctx, in.Tenant.Name, string(resource.TriggeredSend))
 }
 
+// judgeActiveTSDs appends judge's findings for every active, not ignored
+// triggered send definition of the tenant to out.
+func judgeActiveTSDs(ctx context.Context, in *Input, out []Finding,
+	judge func(context.Context, *Input, store.Snapshot) (Finding, bool, error)) ([]Finding, error) {
+	tsds, err := sendTSDs(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range tsds {
+		if s.Status != resource.StatusActive || in.Tenant.Object(string(resource.TriggeredSend), s.ResourceKey).Ignore {
+			continue
+		}
+		f, ok, err := judge(ctx, in, s)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
 // SendVolumeDropRule is send.volume_drop: a send sent far fewer messages
 // than its own hour-of-week baseline.
 //
@@ -192,26 +215,12 @@ func (r SendVolumeDropRule) Evaluate(ctx context.Context, in *Input) ([]Finding,
 		}
 		out = append(out, f)
 	}
-	tsds, err := sendTSDs(ctx, in)
-	if err != nil {
-		return nil, err
-	}
 	if in.Audit() {
 		return out, nil
 	}
-	for _, s := range tsds {
-		if s.Status != resource.StatusActive || in.Tenant.Object(string(resource.TriggeredSend), s.ResourceKey).Ignore {
-			continue
-		}
-		f, ok, err := r.triggered(ctx, in, s, cfg)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, f)
-		}
-	}
-	return out, nil
+	return judgeActiveTSDs(ctx, in, out, func(ctx context.Context, in *Input, s store.Snapshot) (Finding, bool, error) {
+		return r.triggered(ctx, in, s, cfg)
+	})
 }
 
 func sendExcluded(j resource.SendJob) int64 {
@@ -384,23 +393,9 @@ func (r sendRate) evaluate(ctx context.Context, in *Input) ([]Finding, error) {
 		}
 		out = append(out, f)
 	}
-	tsds, err := sendTSDs(ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range tsds {
-		if s.Status != resource.StatusActive || in.Tenant.Object(string(resource.TriggeredSend), s.ResourceKey).Ignore {
-			continue
-		}
-		f, ok, err := r.triggered(ctx, in, s, cfg)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, f)
-		}
-	}
-	return out, nil
+	return judgeActiveTSDs(ctx, in, out, func(ctx context.Context, in *Input, s store.Snapshot) (Finding, bool, error) {
+		return r.triggered(ctx, in, s, cfg)
+	})
 }
 
 // triggered judges a triggered send: the counter's delta over Sent's delta
