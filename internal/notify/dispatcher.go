@@ -400,7 +400,7 @@ func (d *Dispatcher) alert(c *compiled, a *alertInfo, now time.Time) Alert {
 		Severity: a.labels["severity"], Family: in.Family, Owner: in.Owner, Tenant: in.Tenant,
 		ResourceType: in.ResourceType, ResourceKey: in.ResourceKey, StartsAt: in.FirstSeen, LastSeen: in.LastSeen,
 		Occurrences: in.Occurrences, AcknowledgedBy: in.AcknowledgedBy,
-		WhyItMatters: whyItMatters(in.Rule, in.Family), Remediation: in.Remediation, Note: joinNotes(a.note, childrenNote(a.children)),
+		WhyItMatters: whyItMatters(in.Rule, in.Family), Detail: in.Detail, Remediation: in.Remediation, Note: joinNotes(a.note, childrenNote(a.children)),
 	}
 	if out.StartsAt.IsZero() {
 		out.StartsAt = in.OpenedAt

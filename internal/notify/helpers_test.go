@@ -105,7 +105,7 @@ func (r *rig) open(rule, family, owner, severity, tenant, key string) store.Inci
 	in, _, err := r.st.OpenOrUpdateIncident(r.t.Context(), store.IncidentUpsert{
 		Fingerprint: fmt.Sprintf("%s|%s|x|%s|%d", rule, tenant, key, fpSeq), Rule: rule, Severity: severity, Family: family,
 		Tenant: tenant, ResourceType: "x", ResourceKey: key, Title: rule + " on " + key, Owner: owner,
-		Remediation: []string{"fix " + key}, FirstSeen: now.Add(-time.Minute), Now: now,
+		Remediation: []string{"fix " + key}, Detail: "what the rule saw on " + key, FirstSeen: now.Add(-time.Minute), Now: now,
 	})
 	if err != nil {
 		r.t.Fatal(err)

@@ -68,9 +68,12 @@ type Alert struct {
 	Occurrences    int64         `json:"occurrences"`
 	AcknowledgedBy string        `json:"acknowledged_by,omitempty"`
 	WhyItMatters   string        `json:"why_it_matters,omitempty"`
-	Remediation    []string      `json:"remediation,omitempty"`
-	Evidence       string        `json:"evidence,omitempty"`
-	Link           string        `json:"link,omitempty"`
+	// Detail is what the rule saw and why it judged so (the incident's
+	// masked detail), told while firing.
+	Detail      string   `json:"detail,omitempty"`
+	Remediation []string `json:"remediation,omitempty"`
+	Evidence    string   `json:"evidence,omitempty"`
+	Link        string   `json:"link,omitempty"`
 	// Note explains special handling: inhibited by another incident,
 	// downgraded by a maintenance window.
 	Note string `json:"note,omitempty"`
@@ -209,6 +212,9 @@ func (m *Message) Text() string {
 		if a.Status == StatusFiring && a.WhyItMatters != "" {
 			b.WriteString("  Why it matters: " + a.WhyItMatters + "\n")
 		}
+		if a.Status == StatusFiring && a.Detail != "" {
+			b.WriteString("  What we see: " + a.Detail + "\n")
+		}
 		if a.Status == StatusFiring && len(a.Remediation) > 0 {
 			b.WriteString("  Fix:\n")
 			for i, r := range a.Remediation {
@@ -271,6 +277,7 @@ func SampleMessage(receiver, externalURL string, now time.Time) *Message {
 		ResourceType: "tenant", ResourceKey: "example",
 		StartsAt: now.Add(-3 * time.Hour), LastSeen: now, FailingFor: 3 * time.Hour, Occurrences: 36,
 		WhyItMatters: whyItMatters("api.errors", "auth"),
+		Detail:       "Sample: 36 token requests in the last 15 minutes were refused with 401 invalid_client and none succeeded.",
 		Remediation:  []string{"This is a test: nothing to fix.", "Check that this message reached the right team."},
 		Evidence:     "36 occurrences, first 3h ago, last just now (sample)",
 	}

@@ -34,7 +34,7 @@ func TestTimelineGroupingAndResolved(t *testing.T) {
 		}
 		al := msgs[0].Alerts[0]
 		if al.Link != "https://sfmcwatch.example.com/incidents/1" || al.Owner != "marketing_ops" || al.Family != "auth" ||
-			al.WhyItMatters == "" || len(al.Remediation) != 1 || !strings.Contains(al.Evidence, "detection(s) since") {
+			al.WhyItMatters == "" || !strings.HasPrefix(al.Detail, "what the rule saw on ") || len(al.Remediation) != 1 || !strings.Contains(al.Evidence, "detection(s) since") {
 			t.Fatalf("alert lacks context: %+v", al)
 		}
 		r.after(time.Second) // t=16s: infrastructure group (opened at 2s) is due since 17s

@@ -106,7 +106,7 @@ func Alerts(m *notify.Message, now time.Time) ([]PostableAlert, error) {
 		labels := Labels(a)
 		ann := map[string]string{"summary": fit.Clip(a.Title, maxSummary), "description": fit.Clip(a.WhyItMatters, maxAnnotation),
 			"evidence": fit.Clip(a.Evidence, maxAnnotation), "remediation": fit.Clip(strings.Join(a.Remediation, "\n"), maxAnnotation),
-			"note": fit.Clip(a.Note, maxAnnotation)}
+			"note": fit.Clip(a.Note, maxAnnotation), "detail": fit.Clip(a.Detail, maxAnnotation)}
 		for k, v := range ann {
 			if v == "" {
 				delete(ann, k)

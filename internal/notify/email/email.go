@@ -169,6 +169,7 @@ func capAlert(a notify.Alert) notify.Alert {
 	a.Evidence = fit.Clip(a.Evidence, maxEvidence)
 	a.Note = fit.Clip(a.Note, maxNote)
 	a.WhyItMatters = fit.Clip(a.WhyItMatters, maxEvidence)
+	a.Detail = fit.Clip(a.Detail, maxEvidence)
 	if len(a.Remediation) > 0 {
 		fix := make([]string, 0, min(len(a.Remediation), maxFixLines+1))
 		for i, r := range a.Remediation {
@@ -291,6 +292,7 @@ var page = template.Must(template.New("email").Funcs(template.FuncMap{
 {{if .Note}}<tr><td style="padding-right:12px;color:#5f6368">Note</td><td>{{.Note}}</td></tr>{{end}}
 </table>
 {{if and (firing .Status) .WhyItMatters}}<p style="margin:6px 0"><strong>Why it matters:</strong> {{.WhyItMatters}}</p>{{end}}
+{{if and (firing .Status) .Detail}}<p style="margin:6px 0"><strong>What we see:</strong> {{.Detail}}</p>{{end}}
 {{if and (firing .Status) .Remediation}}<p style="margin:6px 0 0"><strong>Fix:</strong></p><ol style="margin:4px 0">{{range .Remediation}}<li>{{.}}</li>{{end}}</ol>{{end}}
 </div>
 {{end}}

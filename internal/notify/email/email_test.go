@@ -261,12 +261,12 @@ func TestSendSTARTTLSAndImplicitTLS(t *testing.T) {
 			if msg.Header.Get("To") != "<"+recipient+">" || !strings.HasSuffix(msg.Header.Get("Message-Id"), "@example.com>") || msg.Header.Get("User-Agent") != fit.UserAgent() {
 				t.Errorf("headers %v", msg.Header)
 			}
-			for _, want := range []string{"Why it matters", "Fix:", "failing for 3h", "marketing_ops", "https://sfmcwatch.example.com/incidents/3"} {
+			for _, want := range []string{"Why it matters", "What we see: Sample: 36 token requests", "Fix:", "failing for 3h", "marketing_ops", "https://sfmcwatch.example.com/incidents/3"} {
 				if !strings.Contains(text, want) {
 					t.Errorf("text part lacks %q", want)
 				}
 			}
-			for _, want := range []string{`<a href="https://sfmcwatch.example.com/incidents/3">`, "Why it matters:", "<ol", "Failing for 3h"} {
+			for _, want := range []string{`<a href="https://sfmcwatch.example.com/incidents/3">`, "Why it matters:", "<strong>What we see:</strong> Sample: 36 token requests", "<ol", "Failing for 3h"} {
 				if !strings.Contains(html, want) {
 					t.Errorf("html part lacks %q:\n%s", want, html)
 				}

@@ -160,6 +160,7 @@ func details(a notify.Alert) map[string]any {
 	return map[string]any{
 		"rule": a.Rule, "tenant": a.Tenant, "resource_type": a.ResourceType, "resource_key": fit.Clip(a.ResourceKey, maxText), "owner": a.Owner,
 		"title": fit.Clip(a.Title, maxText), "failing_for": notify.HumanDuration(a.FailingFor), "why_it_matters": fit.Clip(a.WhyItMatters, maxText),
+		"detail":      fit.Clip(a.Detail, maxText),
 		"remediation": clipped, "evidence": fit.Clip(a.Evidence, maxText), "note": fit.Clip(a.Note, maxText), "incident_id": a.IncidentID,
 	}
 }

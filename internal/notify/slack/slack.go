@@ -176,6 +176,9 @@ func section(a notify.Alert) Block {
 		if a.WhyItMatters != "" {
 			fmt.Fprintf(&b, "*Why it matters:* %s\n", escape(fit.Clip(a.WhyItMatters, maxWhy)))
 		}
+		if a.Detail != "" {
+			fmt.Fprintf(&b, "*What we see:* %s\n", escape(fit.Clip(a.Detail, maxWhy)))
+		}
 		if len(a.Remediation) > 0 {
 			b.WriteString("*Fix:*\n")
 			for j, r := range a.Remediation {

@@ -82,7 +82,7 @@ func TestPayloadSchema(t *testing.T) {
 	}
 	sec := blocks[1].(map[string]any)
 	text := sec["text"].(map[string]any)["text"].(string)
-	for _, want := range []string{"Why it matters", "Fix:", "Evidence:", "failing for 3h", "<https://sfmcwatch.example.com/incidents|"} {
+	for _, want := range []string{"Why it matters", "*What we see:* Sample: 36 token requests", "Fix:", "Evidence:", "failing for 3h", "<https://sfmcwatch.example.com/incidents|"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("section lacks %q:\n%s", want, text)
 		}

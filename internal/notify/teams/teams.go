@@ -182,6 +182,9 @@ func container(a notify.Alert) Element {
 	if a.Status == notify.StatusFiring && a.WhyItMatters != "" {
 		items = append(items, Element{Type: "TextBlock", Text: "**Why it matters:** " + fit.Clip(a.WhyItMatters, maxWhy), Wrap: true})
 	}
+	if a.Status == notify.StatusFiring && a.Detail != "" {
+		items = append(items, Element{Type: "TextBlock", Text: "**What we see:** " + fit.Clip(a.Detail, maxWhy), Wrap: true})
+	}
 	if a.Status == notify.StatusFiring && len(a.Remediation) > 0 {
 		var b strings.Builder
 		b.WriteString("**Fix:**")

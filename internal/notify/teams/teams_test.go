@@ -70,7 +70,7 @@ func TestPayloadSchema(t *testing.T) {
 		t.Fatalf("card %+v", a)
 	}
 	raw, _ := json.Marshal(a.Content.Body)
-	for _, want := range []string{"FactSet", "Why it matters", "Fix:", "failing for 3h", "marketing_ops", "auth"} {
+	for _, want := range []string{"FactSet", "Why it matters", "**What we see:** Sample: 36 token requests", "Fix:", "failing for 3h", "marketing_ops", "auth"} {
 		if !strings.Contains(string(raw), want) {
 			t.Errorf("card lacks %q", want)
 		}

@@ -88,6 +88,7 @@ func Body(m *notify.Message) ([]byte, error) {
 	alerts := make([]notify.Alert, len(m.Alerts))
 	for i, a := range m.Alerts {
 		a.Title, a.Evidence, a.Note, a.WhyItMatters = fit.Clip(a.Title, maxText), fit.Clip(a.Evidence, maxText), fit.Clip(a.Note, maxText), fit.Clip(a.WhyItMatters, maxText)
+		a.Detail = fit.Clip(a.Detail, maxText)
 		if len(a.Remediation) > maxFixLines {
 			a.Remediation = append(slices.Clip(a.Remediation[:maxFixLines]), fit.More(len(a.Remediation)-maxFixLines))
 		}

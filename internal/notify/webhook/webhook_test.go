@@ -82,7 +82,7 @@ func TestSignedPayload(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p.Version != "1" || p.Kind != notify.KindTest || len(p.Alerts) != 1 || p.Alerts[0].Owner != "marketing_ops" ||
-		!strings.Contains(p.Text, "Why it matters") || p.Title == "" {
+		!strings.Contains(p.Text, "Why it matters") || !strings.Contains(p.Text, "What we see: Sample") || p.Title == "" {
 		t.Fatalf("payload %+v", p)
 	}
 }

@@ -70,6 +70,7 @@ func Group(tb testing.TB, n int) *notify.Message {
 			ResourceType: "integration", ResourceKey: fmt.Sprintf("crm-sync-%03d", i),
 			StartsAt: now.Add(-3 * time.Hour), LastSeen: now, FailingFor: 3 * time.Hour, Occurrences: 412,
 			WhyItMatters: "Subscribers are not being added to the master data extension: the nightly newsletter and the welcome journey will miss them until the integration is fixed.",
+			Detail:       "412 calls failed in the last 15 minutes and none succeeded since 07:00 UTC; " + body,
 			Remediation:  slices.Clone(e.Remediation),
 			Evidence:     "412 detection(s) since 2026-03-02 07:00 UTC, last 10:00 UTC; detected 45s after the first evidence; last response: " + body,
 			Link:         fmt.Sprintf("https://sfmcwatch.example.com/incidents/%d", 1000+i),
