@@ -55,6 +55,7 @@ func runContract(t *testing.T, h harness) {
 		{"StoreCollection", testStoreCollection},
 		{"EventsIdempotent", testEventsIdempotent},
 		{"EventsLargeBatch", testEventsLargeBatch},
+		{"EventsConcurrentDuplicates", testEventsConcurrentDuplicates},
 		{"EventAggregates", testEventAggregates},
 		{"Snapshots", testSnapshots},
 		{"Incidents", testIncidents},

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -104,12 +106,39 @@ const insertEventsPGSQL = `INSERT INTO events (` + eventCols + `)
 	ON CONFLICT DO NOTHING
 	RETURNING id, ts, tenant, source, integration, endpoint, is_error, family, surface, code`
 
+// inKeyOrder returns recs with the ones that carry a request id sorted by
+// (source, request id), after the others in their order. Two transactions
+// that insert the same keys in different orders wait for each other's
+// unique-index entries and deadlock (SQLSTATE 40P01); in one order, the
+// second waits for the first and skips its rows as duplicates.
+func inKeyOrder(recs []EventRecord) []EventRecord {
+	if !slices.ContainsFunc(recs, func(r EventRecord) bool { return r.RequestID != "" }) {
+		return recs
+	}
+	out := slices.Clone(recs)
+	slices.SortStableFunc(out, func(a, b EventRecord) int {
+		if c := cmp.Compare(boolInt(a.RequestID != ""), boolInt(b.RequestID != "")); c != 0 || a.RequestID == "" {
+			return c
+		}
+		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.RequestID, b.RequestID))
+	})
+	return out
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // pgEventsPerStmt bounds the rows per unnest statement (memory, not limits).
 const pgEventsPerStmt = 5000
 
 // insertEventsPG inserts recs and adds the stored rows (returned by the
 // statement, duplicates excluded) to agg.
 func (s *sqlStore) insertEventsPG(ctx context.Context, tx *sql.Tx, recs []EventRecord, agg bucketAgg) (int, error) {
+	recs = inKeyOrder(recs)
 	inserted := 0
 	for start := 0; start < len(recs); start += pgEventsPerStmt {
 		chunk := recs[start:min(start+pgEventsPerStmt, len(recs))]
