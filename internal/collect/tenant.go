@@ -45,6 +45,7 @@ type TenantHealth struct {
 
 	lastError    string
 	lastCode     string
+	lastKind     string
 	failingSince time.Time
 
 	blockedSince time.Time
@@ -136,6 +137,7 @@ func (h *TenantHealth) Observe(ev sfmc.CallEvent) {
 			h.lastCode = fmt.Sprintf("http:%d", ev.Event.Status)
 		}
 		h.lastError = describeCall(ev)
+		h.lastKind = string(ev.Kind)
 	}
 	switch ev.Kind {
 	case sfmc.KindBlocked:
@@ -185,6 +187,7 @@ func (h *TenantHealth) RecordFailure(now time.Time, err error) {
 	}
 	h.lastError = fmt.Sprintf("%s %s: %s", ae.Method, ae.Endpoint, ae.Kind)
 	h.lastCode = string(ae.Kind)
+	h.lastKind = string(ae.Kind)
 }
 
 // BlockedUntil is the end of the circuit opened by the last REST 50200
@@ -212,6 +215,7 @@ func (h *TenantHealth) State(now time.Time) HealthState {
 		TokenFailures: h.tokenFailures,
 		LastError:     h.lastError,
 		LastCode:      h.lastCode,
+		LastKind:      h.lastKind,
 		FailingSince:  h.failingSince,
 	}
 	if now.Before(h.blockedUntil) {

@@ -185,7 +185,14 @@ func (p *planner) tenantBlocked() {
 // credentials: the monitor's own credentials rejected, or one secret shared
 // by several integrations rotated.
 func (p *planner) credentials() {
-	blind := p.rule("tenant.blind")
+	// Blindness from rejected credentials (or a near secret expiry); a
+	// token endpoint that is unreachable or failing is the outage's.
+	var blind []store.Incident
+	for _, in := range p.rule("tenant.blind") {
+		if in.Family == "auth" {
+			blind = append(blind, in)
+		}
+	}
 	monitor := p.apiErrors(func(in store.Incident) bool { return in.Family == "auth" && integration(in) == MonitorIntegration })
 	token := p.apiErrors(func(in store.Incident) bool {
 		return in.Family == "auth" && isTokenEndpoint(in.ResourceKey) && integration(in) != MonitorIntegration
@@ -252,6 +259,14 @@ func (p *planner) spread(kind string, keep func(store.Incident) bool) {
 	if spans(ms) < 2 && len(integrations(ms)) < 2 {
 		return
 	}
+	// The monitor's own token requests failing the same way are the same
+	// condition (tenant.blind with that family).
+	for _, in := range p.rule("tenant.blind") {
+		if keep(in) {
+			ms = append(ms, in)
+		}
+	}
+	slices.SortFunc(ms, byOpened)
 	cause, ms := p.form(kind, ms, nil)
 	if ms == nil {
 		return

@@ -416,3 +416,26 @@ func TestOutageTrustNote(t *testing.T) {
 		}
 	})
 }
+
+// TestOutageExplainsTheMonitorsFailingTokens: during an SFMC outage the
+// monitor's own token requests fail with 5xx too (tenant.blind, family
+// server). That is the outage, not rejected credentials: one outage cause,
+// with the blindness under it, and no "credentials" cause.
+func TestOutageExplainsTheMonitorsFailingTokens(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t)
+		defer st.Close()
+		e := newEnv(t, st)
+		blind := detect.Finding{Rule: "tenant.blind", Severity: catalog.Critical, Family: catalog.Server, ResourceType: resource.Tenant,
+			ResourceKey: tenant, Discriminator: "token", Title: "sfmcwatch cannot get an access token for tenant bu"}
+		out := []detect.Finding{
+			api("crm-sync", "/interaction/v1/events", "server", "http:503"),
+			api("orders", "/messaging/v1/messageDefinitionSends/key:{key}/send", "server", "http:503"),
+		}
+		e.eval(resource.Tenant, map[string][]detect.Finding{"api.errors": out, "tenant.blind": {blind}})
+		top := e.topLevelOpen()
+		if len(top) != 1 || top[0].Cause != correlate.CauseOutage {
+			t.Fatalf("top-level = %+v", top)
+		}
+	})
+}

@@ -55,9 +55,10 @@ func (r TenantBlind) Evaluate(ctx context.Context, in *Input) ([]Finding, error)
 		first = snap.ObservedAt
 	}
 	if cfg.TokenFailures > 0 && st.TokenFailures >= cfg.TokenFailures {
+		family, owner, fix := tokenFailureFix(st.LastKind, auth)
 		out = append(out, Finding{
 			ResourceType: resource.Tenant, ResourceKey: in.Tenant.Name, ResourceName: in.Tenant.Name,
-			Discriminator: "token", Family: catalog.Auth, Owner: auth.Owner, Remediation: auth.Remediation,
+			Discriminator: "token", Family: family, Owner: owner, Remediation: fix,
 			Title: fmt.Sprintf("sfmcwatch cannot get an access token for tenant %q (%d failed token requests in a row)",
 				in.Tenant.Name, st.TokenFailures),
 			Detail: fmt.Sprintf("The token endpoint keeps failing (last: %s). Until it works, every check of this tenant is blind.",
@@ -83,6 +84,36 @@ func (r TenantBlind) Evaluate(ctx context.Context, in *Input) ([]Finding, error)
 		}
 	}
 	return out, nil
+}
+
+// tokenFailureFix is the family, owner and fix of failing token requests
+// by how the last one failed: credentials rejected are the installed
+// package's to fix; a token endpoint that cannot be reached, answers 5xx
+// or times out is a network or SFMC problem, and rotating secrets then
+// would only add a second failure.
+func tokenFailureFix(kind string, auth catalog.Entry) (catalog.Family, catalog.Owner, []string) {
+	switch kind {
+	case "transport":
+		return catalog.Timeout, catalog.Infrastructure, []string{
+			"sfmcwatch cannot connect to the tenant's auth endpoint (DNS, connection refused or reset, TLS): check the auth_base_url, DNS, the egress firewall or proxy, and TLS interception between sfmcwatch and *.auth.marketingcloudapis.com.",
+			"If the network is fine from elsewhere, check the Salesforce Trust status of the tenant's instance.",
+		}
+	case "timeout":
+		return catalog.Timeout, catalog.SalesforceSupport, []string{
+			"The token endpoint does not answer in time: check the Salesforce Trust status of the tenant's instance and the network path; sfmcwatch retries with back-off.",
+			"If it lasts and Trust shows nothing, open a case with Salesforce support with the times of the failed requests.",
+		}
+	case "server":
+		return catalog.Server, catalog.SalesforceSupport, []string{
+			"SFMC's token endpoint answers with server errors: check the Salesforce Trust status of the tenant's instance; the credentials are not the problem, do not rotate them.",
+			"If it lasts and Trust shows nothing, open a case with Salesforce support with the times of the failed requests.",
+		}
+	case "rate_limited":
+		return catalog.RateLimit, catalog.MarketingOps, []string{
+			"SFMC throttles the token requests of this installed package: find what else requests tokens with the same client id (credentials.contention) and give each integration its own installed package; cache tokens for their lifetime.",
+		}
+	}
+	return catalog.Auth, auth.Owner, auth.Remediation
 }
 
 func (TenantBlind) secretFinding(in *Input) (Finding, bool) {

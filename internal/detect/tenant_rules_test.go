@@ -2,6 +2,7 @@ package detect_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,5 +176,37 @@ func TestTenantBudget(t *testing.T) {
 	// A new UTC day starts from zero.
 	if fs := e.eval(24*time.Hour, detect.TenantBudget{}); len(fs) != 0 {
 		t.Fatalf("next day: %+v", fs)
+	}
+}
+
+// TestTenantBlindTokenFailureKinds: who owns failing token requests
+// depends on how they fail. Rejected credentials (401 invalid_client) are
+// the installed package's; an auth endpoint sfmcwatch cannot reach, that
+// times out or answers 5xx is the network's or SFMC's, and its fix must
+// not send anyone to rotate a secret that works.
+func TestTenantBlindTokenFailureKinds(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		kind   sfmc.Kind
+		family string
+		owner  string
+		fix    string
+	}{
+		{401, sfmc.KindAuth, "auth", "marketing_ops", "secret"},
+		{0, sfmc.KindTransport, "timeout", "infrastructure", "egress firewall"},
+		{504, sfmc.KindTimeout, "timeout", "salesforce_support", "Trust status"},
+		{503, sfmc.KindServer, "server", "salesforce_support", "do not rotate"},
+	} {
+		t.Run(string(tc.kind), func(t *testing.T) {
+			e := newTenantEnv(t)
+			m := time.Minute
+			e.call(0, sfmc.TokenEndpoint, tc.status, tc.kind, false)
+			e.call(m, sfmc.TokenEndpoint, tc.status, tc.kind, false)
+			fs := withDisc(e.eval(m, detect.TenantBlind{}), "token")
+			if len(fs) != 1 || string(fs[0].Family) != tc.family || string(fs[0].Owner) != tc.owner ||
+				len(fs[0].Remediation) == 0 || !strings.Contains(strings.Join(fs[0].Remediation, " "), tc.fix) {
+				t.Fatalf("token failures (%s): %+v", tc.kind, fs)
+			}
+		})
 	}
 }

@@ -383,6 +383,9 @@ type TenantState struct {
 	// LastError is the classified error of the last failed call (masked).
 	LastError string `json:"last_error,omitempty"`
 	LastCode  string `json:"last_code,omitempty"`
+	// LastKind is the failure kind of the last failed call (sfmc.Kind:
+	// auth, transport, timeout, server …): what the fix is depends on it.
+	LastKind string `json:"last_kind,omitempty"`
 	// FailingSince is when the current run of failures started.
 	FailingSince time.Time `json:"failing_since"`
 	// BlockedUntil is set while SFMC blocks the tenant (50200).
