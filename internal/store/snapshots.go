@@ -228,7 +228,7 @@ func (s *sqlStore) LatestSnapshots(ctx context.Context, tenant, resourceType str
 func (s *sqlStore) SnapshotHistory(ctx context.Context, ref ResourceRef, from, to time.Time, limit int) ([]Snapshot, error) {
 	n := clampLimit(limit, 1000, 10000)
 	var rows []storedSnapshot
-	if !from.IsZero() {
+	if !from.IsZero() && (to.IsZero() || from.Before(to)) {
 		anchor, err := s.querySnapshots(ctx, `SELECT `+snapshotCols+` FROM snapshots
 			WHERE tenant = ? AND resource_type = ? AND resource_key = ? AND observed_at < ?
 			ORDER BY observed_at DESC, id DESC LIMIT 1`, ref.Tenant, ref.ResourceType, ref.ResourceKey, us(from))

@@ -152,6 +152,7 @@ func testSnapshotsOnChange(t *testing.T, h harness) {
 	check("state at 20 min", hist(at(20), at(20).Add(time.Microsecond), 1), pt{b[0], 20})
 	check("state at 17 min", hist(at(17), at(17).Add(time.Microsecond), 1), pt{b[0], 17})
 	check("limit", hist(time.Time{}, time.Time{}, 2), pt{a[0], 0}, pt{a[0], 10})
+	check("empty range", hist(at(17), at(17), 0))
 
 	// Retention with its cutoff at 20 min: A goes, B (the state at the
 	// cutoff) stays, as does the bare DE's only row however old; of each
