@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/callplan"
+	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/redact"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
@@ -221,7 +222,7 @@ func (c AutomationCollector) update(w *autoWork, prev store.Snapshot, had bool, 
 	case !had || prev.Status == "":
 		st.StatusSince, st.StatusPolls, st.PreviousStatus = now, 1, ""
 	case prev.Status == w.status:
-		st.StatusPolls++
+		st.StatusPolls = min(st.StatusPolls+1, config.StatusPollsCap)
 		if st.StatusSince.IsZero() {
 			st.StatusSince = now
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
 )
@@ -138,7 +139,7 @@ func msgTrack(hasPrev bool, prevStatus string, prevSince time.Time, prevPolls in
 		if prevSince.IsZero() {
 			prevSince = now
 		}
-		return msgTracked{since: prevSince, polls: prevPolls + 1, previous: prevPrevious}
+		return msgTracked{since: prevSince, polls: min(prevPolls+1, config.StatusPollsCap), previous: prevPrevious}
 	}
 	return msgTracked{since: now, polls: 1, previous: prevStatus, changed: true}
 }

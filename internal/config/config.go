@@ -366,16 +366,25 @@ type AutomationMissedRunRule struct {
 	FileDropFactor float64  `yaml:"file_drop_factor" doc:"File-drop automations: fire after this multiple of the p95 inter-arrival time."`
 }
 
+// MaxConfirmPolls bounds confirm_polls. Collectors count the polls that
+// saw an object's status (StatusPolls) only up to StatusPollsCap, one more
+// than any rule asks for: past it a poll that sees nothing new stores
+// nothing new (snapshots are stored on change).
+const MaxConfirmPolls = 5
+
+// StatusPollsCap is where collectors stop counting StatusPolls.
+const StatusPollsCap = MaxConfirmPolls + 1
+
 // ConfirmRule fires after a number of confirming polls.
 type ConfirmRule struct {
 	RuleBase     `yaml:",inline"`
-	ConfirmPolls int `yaml:"confirm_polls" doc:"Polls that must confirm the state before firing."`
+	ConfirmPolls int `yaml:"confirm_polls" doc:"Polls that must confirm the state before firing (at most 5)."`
 }
 
 // AutomationPausedRule: paused, inactive trigger, deactivated.
 type AutomationPausedRule struct {
 	RuleBase            `yaml:",inline"`
-	ConfirmPolls        int              `yaml:"confirm_polls" doc:"Polls that must confirm the state before firing."`
+	ConfirmPolls        int              `yaml:"confirm_polls" doc:"Polls that must confirm the state before firing (at most 5)."`
 	DeactivatedSeverity catalog.Severity `yaml:"deactivated_severity" doc:"Severity when SFMC deactivated the automation."`
 }
 

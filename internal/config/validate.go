@@ -425,6 +425,13 @@ func (d *decoder) validateRules(r *Rules) {
 	less("rules.data_extension.stale", "min_learn_intervals", float64(r.DataExtensionStale.MinLearnIntervals), "learn_intervals", float64(r.DataExtensionStale.LearnIntervals), true)
 	less("rules.import.partial", "warn_ratio", float64(r.ImportPartial.WarnRatio), "error_ratio", float64(r.ImportPartial.ErrorRatio), false)
 	less("rules.tenant.blind", "secret_warn_age", float64(r.TenantBlind.SecretWarnAge), "secret_error_age", float64(r.TenantBlind.SecretErrorAge), false)
+	// Collectors count status polls only up to StatusPollsCap.
+	if r.AutomationPaused.ConfirmPolls > MaxConfirmPolls {
+		d.errorf(nil, "rules.automation.paused.confirm_polls", "must be at most %d", MaxConfirmPolls)
+	}
+	if r.TriggeredSendInactive.ConfirmPolls > MaxConfirmPolls {
+		d.errorf(nil, "rules.triggered_send.inactive.confirm_polls", "must be at most %d", MaxConfirmPolls)
+	}
 	if r.QueryTimeout.WarnRatio > 1 {
 		d.errorf(nil, "rules.query.timeout.warn_ratio", "must be at most 100%%")
 	}

@@ -478,13 +478,22 @@ func fieldsAt(ctx context.Context, in *Input, key string, t time.Time) ([]resour
 	if err != nil {
 		return nil, err
 	}
+	// Snapshots are stored on change: the history may start with the
+	// state before t (reported as observed at t-1ms); the poll that read
+	// the fields at t carries FieldsAt t.
+	var found []resource.Field
 	for _, s := range snaps {
 		var st resource.DataExtensionState
 		if resource.Decode(s, &st) == nil && st.Fields != nil {
-			return st.Fields, nil
+			if st.FieldsAt.Equal(t) {
+				return st.Fields, nil
+			}
+			if found == nil {
+				found = st.Fields
+			}
 		}
 	}
-	return nil, nil
+	return found, nil
 }
 
 // FieldDiff is the difference between two DE schemas.

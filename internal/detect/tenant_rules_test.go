@@ -117,6 +117,17 @@ func TestTenantBlindFresh401(t *testing.T) {
 	if fs := withDisc(e.eval(12*m, detect.TenantBlind{}), "api_401"); len(fs) != 0 {
 		t.Fatalf("401s outside the window fired: %+v", fs)
 	}
+	// Nor in the quiet polls after: snapshots are stored on change, so
+	// these add no rows and the window's history starts from the state
+	// before it (the cumulative counter still at 3), not from zero.
+	for at := 17 * m; at <= time.Hour; at += 5 * m {
+		if fs := withDisc(e.eval(at, detect.TenantBlind{}), "api_401"); len(fs) != 0 {
+			t.Fatalf("quiet poll at %v fired: %+v", at, fs)
+		}
+	}
+	if h, err := e.st.SnapshotHistory(context.Background(), resource.Ref("acme", resource.Tenant, "acme"), time.Time{}, time.Time{}, 0); err != nil || len(h) > 10 {
+		t.Errorf("quiet polls stored %d history points (%v), want them collapsed", len(h), err)
+	}
 }
 
 func TestTenantBlindSecretExpiry(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
+	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
 )
@@ -98,7 +99,11 @@ func (TriggeredSendInactiveRule) Evaluate(ctx context.Context, in *Input) ([]Fin
 			f.FailureStartedAt = st.ModifiedAt
 			f.Detail += fmt.Sprintf(" Found so on sfmcwatch's first look; SFMC last modified it %s.", st.ModifiedAt.UTC().Format(time.RFC3339))
 		case !firstLook && !st.StatusSince.IsZero():
-			f.Detail += fmt.Sprintf(" Not active since %s (%d polls).", st.StatusSince.UTC().Format(time.RFC3339), st.StatusPolls)
+			polls := fmt.Sprintf("%d polls", st.StatusPolls)
+			if st.StatusPolls >= config.StatusPollsCap {
+				polls = fmt.Sprintf("%d or more polls", config.StatusPollsCap) // collectors stop counting there
+			}
+			f.Detail += fmt.Sprintf(" Not active since %s (%s).", st.StatusSince.UTC().Format(time.RFC3339), polls)
 		}
 		if crit {
 			f.Severity = catalog.Critical

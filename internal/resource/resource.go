@@ -184,7 +184,9 @@ type AutomationState struct {
 	// TargetsKnown is true once the definition (steps, target DEs) was read.
 	TargetsKnown bool `json:"targets_known,omitempty"`
 	// StatusSince is when the current Snapshot.Status was first observed,
-	// StatusPolls how many consecutive polls observed it, PreviousStatus
+	// StatusPolls how many consecutive polls observed it (counted up to
+	// config.StatusPollsCap, where it stays: more is never needed, and a
+	// poll that saw nothing new then stores nothing new), PreviousStatus
 	// the status observed before it ("" when sfmcwatch never saw another).
 	StatusSince    time.Time `json:"status_since"`
 	StatusPolls    int       `json:"status_polls,omitempty"`

@@ -58,6 +58,7 @@ func runContract(t *testing.T, h harness) {
 		{"EventsConcurrentDuplicates", testEventsConcurrentDuplicates},
 		{"EventAggregates", testEventAggregates},
 		{"Snapshots", testSnapshots},
+		{"SnapshotsOnChange", testSnapshotsOnChange},
 		{"Incidents", testIncidents},
 		{"IncidentFailureStart", testIncidentFailureStart},
 		{"IncidentEvidenceCap", testIncidentEvidenceCap},
@@ -918,9 +919,9 @@ func testPrune(t *testing.T, h harness) {
 	de := ResourceRef{Tenant: "a", ResourceType: "data_extension", ResourceKey: "DE-1"}
 	stale := ResourceRef{Tenant: "a", ResourceType: "data_extension", ResourceKey: "DE-old"}
 	snapIDs, err := s.InsertSnapshots(ctx, []Snapshot{
-		{ResourceRef: de, ObservedAt: t0},
-		{ResourceRef: de, ObservedAt: t0.Add(time.Hour)},
-		{ResourceRef: de, ObservedAt: now.Add(-time.Hour)},
+		{ResourceRef: de, ObservedAt: t0, Status: "a"},
+		{ResourceRef: de, ObservedAt: t0.Add(time.Hour), Status: "b"}, // the state at the cutoff: kept
+		{ResourceRef: de, ObservedAt: now.Add(-time.Hour), Status: "c"},
 		{ResourceRef: stale, ObservedAt: t0}, // old but the latest of its resource: kept
 	})
 	if err != nil {
@@ -948,7 +949,7 @@ func testPrune(t *testing.T, h harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res != (PruneResult{Events: oldEvents, Snapshots: 2, Incidents: 1, Usage: 1}) {
+	if res != (PruneResult{Events: oldEvents, Snapshots: 1, Incidents: 1, Usage: 1}) {
 		t.Errorf("Prune = %+v", res)
 	}
 	left, _ := s.QueryEvents(ctx, EventQuery{})
@@ -958,7 +959,7 @@ func testPrune(t *testing.T, h harness) {
 	if l, err := s.LatestSnapshot(ctx, stale); err != nil || l.ID != snapIDs[3] {
 		t.Errorf("stale resource's only snapshot = %+v, %v", l, err)
 	}
-	if h, _ := s.SnapshotHistory(ctx, de, time.Time{}, time.Time{}, 0); len(h) != 1 || h[0].ID != snapIDs[2] {
+	if h, _ := s.SnapshotHistory(ctx, de, time.Time{}, time.Time{}, 0); len(h) != 2 || h[0].ID != snapIDs[1] || h[1].ID != snapIDs[2] {
 		t.Errorf("DE-1 history after prune = %+v", h)
 	}
 	if _, err := s.GetIncident(ctx, oldInc.ID); !errors.Is(err, ErrNotFound) {

@@ -26,14 +26,18 @@ func (s *sqlStore) Prune(ctx context.Context, now time.Time, r Retention) (Prune
 		}
 	}
 	if r.Snapshots > 0 {
-		// Keep the latest snapshot of every resource however old it is:
-		// "latest state" must survive retention.
+		// Snapshots are stored on change, so a row stands for the object's
+		// state until the next row. Keep, of every resource, the last row
+		// observed before the cutoff however old it is: it is the latest
+		// state of an object that has not changed since, and otherwise
+		// the state at the cutoff, which history read from any time
+		// inside the retention starts from (its anchor). Older rows go.
 		if res.Snapshots, err = s.deleteChunks(ctx, `DELETE FROM snapshots WHERE id IN (
 				SELECT s.id FROM snapshots s WHERE s.observed_at < ? AND EXISTS (
 					SELECT 1 FROM snapshots n WHERE n.tenant = s.tenant AND n.resource_type = s.resource_type
-					AND n.resource_key = s.resource_key AND (n.observed_at > s.observed_at
+					AND n.resource_key = s.resource_key AND n.observed_at <= ? AND (n.observed_at > s.observed_at
 						OR (n.observed_at = s.observed_at AND n.id > s.id)))
-				LIMIT ?)`, us(now.Add(-r.Snapshots))); err != nil {
+				LIMIT ?)`, us(now.Add(-r.Snapshots)), us(now.Add(-r.Snapshots))); err != nil {
 			return res, fmt.Errorf("store: prune snapshots: %w", err)
 		}
 	}
@@ -55,9 +59,9 @@ func (s *sqlStore) Prune(ctx context.Context, now time.Time, r Retention) (Prune
 	return res, nil
 }
 
-// deleteChunks runs query (whose last two parameters are the cutoff and the
-// chunk size) until a chunk deletes fewer rows than the chunk size.
-func (s *sqlStore) deleteChunks(ctx context.Context, query string, cutoff int64) (int64, error) {
+// deleteChunks runs query (whose parameters are args, then the chunk size)
+// until a chunk deletes fewer rows than the chunk size.
+func (s *sqlStore) deleteChunks(ctx context.Context, query string, args ...any) (int64, error) {
 	query = s.q(query)
 	pruneChunk := s.pruneChunk
 	if pruneChunk <= 0 {
@@ -68,7 +72,7 @@ func (s *sqlStore) deleteChunks(ctx context.Context, query string, cutoff int64)
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		r, err := s.w.ExecContext(ctx, query, cutoff, int64(pruneChunk))
+		r, err := s.w.ExecContext(ctx, query, append(args[:len(args):len(args)], int64(pruneChunk))...)
 		if err != nil {
 			return total, err
 		}
