@@ -51,7 +51,11 @@ func readFields(t *testing.T) map[string][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("go", "list", "-export", "-deps", "-json", "./...")
+	args := []string{"list", "-export", "-deps", "-json"}
+	if raceBuild {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "./...")...)
 	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
