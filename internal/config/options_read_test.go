@@ -1,18 +1,15 @@
 package config
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"go/ast"
-	"go/importer"
+	"go/build"
 	"go/parser"
 	"go/token"
 	"go/types"
-	"io"
-	"os"
-	"os/exec"
+	"io/fs"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -26,111 +23,118 @@ import (
 // needs a reason a reader can check. Empty: every key is read or shown.
 var unreadAllowlist = map[string]string{}
 
-// configPkg is the import path of this package.
-const configPkg = "github.com/sfmcwatch/sfmcwatch/internal/config"
+// modulePath is the module's import path; configPkg this package's.
+const (
+	modulePath = "github.com/sfmcwatch/sfmcwatch"
+	configPkg  = modulePath + "/internal/config"
+)
 
-// listedPackage is the part of `go list -json` this test reads.
-type listedPackage struct {
-	ImportPath string
-	Dir        string
-	Export     string
-	GoFiles    []string
-	Standard   bool
-	Module     *struct{ Path string }
+// srcImporter type-checks the module's packages from source. Packages
+// outside the module (the standard library, dependencies) are empty
+// stand-ins: expressions that need them do not type-check (the errors are
+// ignored), but every selector on a config struct reached through the
+// module's own types does — without compiling anything, so the check costs
+// seconds with a cold build cache and under -race.
+type srcImporter struct {
+	fset  *token.FileSet
+	root  string
+	info  *types.Info
+	pkgs  map[string]*types.Package
+	files map[string][]*ast.File
+	err   error
+}
+
+func (s *srcImporter) Import(path string) (*types.Package, error) {
+	if p, ok := s.pkgs[path]; ok {
+		return p, nil
+	}
+	if path != modulePath && !strings.HasPrefix(path, modulePath+"/") {
+		p := types.NewPackage(path, filepath.Base(path))
+		p.MarkComplete()
+		s.pkgs[path] = p
+		return p, nil
+	}
+	dir := filepath.Join(s.root, filepath.FromSlash(strings.TrimPrefix(strings.TrimPrefix(path, modulePath), "/")))
+	bp, err := build.Default.ImportDir(dir, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var files []*ast.File
+	for _, name := range bp.GoFiles {
+		f, err := parser.ParseFile(s.fset, filepath.Join(dir, name), nil, parser.SkipObjectResolution)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	conf := types.Config{Importer: s, Error: func(error) {}}
+	p, _ := conf.Check(path, s.fset, files, s.info) // errors: the stand-ins
+	s.pkgs[path], s.files[path] = p, files
+	return p, nil
 }
 
 // readFields type-checks every non-test package of the module and returns
-// the config struct fields ("Type.Field") read by its code: any selector
-// expression on the field that is not the target of an assignment. Inside
-// internal/config only exported functions and methods other than the
-// decoder's count (Damping, Location, CallPlan …): the decoder and the
-// validation read every key without giving it an effect.
+// the config struct fields ("Type.Field") read by its code, with the files
+// reading them: any selector expression on the field that is not the
+// target of an assignment. Inside internal/config only exported functions
+// and methods other than the decoder's count (Damping, Location, CallPlan
+// …): the decoder and the validation read every key without giving it an
+// effect.
 func readFields(t *testing.T) map[string][]string {
 	t.Helper()
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"list", "-export", "-deps", "-json"}
-	if raceBuild {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command("go", append(args, "./...")...)
-	cmd.Dir = root
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, stderr.String())
-	}
-	exports := map[string]string{}
-	var own []listedPackage
-	dec := json.NewDecoder(bytes.NewReader(out))
-	for {
-		var p listedPackage
-		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatal(err)
+	imp := &srcImporter{fset: token.NewFileSet(), root: root, info: &types.Info{Selections: map[*ast.SelectorExpr]*types.Selection{}},
+		pkgs: map[string]*types.Package{}, files: map[string][]*ast.File{}}
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
 		}
-		exports[p.ImportPath] = p.Export
-		if p.Module != nil && p.Module.Path == "github.com/sfmcwatch/sfmcwatch" {
-			own = append(own, p)
+		if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "vendor") {
+			return filepath.SkipDir
 		}
-	}
-	fset := token.NewFileSet()
-	imp := importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
-		f, ok := exports[path]
-		if !ok || f == "" {
-			return nil, fmt.Errorf("no export data for %s", path)
+		rel, _ := filepath.Rel(root, path)
+		ip := modulePath
+		if rel != "." {
+			ip += "/" + filepath.ToSlash(rel)
 		}
-		return os.Open(f)
+		if _, err := imp.Import(ip); err != nil {
+			var noGo *build.NoGoError
+			if errors.As(err, &noGo) {
+				return nil
+			}
+			return err
+		}
+		return nil
 	})
-	// owners maps each field of a config struct to "Type.Field", for the
-	// config package as imported (export data) and as checked from source.
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imp.files) < 30 || imp.files[configPkg] == nil {
+		t.Fatalf("only %d packages of the module type-checked", len(imp.files))
+	}
+	// owners maps each field of a config struct to "Type.Field".
 	owners := map[*types.Var]string{}
-	index := func(pkg *types.Package) {
-		for _, name := range pkg.Scope().Names() {
-			tn, ok := pkg.Scope().Lookup(name).(*types.TypeName)
-			if !ok {
-				continue
-			}
-			st, ok := tn.Type().Underlying().(*types.Struct)
-			if !ok {
-				continue
-			}
+	cp := imp.pkgs[configPkg]
+	for _, name := range cp.Scope().Names() {
+		tn, ok := cp.Scope().Lookup(name).(*types.TypeName)
+		if !ok {
+			continue
+		}
+		if st, ok := tn.Type().Underlying().(*types.Struct); ok {
 			for f := range st.Fields() {
 				owners[f] = name + "." + f.Name()
 			}
 		}
 	}
-	cp, err := imp.Import(configPkg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	index(cp)
 	read := map[string][]string{}
-	for _, p := range own {
-		var files []*ast.File
-		for _, name := range p.GoFiles {
-			f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, parser.SkipObjectResolution)
-			if err != nil {
-				t.Fatal(err)
-			}
-			files = append(files, f)
-		}
-		info := &types.Info{Selections: map[*ast.SelectorExpr]*types.Selection{}}
-		conf := types.Config{Importer: imp, Error: func(error) {}}
-		pkg, err := conf.Check(p.ImportPath, fset, files, info)
-		if err != nil {
-			t.Fatalf("type-check %s: %v", p.ImportPath, err)
-		}
-		inConfig := p.ImportPath == configPkg
-		if inConfig {
-			index(pkg)
-		}
+	for _, path := range slices.Sorted(maps.Keys(imp.files)) {
+		files := imp.files[path]
+		inConfig := path == configPkg
 		for _, f := range files {
-			file := filepath.Base(fset.Position(f.Pos()).Filename)
+			file := filepath.Base(imp.fset.Position(f.Pos()).Filename)
 			for _, d := range f.Decls {
 				fd, ok := d.(*ast.FuncDecl)
 				if inConfig && (!ok || !fd.Name.IsExported() || isDecoderMethod(fd)) {
@@ -142,12 +146,12 @@ func readFields(t *testing.T) map[string][]string {
 					if !ok || writes[se] {
 						return true
 					}
-					sel := info.Selections[se]
+					sel := imp.info.Selections[se]
 					if sel == nil || sel.Kind() != types.FieldVal {
 						return true
 					}
 					if owner, ok := owners[sel.Obj().(*types.Var)]; ok {
-						where := strings.TrimPrefix(p.ImportPath, "github.com/sfmcwatch/sfmcwatch/") + "/" + file
+						where := strings.TrimPrefix(path, modulePath+"/") + "/" + file
 						if !slices.Contains(read[owner], where) {
 							read[owner] = append(read[owner], where)
 						}
@@ -202,9 +206,6 @@ func assigned(n ast.Node) map[*ast.SelectorExpr]bool {
 // entry for a key that is now read, or no longer exists, is an error too,
 // so the list stays reviewed.
 func TestEveryOptionIsRead(t *testing.T) {
-	if testing.Short() {
-		t.Skip("type-checks the module")
-	}
 	read := readFields(t)
 	effs := effects()
 	paths := map[string]bool{}
