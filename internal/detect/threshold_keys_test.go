@@ -46,6 +46,7 @@ func TestThresholdKeysChangeTheDecision(t *testing.T) {
 		{"automation.error.critical_first_error", AutomationErrorRule{}, auto("CCCCCE", true), func(r *config.Rules) { r.AutomationError.CriticalFirstError = false }},
 		{"import.partial.warn_ratio", ImportPartialRule{}, imp(10000, 99), func(r *config.Rules) { r.ImportPartial.WarnRatio = 0.005 }},
 		{"import.partial.error_ratio", ImportPartialRule{}, imp(9900, 100), func(r *config.Rules) { r.ImportPartial.ErrorRatio = 0.01 }},
+		{"import.partial: monitors.imports.critical", ImportPartialRule{}, imp(9900, 100), nil},
 		{"data_extension.row_drop.warn_drop", DERowDrop{}, de(750, 1000, 750), func(r *config.Rules) { r.DataExtensionRowDrop.WarnDrop = 0.2 }},
 		{"data_extension.row_drop.error_drop", DERowDrop{}, de(700, 1000, 700), func(r *config.Rules) { r.DataExtensionRowDrop.ErrorDrop = 0.3 }},
 		{"data_extension.row_drop.min_previous_rows", DERowDrop{}, de(3, 5, 3), func(r *config.Rules) { r.DataExtensionRowDrop.MinPreviousRows = 6 }},
@@ -63,7 +64,12 @@ func TestThresholdKeysChangeTheDecision(t *testing.T) {
 		t.Run(c.key, func(t *testing.T) {
 			def := decide(t, c.rule, c.input())
 			in := c.input()
-			c.set(in.Rules)
+			if c.set != nil {
+				c.set(in.Rules)
+			} else {
+				in.Tenant.Monitors = config.DefaultMonitors()
+				in.Tenant.Monitors.Imports.Critical = []string{"I"}
+			}
 			if got := decide(t, c.rule, in); got == def {
 				t.Errorf("rules.%s changed: decision %q, the same as with the default", c.key, got)
 			} else {
