@@ -41,7 +41,6 @@ type srcImporter struct {
 	info  *types.Info
 	pkgs  map[string]*types.Package
 	files map[string][]*ast.File
-	err   error
 }
 
 func (s *srcImporter) Import(path string) (*types.Package, error) {
