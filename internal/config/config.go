@@ -237,7 +237,7 @@ type IngestSource struct {
 	Token        Secret `yaml:"token,omitempty" doc:"http: bearer token; secret, ${ENV} expanded, or token_file."`
 	TokenSHA256  string `yaml:"token_sha256,omitempty" doc:"http: hex SHA-256 of the bearer token, instead of token."`
 	Path         string `yaml:"path,omitempty" config:"path" doc:"file: log file to tail."`
-	Format       string `yaml:"format,omitempty" doc:"http, file: auto, jsonl or csv."`
+	Format       string `yaml:"format,omitempty" doc:"http: auto, jsonl or csv; file: auto or jsonl (a tailed file is read as JSON lines)."`
 	SignatureKey Secret `yaml:"signature_key,omitempty" doc:"ens: HMAC key of the callback (x-sfmc-ens-signature); secret, or signature_key_file."`
 }
 

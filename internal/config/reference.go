@@ -23,7 +23,11 @@ func WriteReference(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "\n## `%s`\n\n%s\n\n", name, f.Tag.Get("doc"))
 		b.WriteString("| key | type | default | description |\n|---|---|---|---|\n")
-		refValue(&b, name, v.Field(i))
+		if fv := v.Field(i); fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.Struct {
+			refValue(&b, name+"[]", elemDefault(fv.Type().Elem())) // tenants
+		} else {
+			refValue(&b, name, fv)
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -489,7 +489,12 @@ func (d *decoder) validateIngest(c *Config) {
 		only("path", "file", s.Type != "file" && s.Path != "")
 		only("signature_key", "ens", s.Type != "ens" && s.SignatureKey != "")
 		only("format", "http and file", s.Type == "ens" && d.isSet(p+".format"))
-		if s.Type != "ens" {
+		switch {
+		case s.Type == "file" && s.Format == "csv":
+			// The tailer reads JSON lines; serve used to refuse this only
+			// at start.
+			d.errorf(nil, p+".format", "file sources read JSON lines only: want auto or jsonl, got %q (csv is for http sources)", s.Format)
+		case s.Type != "ens":
 			d.oneOf(p+".format", s.Format, "auto", "jsonl", "csv")
 		}
 		switch s.Type {

@@ -265,7 +265,9 @@ func (r ImportPartialRule) Evaluate(_ context.Context, in *Input) ([]Finding, er
 			f.FirstSeen = runs[len(runs)-2].StartedAt
 		}
 		f.Family, f.Owner = catalog.Client, catalog.DataEngineering
-		if cfg.ErrorRatio <= 0 || ratio < float64(cfg.ErrorRatio) {
+		// A critical import (monitors.imports.critical, objects.<key>.critical)
+		// does not just warn: it takes the rule's severity.
+		if (cfg.ErrorRatio <= 0 || ratio < float64(cfg.ErrorRatio)) && !in.Critical(s.snap.ResourceKey) {
 			f.Severity = catalog.Warning
 		}
 		f.Title = fmt.Sprintf("Import '%s' rejected %.1f%% of its rows", s.name(), 100*ratio)

@@ -1,6 +1,11 @@
 package monitor
 
-import "github.com/sfmcwatch/sfmcwatch/internal/resource"
+import (
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/config"
+	"github.com/sfmcwatch/sfmcwatch/internal/resource"
+)
 
 // HoldEvaluation takes the lock that serialises evaluations of typ for
 // tenant, as a scheduled collection holds it, and returns its release
@@ -18,4 +23,14 @@ func HoldEvaluation(e *Engine, tenant string, typ resource.Type) (release func()
 	}
 	mu.Lock()
 	return mu.Unlock, true
+}
+
+// Jobs returns the resource types the engine schedules for a tenant, with
+// their poll intervals.
+func Jobs(e *Engine, t *config.Tenant) map[resource.Type]time.Duration {
+	out := map[resource.Type]time.Duration{}
+	for _, typ := range e.enabledTypes(t) {
+		out[typ] = e.interval(t, typ)
+	}
+	return out
 }
