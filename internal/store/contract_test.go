@@ -61,6 +61,8 @@ func runContract(t *testing.T, h harness) {
 		{"IncidentFailureStart", testIncidentFailureStart},
 		{"IncidentEvidenceCap", testIncidentEvidenceCap},
 		{"IncidentConcurrentUpsert", testIncidentConcurrentUpsert},
+		{"IncidentBatch", testIncidentBatch},
+		{"IncidentBatchConcurrent", testIncidentBatchConcurrent},
 		{"IncidentCorrelation", testIncidentCorrelation},
 		{"Work", testWork},
 		{"WorkConcurrentClaim", testWorkConcurrentClaim},
