@@ -195,4 +195,3 @@ func evidenceOf(t *testing.T, s Store, fp string) []string {
 	}
 	return out
 }
-
