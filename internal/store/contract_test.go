@@ -63,6 +63,7 @@ func runContract(t *testing.T, h harness) {
 		{"IncidentConcurrentUpsert", testIncidentConcurrentUpsert},
 		{"IncidentBatch", testIncidentBatch},
 		{"IncidentBatchConcurrent", testIncidentBatchConcurrent},
+		{"IncidentCorrelations", testIncidentCorrelations},
 		{"IncidentCorrelation", testIncidentCorrelation},
 		{"Work", testWork},
 		{"WorkConcurrentClaim", testWorkConcurrentClaim},

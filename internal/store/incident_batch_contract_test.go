@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -194,4 +195,39 @@ func evidenceOf(t *testing.T, s Store, fp string) []string {
 		out = append(out, fmt.Sprintf("%s:%d@%s", e.Kind, e.RefID, e.AddedAt.Format(time.RFC3339)))
 	}
 	return out
+}
+
+// testIncidentCorrelations: several correlation decisions in one call, in
+// input order; a missing incident is reported and the others written.
+func testIncidentCorrelations(t *testing.T, h harness) {
+	ctx := t.Context()
+	s := openT(t, h.fresh(t))
+	var ids []int64
+	for _, fp := range []string{"cause", "kid-1", "kid-2"} {
+		in, _, err := s.OpenOrUpdateIncident(ctx, upsert(fp, t0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, in.ID)
+	}
+	got, err := s.CorrelateIncidents(ctx, []IncidentCorrelation{
+		{ID: ids[2], Correlation: Correlation{CausedBy: ids[0]}},
+		{ID: 99999, Correlation: Correlation{CausedBy: ids[0]}},
+		{ID: ids[0], Correlation: Correlation{Cause: "sfmc.outage", Title: "SFMC outage"}},
+		{ID: ids[1], Correlation: Correlation{CausedBy: ids[0]}},
+	})
+	if !errors.Is(err, ErrNotFound) || len(got) != 4 {
+		t.Fatalf("CorrelateIncidents = %+v, %v; want the missing one reported", got, err)
+	}
+	if got[0].ID != ids[2] || got[0].CausedBy != ids[0] || got[0].Title != "401 on /e" || got[1].ID != 0 ||
+		got[2].ID != ids[0] || got[2].Cause != "sfmc.outage" || got[2].Title != "SFMC outage" || got[3].ID != ids[1] || got[3].CausedBy != ids[0] {
+		t.Fatalf("CorrelateIncidents results = %+v", got)
+	}
+	kids, err := s.ListIncidents(ctx, IncidentFilter{CausedBy: ids[0]})
+	if err != nil || len(kids) != 2 {
+		t.Fatalf("children = %+v, %v", kids, err)
+	}
+	if got, err := s.CorrelateIncidents(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("no decisions = %+v, %v", got, err)
+	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -444,19 +445,45 @@ func (s *sqlStore) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incid
 }
 
 func (s *sqlStore) CorrelateIncident(ctx context.Context, id int64, c Correlation) (Incident, error) {
-	var inc Incident
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		inc, err = scanIncident(tx.QueryRowContext(ctx, s.q(`UPDATE incidents
-			SET cause_id = ?, cause = ?, title = CASE WHEN ? <> '' THEN ? ELSE title END
-			WHERE id = ? RETURNING `+incidentCols), c.CausedBy, c.Cause, c.Title, c.Title, id))
-		return err
-	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return Incident{}, fmt.Errorf("store: correlate incident %d: %w", id, ErrNotFound)
-	}
+	got, err := s.CorrelateIncidents(ctx, []IncidentCorrelation{{ID: id, Correlation: c}})
 	if err != nil {
-		return Incident{}, fmt.Errorf("store: correlate incident %d: %w", id, err)
+		return Incident{}, err
 	}
-	return inc, nil
+	return got[0], nil
+}
+
+// CorrelateIncidents writes the decisions in id order (two replicas take
+// the rows' locks in the same order).
+func (s *sqlStore) CorrelateIncidents(ctx context.Context, cs []IncidentCorrelation) ([]Incident, error) {
+	order := make([]int, len(cs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(cs[a].ID, cs[b].ID) })
+	var (
+		out     []Incident
+		missing []error
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		out, missing = make([]Incident, len(cs)), nil
+		for _, i := range order {
+			c := cs[i]
+			inc, err := scanIncident(tx.QueryRowContext(ctx, s.q(`UPDATE incidents
+				SET cause_id = ?, cause = ?, title = CASE WHEN ? <> '' THEN ? ELSE title END
+				WHERE id = ? RETURNING `+incidentCols), c.CausedBy, c.Cause, c.Title, c.Title, c.ID))
+			if errors.Is(err, sql.ErrNoRows) {
+				missing = append(missing, fmt.Errorf("store: correlate incident %d: %w", c.ID, ErrNotFound))
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("incident %d: %w", c.ID, err)
+			}
+			out[i] = inc
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: correlate incidents: %w", err)
+	}
+	return out, errors.Join(missing...)
 }

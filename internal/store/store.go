@@ -136,6 +136,17 @@ type IncidentStore interface {
 	// one incident (its cause link, the cause it names, the cause's title),
 	// open or resolved; ErrNotFound if there is no such incident.
 	CorrelateIncident(ctx context.Context, id int64, c Correlation) (Incident, error)
+	// CorrelateIncidents records several decisions in one transaction and
+	// returns the incidents as stored, in input order. An incident that
+	// does not exist (pruned) is skipped: its result is the zero Incident
+	// and the error returned wraps ErrNotFound, the others are written.
+	CorrelateIncidents(ctx context.Context, cs []IncidentCorrelation) ([]Incident, error)
+}
+
+// IncidentCorrelation is a correlation decision about one incident.
+type IncidentCorrelation struct {
+	ID int64
+	Correlation
 }
 
 // Correlation is the correlation step's decision about one incident.
