@@ -1,6 +1,18 @@
 package monitor
 
-import "github.com/sfmcwatch/sfmcwatch/internal/resource"
+import (
+	"time"
+
+	"github.com/sfmcwatch/sfmcwatch/internal/resource"
+)
+
+// PacingCost is the last api.errors duration the trigger paces a tenant's
+// evaluations on.
+func PacingCost(t *Trigger, tenant string) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cost[tenant]
+}
 
 // HoldEvaluation takes the lock that serialises evaluations of typ for
 // tenant, as a scheduled collection holds it, and returns its release
