@@ -19,7 +19,7 @@ import (
 type Store interface {
 	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error)
 	GetIncident(ctx context.Context, id int64) (store.Incident, error)
-	CorrelateIncident(ctx context.Context, id int64, c store.Correlation) (store.Incident, error)
+	CorrelateIncidents(ctx context.Context, cs []store.IncidentCorrelation) ([]store.Incident, error)
 	LatestSnapshots(ctx context.Context, tenant, resourceType string) ([]store.Snapshot, error)
 }
 
@@ -156,31 +156,49 @@ func (s *Step) Apply(ctx context.Context, tenant string, ch *incident.Changes) (
 			}
 		}
 	}
-	updated := map[int64]store.Incident{}
-	var errs []error
+	// The decisions that change something, written in one transaction.
+	var (
+		changed []store.Incident
+		writes  []store.IncidentCorrelation
+	)
 	for _, in := range open {
 		d := plan[in.ID]
 		if d.CausedBy == in.CausedBy && d.Cause == in.Cause && (d.Title == "" || d.Title == in.Title) {
 			continue
 		}
-		got, err := s.st.CorrelateIncident(ctx, in.ID, store.Correlation{CausedBy: d.CausedBy, Cause: d.Cause, Title: d.Title})
+		changed = append(changed, in)
+		writes = append(writes, store.IncidentCorrelation{ID: in.ID, Correlation: store.Correlation{CausedBy: d.CausedBy, Cause: d.Cause, Title: d.Title}})
+	}
+	updated := map[int64]store.Incident{}
+	var errs []error
+	if len(writes) > 0 {
+		stored, err := s.st.CorrelateIncidents(ctx, writes)
 		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		updated[got.ID] = got
-		switch {
-		case d.CausedBy != 0 && d.CausedBy != in.CausedBy:
-			res.Linked = append(res.Linked, got)
-			s.log.Info("incident linked to its cause", "id", got.ID, "rule", got.Rule, "caused_by", got.CausedBy, "tenant", tenant)
-		case d.CausedBy == 0 && in.CausedBy != 0:
-			res.Promoted = append(res.Promoted, got)
-			s.log.Info("incident promoted: its cause resolved or no longer explains it", "id", got.ID, "rule", got.Rule, "was_caused_by", in.CausedBy, "tenant", tenant)
+		if len(stored) != len(writes) {
+			changed = nil // nothing was written
 		}
-		if d.Cause != "" && (d.Cause != in.Cause || got.Title != in.Title) {
-			res.Causes = append(res.Causes, got)
-			if d.Cause != in.Cause {
-				s.log.Info("cause recognised", "id", got.ID, "cause", got.Cause, "title", got.Title, "tenant", tenant)
+		for i, in := range changed {
+			got := stored[i]
+			if got.ID == 0 {
+				continue // pruned meanwhile (in err)
+			}
+			d := plan[in.ID]
+			updated[got.ID] = got
+			switch {
+			case d.CausedBy != 0 && d.CausedBy != in.CausedBy:
+				res.Linked = append(res.Linked, got)
+				s.log.Info("incident linked to its cause", "id", got.ID, "rule", got.Rule, "caused_by", got.CausedBy, "tenant", tenant)
+			case d.CausedBy == 0 && in.CausedBy != 0:
+				res.Promoted = append(res.Promoted, got)
+				s.log.Info("incident promoted: its cause resolved or no longer explains it", "id", got.ID, "rule", got.Rule, "was_caused_by", in.CausedBy, "tenant", tenant)
+			}
+			if d.Cause != "" && (d.Cause != in.Cause || got.Title != in.Title) {
+				res.Causes = append(res.Causes, got)
+				if d.Cause != in.Cause {
+					s.log.Info("cause recognised", "id", got.ID, "cause", got.Cause, "title", got.Title, "tenant", tenant)
+				}
 			}
 		}
 	}

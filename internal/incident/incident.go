@@ -159,41 +159,82 @@ func (m *Manager) DampingFor(rule string) Damping {
 // rule (whatever its resource type) that the rule ran without finding moves towards
 // resolution (see Damping). Rules absent from results are left alone. An
 // error on one rule does not stop the others; the errors are joined.
+//
+// The evaluation is written in one store transaction
+// (store.IncidentStore.ApplyIncidents): on SQLite every write waits for
+// the single writer (behind the ingest commits), so one transaction per
+// finding made a pass's latency grow with the open incidents.
 func (m *Manager) Apply(ctx context.Context, now time.Time, tenant string, resourceType resource.Type, results map[string][]detect.Finding) (Changes, error) {
-	var (
-		ch   Changes
-		errs []error
-	)
 	rules := make([]string, 0, len(results))
 	for id := range results {
 		rules = append(rules, id)
 	}
 	slices.Sort(rules)
+	var (
+		batch store.IncidentBatch
+		plans = make([]*rulePlan, 0, len(rules))
+	)
 	for _, rule := range rules {
-		c, err := m.applyRule(ctx, now, tenant, resourceType, rule, results[rule])
-		ch.Merge(c)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("incident: %s %s %s: %w", tenant, resourceType, rule, err))
+		plans = append(plans, m.planRule(ctx, now, tenant, resourceType, rule, results[rule], &batch))
+	}
+	var (
+		res store.IncidentBatchResult
+		err error
+	)
+	if len(batch.Upserts)+len(batch.Clears) > 0 {
+		res, err = m.st.ApplyIncidents(ctx, batch)
+	}
+	var (
+		ch   Changes
+		errs []error
+	)
+	for _, p := range plans {
+		if err != nil && (len(p.upserts) > 0 || len(p.clears) > 0) {
+			p.errs = append(p.errs, err)
+		} else {
+			ch.Merge(m.finishRule(ctx, now, p, res))
+		}
+		if e := errors.Join(p.errs...); e != nil {
+			errs = append(errs, fmt.Errorf("incident: %s %s %s: %w", tenant, resourceType, p.rule, e))
 		}
 	}
 	return ch, errors.Join(errs...)
 }
 
-func (m *Manager) applyRule(ctx context.Context, now time.Time, tenant string, rt resource.Type, rule string, findings []detect.Finding) (Changes, error) {
-	var ch Changes
+// rulePlan is one rule's part of an evaluation's batch.
+type rulePlan struct {
+	rule    string
+	prev    map[string]store.Incident // open incidents by fingerprint
+	upserts []int                     // indexes in the batch's Upserts
+	clears  []pendingClear
+	errs    []error
+}
+
+// pendingClear is a clear mark of the batch for an open incident.
+type pendingClear struct {
+	inc store.Incident
+	idx int // index in the batch's Clears
+}
+
+// planRule reads what one rule's findings change and adds the writes to
+// batch: an upsert per (merged) finding, a clear mark per open incident of
+// the rule the evaluation did not find, resolving it when this clear
+// evaluation completes its damping.
+func (m *Manager) planRule(ctx context.Context, now time.Time, tenant string, rt resource.Type, rule string, findings []detect.Finding, batch *store.IncidentBatch) *rulePlan {
+	p := &rulePlan{rule: rule}
 	// Open incidents of the rule in this tenant, whatever their resource
 	// type: a rule runs under one type but may report on another (the
 	// silent-failure rule runs with the transactional collection and
 	// reports triggered sends too), and those must resolve as well.
 	open, err := m.st.ListIncidents(ctx, store.IncidentFilter{Status: store.IncidentOpen, Tenant: tenant, Rule: rule, Limit: 10000})
 	if err != nil {
-		return ch, err
+		p.errs = append(p.errs, err)
+		return p
 	}
-	prev := make(map[string]store.Incident, len(open))
+	p.prev = make(map[string]store.Incident, len(open))
 	for _, in := range open {
-		prev[in.Fingerprint] = in
+		p.prev[in.Fingerprint] = in
 	}
-	var errs []error
 	seen := map[string]bool{}
 	for _, f := range mergeFindings(findings) {
 		if f.Rule == "" {
@@ -207,12 +248,46 @@ func (m *Manager) applyRule(ctx context.Context, now time.Time, tenant string, r
 		}
 		fp := f.Fingerprint()
 		seen[fp] = true
-		inc, created, err := m.st.OpenOrUpdateIncident(ctx, upsert(f, fp, now))
-		if err != nil {
-			errs = append(errs, err)
+		p.upserts = append(p.upserts, len(batch.Upserts))
+		batch.Upserts = append(batch.Upserts, upsert(f, fp, now))
+	}
+	d := m.DampingFor(rule)
+	for _, inc := range open {
+		if seen[inc.Fingerprint] {
 			continue
 		}
-		if created {
+		name := clearCursor(inc.Fingerprint)
+		old, err := m.st.GetCursor(ctx, name)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			p.errs = append(p.errs, err)
+			continue
+		}
+		n := parseClear(old, inc) + 1
+		p.clears = append(p.clears, pendingClear{inc: inc, idx: len(batch.Clears)})
+		batch.Clears = append(batch.Clears, store.ClearMark{Cursor: name, Old: old,
+			Next:        fmt.Sprintf("%d:%d:%d", inc.ID, inc.LastSeen.UnixMicro(), n),
+			Fingerprint: inc.Fingerprint, Resolve: dampedFor(d, n, inc, now), Now: now})
+	}
+	return p
+}
+
+// dampedFor reports whether an open incident clear for n consecutive
+// evaluations at now has met its damping.
+func dampedFor(d Damping, n int, inc store.Incident, now time.Time) bool {
+	return n >= d.ClearEvaluations && now.Sub(inc.LastSeen) >= d.ClearFor
+}
+
+// finishRule turns one rule's results of the batch into changes.
+func (m *Manager) finishRule(ctx context.Context, now time.Time, p *rulePlan, res store.IncidentBatchResult) Changes {
+	var ch Changes
+	for _, i := range p.upserts {
+		r := res.Upserts[i]
+		if r.Err != nil {
+			p.errs = append(p.errs, r.Err)
+			continue
+		}
+		inc := r.Incident
+		if r.Created {
 			ch.Opened = append(ch.Opened, inc)
 			if m.wasResolvedBefore(ctx, inc) {
 				ch.Reopened = append(ch.Reopened, inc)
@@ -226,36 +301,58 @@ func (m *Manager) applyRule(ctx context.Context, now time.Time, tenant string, r
 			continue
 		}
 		ch.Updated = append(ch.Updated, inc)
-		if p, ok := prev[fp]; ok && catalog.Severity(inc.Severity).Rank() > catalog.Severity(p.Severity).Rank() {
+		if prev, ok := p.prev[inc.Fingerprint]; ok && catalog.Severity(inc.Severity).Rank() > catalog.Severity(prev.Severity).Rank() {
 			ch.Escalated = append(ch.Escalated, inc)
 		}
 	}
-	d := m.DampingFor(rule)
-	for _, inc := range open {
-		if seen[inc.Fingerprint] {
+	d := m.DampingFor(p.rule)
+	for _, pc := range p.clears {
+		r := res.Clears[pc.idx]
+		if r.Err != nil {
+			p.errs = append(p.errs, r.Err)
 			continue
 		}
-		clear, err := m.countClear(ctx, inc, now)
-		if err != nil {
-			errs = append(errs, err)
+		if !r.Moved {
+			// Another replica counted this evaluation round: take its count.
+			res, ok, err := m.resolveAfterConflict(ctx, d, pc.inc, now)
+			if err != nil {
+				p.errs = append(p.errs, err)
+			}
+			if !ok {
+				continue
+			}
+			r.Incident, r.Resolved = res, true
+		}
+		if !r.Resolved {
 			continue
 		}
-		if clear < d.ClearEvaluations || now.Sub(inc.LastSeen) < d.ClearFor {
-			continue
-		}
-		res, err := m.st.ResolveFingerprint(ctx, inc.Fingerprint, now)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // resolved concurrently
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		ch.Resolved = append(ch.Resolved, res)
-		m.log.Info("incident resolved", "id", res.ID, "rule", res.Rule, "tenant", res.Tenant,
-			"resource", res.ResourceType+":"+res.ResourceKey, "open_for", now.Sub(res.OpenedAt))
+		inc := r.Incident
+		ch.Resolved = append(ch.Resolved, inc)
+		m.log.Info("incident resolved", "id", inc.ID, "rule", inc.Rule, "tenant", inc.Tenant,
+			"resource", inc.ResourceType+":"+inc.ResourceKey, "open_for", now.Sub(inc.OpenedAt))
 	}
-	return ch, errors.Join(errs...)
+	return ch
+}
+
+// resolveAfterConflict handles a clear mark whose cursor another writer
+// moved first: the stored count stands (this evaluation is not counted
+// twice), and the incident resolves if that count met the damping.
+func (m *Manager) resolveAfterConflict(ctx context.Context, d Damping, inc store.Incident, now time.Time) (store.Incident, bool, error) {
+	cur, err := m.st.GetCursor(ctx, clearCursor(inc.Fingerprint))
+	if err != nil {
+		return store.Incident{}, false, err
+	}
+	if !dampedFor(d, parseClear(cur, inc), inc, now) {
+		return store.Incident{}, false, nil
+	}
+	res, err := m.st.ResolveFingerprint(ctx, inc.Fingerprint, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Incident{}, false, nil // resolved concurrently
+	}
+	if err != nil {
+		return store.Incident{}, false, err
+	}
+	return res, true, nil
 }
 
 // mergeFindings folds findings with the same fingerprint (a rule should not
@@ -337,33 +434,11 @@ func (m *Manager) wasResolvedBefore(ctx context.Context, inc store.Incident) boo
 // clearCursor names the damping cursor of a fingerprint.
 func clearCursor(fp string) string { return "incident/clear/" + fp }
 
-// countClear records one clear evaluation of an open incident and returns
-// how many consecutive clear evaluations it has had. The count lives in a
-// cursor "incident/clear/<fingerprint>" = "<incident id>:<last_seen µs>:<n>";
-// a value for another incident or an older last_seen (the finding came
-// back in between) counts as zero. Compare-and-set keeps two replicas from
-// double counting one evaluation round.
-func (m *Manager) countClear(ctx context.Context, inc store.Incident, now time.Time) (int, error) {
-	name := clearCursor(inc.Fingerprint)
-	old, err := m.st.GetCursor(ctx, name)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return 0, err
-	}
-	n := parseClear(old, inc) + 1
-	next := fmt.Sprintf("%d:%d:%d", inc.ID, inc.LastSeen.UnixMicro(), n)
-	if err := m.st.CompareAndSetCursor(ctx, name, old, next, now); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			cur, gerr := m.st.GetCursor(ctx, name)
-			if gerr != nil {
-				return 0, gerr
-			}
-			return parseClear(cur, inc), nil
-		}
-		return 0, err
-	}
-	return n, nil
-}
-
+// The damping count of a fingerprint lives in a cursor
+// "incident/clear/<fingerprint>" = "<incident id>:<last_seen µs>:<n>"; a
+// value for another incident or an older last_seen (the finding came back
+// in between) counts as zero. Compare-and-set (a clear mark of the batch)
+// keeps two replicas from double counting one evaluation round.
 func parseClear(v string, inc store.Incident) int {
 	parts := strings.Split(v, ":")
 	if len(parts) != 3 {

@@ -336,6 +336,13 @@ func (c *crashStore) OpenOrUpdateIncident(ctx context.Context, u store.IncidentU
 	return c.Store.OpenOrUpdateIncident(ctx, u)
 }
 
+func (c *crashStore) ApplyIncidents(ctx context.Context, b store.IncidentBatch) (store.IncidentBatchResult, error) {
+	if c.dead.Load() {
+		return store.IncidentBatchResult{}, errDead
+	}
+	return c.Store.ApplyIncidents(ctx, b)
+}
+
 func (c *crashStore) Complete(ctx context.Context, id int64, owner string, next, now time.Time) error {
 	if c.dead.Load() {
 		return errDead

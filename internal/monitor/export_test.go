@@ -7,6 +7,14 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 )
 
+// PacingCost is the last api.errors duration the trigger paces a tenant's
+// evaluations on.
+func PacingCost(t *Trigger, tenant string) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cost[tenant]
+}
+
 // HoldEvaluation takes the lock that serialises evaluations of typ for
 // tenant, as a scheduled collection holds it, and returns its release
 // (false when there is no such lock).

@@ -37,6 +37,10 @@ type TriggerOptions struct {
 	// at most every MinInterval, or every 4 × its last duration when that is
 	// longer (the rule reads the recent events: at high call rates it gets
 	// costlier and the trigger backs off instead of saturating the store).
+	// The duration is the rule's own (reading and deciding), not the
+	// writing of its incidents: that mostly waits for the store's writer
+	// behind the ingest commits, and pacing on it multiplied that wait
+	// into detection latency.
 	MinInterval time.Duration
 	// SilentInterval is the same for triggered_send.silent_failure, whose
 	// SFMC side only moves with the triggered send polls (default 1m).
@@ -293,14 +297,13 @@ func (t *Trigger) evaluate(ctx context.Context, tenant string, force bool) (inci
 		if mu != nil {
 			mu.Lock()
 		}
-		began := t.o.Now()
-		ch, err := t.apply(ctx, reg, tenant, run.typ)
+		ch, cost, err := t.apply(ctx, reg, tenant, run.typ)
 		if mu != nil {
 			mu.Unlock()
 		}
 		if run.typ == resource.Tenant {
 			t.mu.Lock()
-			t.cost[tenant] = t.o.Now().Sub(began)
+			t.cost[tenant] = cost
 			t.mu.Unlock()
 		}
 		all.Merge(ch)
@@ -347,7 +350,7 @@ func (t *Trigger) mergeENS(ctx context.Context, rt *tenantRuntime, tenant string
 			if rerr != nil {
 				return incident.Changes{}, rerr
 			}
-			ch, aerr := t.apply(ctx, reg, tenant, typ)
+			ch, _, aerr := t.apply(ctx, reg, tenant, typ)
 			return ch, errors.Join(err, aerr)
 		}()
 		if mu != nil {
@@ -361,23 +364,27 @@ func (t *Trigger) mergeENS(ctx context.Context, rt *tenantRuntime, tenant string
 	return all, errors.Join(errs...)
 }
 
-func (t *Trigger) apply(ctx context.Context, reg *detect.Registry, tenant string, typ resource.Type) (incident.Changes, error) {
+// apply evaluates the rules of reg for a tenant and applies the findings;
+// cost is how long (trigger clock) reading the state and evaluating took.
+func (t *Trigger) apply(ctx context.Context, reg *detect.Registry, tenant string, typ resource.Type) (ch incident.Changes, cost time.Duration, err error) {
 	e := t.e
 	tc, cfg := e.tenantConfig(tenant)
 	if tc == nil {
-		return incident.Changes{}, nil
+		return incident.Changes{}, 0, nil
 	}
+	began := t.o.Now()
 	now := e.now()
 	cur, err := e.st.LatestSnapshots(ctx, tenant, string(typ))
 	if err != nil {
-		return incident.Changes{}, fmt.Errorf("current snapshots: %w", err)
+		return incident.Changes{}, t.o.Now().Sub(began), fmt.Errorf("current snapshots: %w", err)
 	}
 	res, everr := reg.Evaluate(ctx, &detect.Input{Now: now, Tenant: tc, Rules: &cfg.Rules, Type: typ, Current: cur,
 		Snapshots: e.st, Events: e.st, Usage: e.st})
+	cost = t.o.Now().Sub(began)
 	if everr != nil {
 		e.log.Error("detection rules failed", "tenant", tenant, "type", typ, "error", everr)
 	}
-	ch, err := e.incidents.Apply(ctx, now, tenant, typ, res)
+	ch, err = e.incidents.Apply(ctx, now, tenant, typ, res)
 	e.applied(ctx, tenant, typ, &ch)
-	return ch, err
+	return ch, cost, err
 }

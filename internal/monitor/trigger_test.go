@@ -3,6 +3,7 @@ package monitor_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,5 +133,60 @@ func TestTriggerWaitsForScheduledEvaluation(t *testing.T) {
 				t.Fatal("the trigger did not evaluate after the lock was released")
 			}
 		})
+	}
+}
+
+// clockedStore advances a clock while it writes incidents, as the wait for
+// the SQLite writer behind the ingest commits does.
+type clockedStore struct {
+	store.Store
+	advance func()
+}
+
+func (c clockedStore) ApplyIncidents(ctx context.Context, b store.IncidentBatch) (store.IncidentBatchResult, error) {
+	c.advance()
+	return c.Store.ApplyIncidents(ctx, b)
+}
+
+// clockedRule advances a clock while it evaluates.
+type clockedRule struct {
+	detect.Rule
+	advance func()
+}
+
+func (r clockedRule) Evaluate(ctx context.Context, in *detect.Input) ([]detect.Finding, error) {
+	r.advance()
+	return r.Rule.Evaluate(ctx, in)
+}
+
+// TestTriggerPacesOnTheRule: the trigger spaces a tenant's api.errors
+// passes by the rule's own duration, not by the time its incidents took
+// to be written.
+func TestTriggerPacesOnTheRule(t *testing.T) {
+	e := newEnv(t)
+	var (
+		mu  sync.Mutex
+		now = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	)
+	step := func(d time.Duration) func() {
+		return func() { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	}
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	eng, err := monitor.New(monitor.Options{Store: clockedStore{Store: e.st, advance: step(time.Minute)}, Config: e.holder,
+		Clock: e.Sim.Now, Owner: "paced", Workers: 1,
+		Rules: []detect.Rule{clockedRule{Rule: detect.APIErrors{}, advance: step(3 * time.Second)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(eng.Close)
+	trig := eng.NewTrigger(monitor.TriggerOptions{Now: clock})
+	e.storm(t, "crm-sync", 6)
+	trig.EventsArrived(e.Tenant.Name)
+	ch, err := trig.EvaluatePending(context.Background())
+	if err != nil || !openedFor(ch.Opened, "crm-sync") {
+		t.Fatalf("opened %+v, %v", ch.Opened, err)
+	}
+	if got := monitor.PacingCost(trig, e.Tenant.Name); got != 3*time.Second {
+		t.Fatalf("pacing cost = %v, want the rule's 3s (not the minute its incident writes took)", got)
 	}
 }

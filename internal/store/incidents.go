@@ -1,12 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -59,9 +61,34 @@ func scanIncident(sc scanner) (Incident, error) {
 // writer serialises the transaction; on PostgreSQL each READ COMMITTED
 // statement sees the rows committed before it started.
 func (s *sqlStore) OpenOrUpdateIncident(ctx context.Context, u IncidentUpsert) (Incident, bool, error) {
-	if u.Fingerprint == "" || u.Rule == "" || u.Now.IsZero() {
-		return Incident{}, false, errors.New("store: open incident: fingerprint, rule and now are required")
+	if err := checkUpsert(u); err != nil {
+		return Incident{}, false, err
 	}
+	var (
+		inc     Incident
+		created bool
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		inc, created, err = s.upsertTx(ctx, tx, u)
+		return err
+	})
+	if err != nil {
+		return Incident{}, false, fmt.Errorf("store: open or update incident %q: %w", u.Fingerprint, err)
+	}
+	return inc, created, nil
+}
+
+func checkUpsert(u IncidentUpsert) error {
+	if u.Fingerprint == "" || u.Rule == "" || u.Now.IsZero() {
+		return errors.New("store: open incident: fingerprint, rule and now are required")
+	}
+	return nil
+}
+
+// upsertTx opens or updates the open incident of u.Fingerprint in tx (see
+// OpenOrUpdateIncident) and returns it as stored.
+func (s *sqlStore) upsertTx(ctx context.Context, tx *sql.Tx, u IncidentUpsert) (Incident, bool, error) {
 	first := u.FirstSeen
 	if first.IsZero() || first.After(u.Now) {
 		first = u.Now
@@ -82,7 +109,7 @@ func (s *sqlStore) OpenOrUpdateIncident(ctx context.Context, u IncidentUpsert) (
 	if len(u.Remediation) > 0 {
 		b, err := json.Marshal(u.Remediation)
 		if err != nil {
-			return Incident{}, false, fmt.Errorf("store: open incident: %w", err)
+			return Incident{}, false, fmt.Errorf("remediation: %w", err)
 		}
 		rem = string(b)
 	}
@@ -90,51 +117,169 @@ func (s *sqlStore) OpenOrUpdateIncident(ctx context.Context, u IncidentUpsert) (
 	var (
 		id      int64
 		created bool
-		inc     Incident
 	)
+	for attempt := 0; ; attempt++ {
+		if attempt == 5 {
+			return Incident{}, false, fmt.Errorf("fingerprint %q keeps changing state: %w", u.Fingerprint, ErrConflict)
+		}
+		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO incidents
+			(fingerprint, rule, severity, family, tenant, resource_type, resource_key, title, status,
+			 owner, remediation, first_seen, last_seen, opened_at, updated_at, ttd_seconds, occurrences, failure_started_at, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+			ON CONFLICT DO NOTHING RETURNING id`),
+			u.Fingerprint, u.Rule, u.Severity, u.Family, u.Tenant, u.ResourceType, u.ResourceKey, u.Title,
+			u.Owner, rem, us(first), now, now, now, int64(u.Now.Sub(first)/time.Second), nullUS(failed), u.Detail).Scan(&id)
+		if err == nil {
+			created = true
+			break
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return Incident{}, false, fmt.Errorf("insert: %w", err)
+		}
+		err = tx.QueryRowContext(ctx, s.q(`UPDATE incidents SET
+			rule = ?, severity = ?, family = ?, title = ?, owner = ?, remediation = ?, detail = ?,
+			last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END,
+			updated_at = ?, occurrences = occurrences + 1, failure_started_at = `+failedSet+`
+			WHERE fingerprint = ? AND status = 'open' RETURNING id`),
+			slices.Concat([]any{u.Rule, u.Severity, u.Family, u.Title, u.Owner, rem, u.Detail, now, now, now}, failedArgs, []any{u.Fingerprint})...).Scan(&id)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return Incident{}, false, fmt.Errorf("update: %w", err)
+		}
+	}
+	if err := s.addEvidence(ctx, tx, id, u.Evidence, now); err != nil {
+		return Incident{}, false, err
+	}
+	inc, err := scanIncident(tx.QueryRowContext(ctx, s.q(`SELECT `+incidentCols+` FROM incidents WHERE id = ?`), id))
+	return inc, created, err
+}
+
+// ApplyIncidents writes one evaluation's upserts and clear marks in one
+// transaction, in fingerprint order (two replicas writing overlapping
+// batches take the incidents' locks in the same order). Each item runs
+// under a savepoint: an item that fails is rolled back alone and reported
+// in its result, the others commit.
+func (s *sqlStore) ApplyIncidents(ctx context.Context, b IncidentBatch) (IncidentBatchResult, error) {
+	res := IncidentBatchResult{Upserts: make([]UpsertResult, len(b.Upserts)), Clears: make([]ClearResult, len(b.Clears))}
+	type item struct {
+		fp    string
+		up    int // index in b.Upserts, or -1
+		clear int // index in b.Clears, or -1
+	}
+	items := make([]item, 0, len(b.Upserts)+len(b.Clears))
+	for i, u := range b.Upserts {
+		if err := checkUpsert(u); err != nil {
+			res.Upserts[i].Err = err
+			continue
+		}
+		items = append(items, item{fp: u.Fingerprint, up: i, clear: -1})
+	}
+	for i, c := range b.Clears {
+		if c.Cursor == "" || c.Next == "" || (c.Resolve && (c.Fingerprint == "" || c.Now.IsZero())) {
+			res.Clears[i].Err = errors.New("store: clear mark: cursor and next are required, and fingerprint and now to resolve")
+			continue
+		}
+		items = append(items, item{fp: c.Fingerprint, up: -1, clear: i})
+	}
+	if len(items) == 0 {
+		return res, nil
+	}
+	slices.SortStableFunc(items, func(a, b item) int { return strings.Compare(a.fp, b.fp) })
+	// What the transaction decided, applied to res only once it committed.
+	ups := make([]UpsertResult, len(b.Upserts))
+	clears := make([]ClearResult, len(b.Clears))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for attempt := 0; ; attempt++ {
-			if attempt == 5 {
-				return fmt.Errorf("fingerprint %q keeps changing state: %w", u.Fingerprint, ErrConflict)
+		clear(ups)
+		clear(clears)
+		for _, it := range items {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT incident_item"); err != nil {
+				return fmt.Errorf("savepoint: %w", err)
 			}
-			err := tx.QueryRowContext(ctx, s.q(`INSERT INTO incidents
-				(fingerprint, rule, severity, family, tenant, resource_type, resource_key, title, status,
-				 owner, remediation, first_seen, last_seen, opened_at, updated_at, ttd_seconds, occurrences, failure_started_at, detail)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
-				ON CONFLICT DO NOTHING RETURNING id`),
-				u.Fingerprint, u.Rule, u.Severity, u.Family, u.Tenant, u.ResourceType, u.ResourceKey, u.Title,
-				u.Owner, rem, us(first), now, now, now, int64(u.Now.Sub(first)/time.Second), nullUS(failed), u.Detail).Scan(&id)
-			if err == nil {
-				created = true
-				break
+			var ierr error
+			if it.up >= 0 {
+				u := b.Upserts[it.up]
+				inc, created, err := s.upsertTx(ctx, tx, u)
+				if err != nil {
+					ierr = fmt.Errorf("store: open or update incident %q: %w", u.Fingerprint, err)
+				}
+				ups[it.up] = UpsertResult{Incident: inc, Created: created, Err: ierr}
+			} else {
+				c := b.Clears[it.clear]
+				r, err := s.clearTx(ctx, tx, c)
+				if err != nil {
+					ierr = fmt.Errorf("store: clear mark %q: %w", c.Cursor, err)
+				}
+				r.Err = ierr
+				clears[it.clear] = r
 			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("insert: %w", err)
+			if ierr != nil {
+				if ctx.Err() != nil {
+					return ierr
+				}
+				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT incident_item"); err != nil {
+					return errors.Join(ierr, fmt.Errorf("rollback to savepoint: %w", err))
+				}
 			}
-			err = tx.QueryRowContext(ctx, s.q(`UPDATE incidents SET
-				rule = ?, severity = ?, family = ?, title = ?, owner = ?, remediation = ?, detail = ?,
-				last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END,
-				updated_at = ?, occurrences = occurrences + 1, failure_started_at = `+failedSet+`
-				WHERE fingerprint = ? AND status = 'open' RETURNING id`),
-				slices.Concat([]any{u.Rule, u.Severity, u.Family, u.Title, u.Owner, rem, u.Detail, now, now, now}, failedArgs, []any{u.Fingerprint})...).Scan(&id)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("update: %w", err)
+			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT incident_item"); err != nil {
+				return fmt.Errorf("release savepoint: %w", err)
 			}
 		}
-		if err := s.addEvidence(ctx, tx, id, u.Evidence, now); err != nil {
-			return err
-		}
-		var err error
-		inc, err = scanIncident(tx.QueryRowContext(ctx, s.q(`SELECT `+incidentCols+` FROM incidents WHERE id = ?`), id))
-		return err
+		return nil
 	})
 	if err != nil {
-		return Incident{}, false, fmt.Errorf("store: open or update incident %q: %w", u.Fingerprint, err)
+		return IncidentBatchResult{}, fmt.Errorf("store: apply incidents: %w", err)
 	}
-	return inc, created, nil
+	for _, it := range items {
+		if it.up >= 0 {
+			res.Upserts[it.up] = ups[it.up]
+		} else {
+			res.Clears[it.clear] = clears[it.clear]
+		}
+	}
+	return res, nil
+}
+
+// clearTx moves a clear mark's cursor (compare-and-set, as
+// CompareAndSetCursor) and, when it moved and the mark says so, resolves
+// the open incident of its fingerprint.
+func (s *sqlStore) clearTx(ctx context.Context, tx *sql.Tx, c ClearMark) (ClearResult, error) {
+	var (
+		r   sql.Result
+		err error
+		out ClearResult
+	)
+	at := us(c.Now)
+	if c.Old == "" {
+		r, err = tx.ExecContext(ctx, s.q(`INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+			WHERE cursors.value = ''`), c.Cursor, c.Next, at)
+	} else {
+		r, err = tx.ExecContext(ctx, s.q(`UPDATE cursors SET value = ?, updated_at = ? WHERE name = ? AND value = ?`),
+			c.Next, at, c.Cursor, c.Old)
+	}
+	if err != nil {
+		return out, fmt.Errorf("cas cursor: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return out, nil
+	}
+	out.Moved = true
+	if !c.Resolve {
+		return out, nil
+	}
+	out.Incident, err = scanIncident(tx.QueryRowContext(ctx, s.q(`UPDATE incidents
+		SET status = 'resolved', resolved_at = ?, updated_at = ?
+		WHERE fingerprint = ? AND status = 'open' RETURNING `+incidentCols), at, at, c.Fingerprint))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return out, nil // resolved concurrently
+	case err != nil:
+		return out, fmt.Errorf("resolve: %w", err)
+	}
+	out.Resolved = true
+	return out, nil
 }
 
 func (s *sqlStore) addEvidence(ctx context.Context, tx *sql.Tx, id int64, ev []Evidence, now int64) error {
@@ -300,19 +445,45 @@ func (s *sqlStore) ListIncidents(ctx context.Context, f IncidentFilter) ([]Incid
 }
 
 func (s *sqlStore) CorrelateIncident(ctx context.Context, id int64, c Correlation) (Incident, error) {
-	var inc Incident
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		inc, err = scanIncident(tx.QueryRowContext(ctx, s.q(`UPDATE incidents
-			SET cause_id = ?, cause = ?, title = CASE WHEN ? <> '' THEN ? ELSE title END
-			WHERE id = ? RETURNING `+incidentCols), c.CausedBy, c.Cause, c.Title, c.Title, id))
-		return err
-	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return Incident{}, fmt.Errorf("store: correlate incident %d: %w", id, ErrNotFound)
-	}
+	got, err := s.CorrelateIncidents(ctx, []IncidentCorrelation{{ID: id, Correlation: c}})
 	if err != nil {
-		return Incident{}, fmt.Errorf("store: correlate incident %d: %w", id, err)
+		return Incident{}, err
 	}
-	return inc, nil
+	return got[0], nil
+}
+
+// CorrelateIncidents writes the decisions in id order (two replicas take
+// the rows' locks in the same order).
+func (s *sqlStore) CorrelateIncidents(ctx context.Context, cs []IncidentCorrelation) ([]Incident, error) {
+	order := make([]int, len(cs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(cs[a].ID, cs[b].ID) })
+	var (
+		out     []Incident
+		missing []error
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		out, missing = make([]Incident, len(cs)), nil
+		for _, i := range order {
+			c := cs[i]
+			inc, err := scanIncident(tx.QueryRowContext(ctx, s.q(`UPDATE incidents
+				SET cause_id = ?, cause = ?, title = CASE WHEN ? <> '' THEN ? ELSE title END
+				WHERE id = ? RETURNING `+incidentCols), c.CausedBy, c.Cause, c.Title, c.Title, c.ID))
+			if errors.Is(err, sql.ErrNoRows) {
+				missing = append(missing, fmt.Errorf("store: correlate incident %d: %w", c.ID, ErrNotFound))
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("incident %d: %w", c.ID, err)
+			}
+			out[i] = inc
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: correlate incidents: %w", err)
+	}
+	return out, errors.Join(missing...)
 }

@@ -115,6 +115,11 @@ type IncidentStore interface {
 	// the open one, atomically: concurrent callers never create two open
 	// incidents for one fingerprint. created reports which happened.
 	OpenOrUpdateIncident(ctx context.Context, u IncidentUpsert) (inc Incident, created bool, err error)
+	// ApplyIncidents writes one evaluation's incident changes in one
+	// transaction: every upsert as OpenOrUpdateIncident, every clear mark
+	// (see ClearMark). An item that fails is left out and its error is in
+	// its result; the error returned means nothing was written.
+	ApplyIncidents(ctx context.Context, b IncidentBatch) (IncidentBatchResult, error)
 	// ResolveIncident resolves an open incident: ErrNotFound if there is no
 	// such incident, ErrConflict if it is already resolved.
 	ResolveIncident(ctx context.Context, id int64, now time.Time) (Incident, error)
@@ -131,6 +136,17 @@ type IncidentStore interface {
 	// one incident (its cause link, the cause it names, the cause's title),
 	// open or resolved; ErrNotFound if there is no such incident.
 	CorrelateIncident(ctx context.Context, id int64, c Correlation) (Incident, error)
+	// CorrelateIncidents records several decisions in one transaction and
+	// returns the incidents as stored, in input order. An incident that
+	// does not exist (pruned) is skipped: its result is the zero Incident
+	// and the error returned wraps ErrNotFound, the others are written.
+	CorrelateIncidents(ctx context.Context, cs []IncidentCorrelation) ([]Incident, error)
+}
+
+// IncidentCorrelation is a correlation decision about one incident.
+type IncidentCorrelation struct {
+	ID int64
+	Correlation
 }
 
 // Correlation is the correlation step's decision about one incident.
@@ -455,6 +471,49 @@ type IncidentUpsert struct {
 	Now time.Time
 	// Evidence to link (duplicates ignored; capped at MaxEvidence).
 	Evidence []Evidence
+}
+
+// IncidentBatch is one evaluation's incident writes (ApplyIncidents).
+type IncidentBatch struct {
+	Upserts []IncidentUpsert
+	Clears  []ClearMark
+}
+
+// ClearMark records one evaluation that ran without finding an open
+// incident: the damping cursor Cursor moves from Old to Next
+// (compare-and-set, as CompareAndSetCursor) and, only if it moved and
+// Resolve is set, the open incident of Fingerprint is resolved at Now.
+type ClearMark struct {
+	Cursor, Old, Next string
+	Fingerprint       string
+	Resolve           bool
+	Now               time.Time
+}
+
+// IncidentBatchResult has one result per item of an IncidentBatch, in
+// input order.
+type IncidentBatchResult struct {
+	Upserts []UpsertResult
+	Clears  []ClearResult
+}
+
+// UpsertResult is what one upsert of a batch did.
+type UpsertResult struct {
+	Incident Incident
+	Created  bool
+	Err      error
+}
+
+// ClearResult is what one clear mark of a batch did.
+type ClearResult struct {
+	// Moved: the cursor was at Old and now holds Next (false: another
+	// writer moved it first; nothing else was done).
+	Moved bool
+	// Resolved: the incident was resolved (Incident is it as stored);
+	// false when none was open with the fingerprint.
+	Resolved bool
+	Incident Incident
+	Err      error
 }
 
 // IncidentFilter selects incidents. Empty fields do not filter.
