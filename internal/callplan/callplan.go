@@ -66,8 +66,9 @@ const (
 	JourneySplitBudget      = 4
 	JourneyDefinitionBudget = 5
 	// SplitJourneyShare is the share of published journeys assumed to
-	// have a decision split (offline estimate).
-	SplitJourneyShare = 0.3
+	// have a decision split (offline estimate; the simulator's default
+	// business unit has 12 published ones among 50).
+	SplitJourneyShare = 0.25
 	// UnlimitedBudgetBasis is the daily budget assumed when
 	// daily_api_budget is 0 (unlimited): the Enterprise default.
 	UnlimitedBudgetBasis = 27400

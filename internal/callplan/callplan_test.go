@@ -58,9 +58,9 @@ func TestMakeFollowsMonitorsAndInventory(t *testing.T) {
 		}
 	}
 	// journey.split_skew: one history download an hour for each journey
-	// with decision splits (30 % of 50 journeys: 15 × 24).
-	if ls := p.Get(Journeys).Lines; len(ls) != 2 || ls[1].PerDay != 360 {
-		t.Errorf("journey split reads %+v, want 360 a day", ls)
+	// with decision splits (25 % of 50 journeys: 13 × 24).
+	if ls := p.Get(Journeys).Lines; len(ls) != 2 || ls[1].PerDay != 312 {
+		t.Errorf("journey split reads %+v, want 312 a day", ls)
 	}
 	if got := p.Get(TriggeredSends).PerDay(); got != 576 {
 		t.Errorf("triggered sends: %v a day, want 576 (definitions and summaries)", got)

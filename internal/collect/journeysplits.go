@@ -207,6 +207,9 @@ func addSplitCounts(s *resource.JourneySplit, counts map[string]map[time.Time]in
 	slices.SortFunc(s.Buckets, func(a, b resource.SplitCounts) int { return a.Start.Compare(b.Start) })
 	if n := len(s.Buckets); n > resource.MaxSplitBuckets {
 		s.Buckets = slices.Clone(s.Buckets[n-resource.MaxSplitBuckets:])
+		if first := s.Buckets[0].Start; first.After(s.Since) {
+			s.Since = first
+		}
 	}
 }
 
