@@ -57,6 +57,18 @@ const (
 	// (daily_api_budget minus every other planned call) that data
 	// extension row counts may spend.
 	RowCountShare = 0.1
+	// JourneySplitRefresh: a journey with decision splits has its journey
+	// history counted again after this long (journey.split_skew; one
+	// download a journey, optional priority), within JourneySplitBudget
+	// downloads and JourneyDefinitionBudget definition reads a poll (a
+	// definition is read once per journey version).
+	JourneySplitRefresh     = time.Hour
+	JourneySplitBudget      = 4
+	JourneyDefinitionBudget = 5
+	// SplitJourneyShare is the share of published journeys assumed to
+	// have a decision split (offline estimate; the simulator's default
+	// business unit has 12 published ones among 50).
+	SplitJourneyShare = 0.25
 	// UnlimitedBudgetBasis is the daily budget assumed when
 	// daily_api_budget is 0 (unlimited): the Enterprise default.
 	UnlimitedBudgetBasis = 27400
@@ -299,6 +311,14 @@ func Make(in Input) Plan {
 		add(Monitor{Name: Journeys, Interval: iv, Lines: []Line{
 			{"journey list with stats (" + pageNote(inv.Journeys, JourneyPageSize) + ")", float64(Pages(inv.Journeys, JourneyPageSize)) * PollsPerDay(iv)},
 		}})
+	}
+	if iv := in.Intervals[Journeys]; iv > 0 && len(p.Monitors) > 0 && p.Monitors[len(p.Monitors)-1].Name == Journeys {
+		// collect/journeysplits.go: journey.split_skew's reads (optional).
+		j := &p.Monitors[len(p.Monitors)-1]
+		splits := math.Ceil(float64(inv.Journeys) * SplitJourneyShare)
+		j.Lines = append(j.Lines, Line{"journey history downloads (one per journey with decision splits every " + shortDur(max(JourneySplitRefresh, iv)) + ")",
+			min(splits*PollsPerDay(max(JourneySplitRefresh, iv)), float64(JourneySplitBudget)*PollsPerDay(iv))})
+		j.Once = append(j.Once, Line{"journey definitions (one read per journey version: its decision splits)", float64(inv.Journeys)})
 	}
 	if iv := in.Intervals[TriggeredSends]; iv > 0 {
 		polls := PollsPerDay(iv)

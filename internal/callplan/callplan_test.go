@@ -53,9 +53,14 @@ func TestMakeFollowsMonitorsAndInventory(t *testing.T) {
 	}
 	// Each list is one call a poll at the reference size.
 	for _, name := range []string{Journeys} {
-		if got := p.Get(name).PerDay(); got != 288 {
+		if got := p.Get(name).Lines[0].PerDay; got != 288 {
 			t.Errorf("%s: %v a day, want 288", name, got)
 		}
+	}
+	// journey.split_skew: one history download an hour for each journey
+	// with decision splits (25 % of 50 journeys: 13 × 24).
+	if ls := p.Get(Journeys).Lines; len(ls) != 2 || ls[1].PerDay != 312 {
+		t.Errorf("journey split reads %+v, want 312 a day", ls)
 	}
 	if got := p.Get(TriggeredSends).PerDay(); got != 576 {
 		t.Errorf("triggered sends: %v a day, want 576 (definitions and summaries)", got)
@@ -70,7 +75,7 @@ func TestMakeFollowsMonitorsAndInventory(t *testing.T) {
 	// More journeys: more pages.
 	big := Reference()
 	big.Journeys = 120
-	if got := Make(Input{Intervals: all, Inventory: big}).Get(Journeys).PerDay(); got != 3*288 {
+	if got := Make(Input{Intervals: all, Inventory: big}).Get(Journeys).Lines[0].PerDay; got != 3*288 {
 		t.Errorf("120 journeys: %v a day, want 3 pages a poll", got)
 	}
 	// A disabled monitor costs nothing; no monitor: no token either.

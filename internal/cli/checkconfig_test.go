@@ -23,7 +23,7 @@ func TestCheckConfig(t *testing.T) {
 		out, err []string
 	}{
 		{"valid", []string{"check-config", "--config", "testdata/config-valid.yaml"}, ExitOK,
-			[]string{"ok: testdata/config-valid.yaml: 1 tenant(s), 7 monitor(s) enabled, 37 of 38 rules enabled", "warning: testdata/config-valid.yaml:2:5: tenants[0].daily_api_budget"}, nil},
+			[]string{"ok: testdata/config-valid.yaml: 1 tenant(s), 7 monitor(s) enabled, 38 of 39 rules enabled", "warning: testdata/config-valid.yaml:2:5: tenants[0].daily_api_budget"}, nil},
 		{"strict with warnings", []string{"check-config", "--strict", "--config", "testdata/config-valid.yaml"}, ExitFindings, []string{"ok:"}, nil},
 		{"invalid", []string{"check-config", "--config", "testdata/config-invalid.yaml"}, ExitUsage, nil,
 			[]string{

@@ -63,6 +63,7 @@ func (JourneyCollector) Collect(ctx context.Context, in *Input) (*Output, error)
 		}
 	}
 	seen := map[string]bool{}
+	var splits []splitItem
 	for i, j := range js {
 		key := j.Key
 		if key == "" {
@@ -99,6 +100,7 @@ func (JourneyCollector) Collect(ctx context.Context, in *Input) (*Output, error)
 				st.PublishedBefore = ps.PublishedBefore || prev.Status == resource.StatusPublished
 			}
 			st.EntryAt, st.EntryGaps = ps.EntryAt, ps.EntryGaps
+			st.Splits, st.SplitsVersion, st.SplitsModified = ps.Splits, ps.SplitsVersion, ps.SplitsModified
 			if v, ok := prev.Counters[resource.CounterCumulativePopulation]; ok {
 				prevCum = v
 			}
@@ -115,8 +117,13 @@ func (JourneyCollector) Collect(ctx context.Context, in *Input) (*Output, error)
 				st.EntryAt = in.Now
 			}
 		}
-		snap.Payload = resource.Encode(st)
 		out.Snapshots = append(out.Snapshots, snap)
+		splits = append(splits, splitItem{key: key, j: j, st: &st})
+	}
+	// Decision splits (journey.split_skew): optional reads, budgeted.
+	collectSplits(ctx, in, splits)
+	for i, it := range splits {
+		out.Snapshots[i].Payload = resource.Encode(*it.st)
 	}
 	return out, nil
 }

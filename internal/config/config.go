@@ -207,6 +207,9 @@ type Object struct {
 	MinFileLines   int64    `yaml:"min_file_lines,omitempty" doc:"import: each completed run's file must have at least this many data lines (SFMC's TotalRows)."`
 	QueryWarnAfter Duration `yaml:"query_warn_after,omitempty" doc:"automation: a query step running this long warns (query.timeout; default warn_ratio x limit)."`
 
+	// SplitDropRatio overrides journey.split_skew's drop_ratio.
+	SplitDropRatio Ratio `yaml:"split_drop_ratio,omitempty" doc:"journey: journey.split_skew drop_ratio for this journey's decision splits."`
+
 	// Send health thresholds (send, triggered_send).
 	Send SendOverride `yaml:"send,omitempty" doc:"send, triggered_send: send health thresholds (send.volume_drop, send.bounce_spike, send.complaint_spike)."`
 }
@@ -251,6 +254,7 @@ type Rules struct {
 	AutomationPartial          AutomationPartialRule   `yaml:"automation.partial" doc:"A run completed but produced far less output than usual."`
 	JourneyStopped             JourneyStoppedRule      `yaml:"journey.stopped" doc:"A journey was stopped, unpublished or paused."`
 	JourneyEnrollmentDrop      JourneyEnrollmentRule   `yaml:"journey.enrollment_drop" doc:"A published journey stopped receiving entries."`
+	JourneySplitSkew           JourneySplitSkewRule    `yaml:"journey.split_skew" doc:"A journey's decision split sends a far different share of contacts down a path than its baseline (e.g. everyone down the remainder path after a field changed); counts from the journey history."`
 	TriggeredSendInactive      ConfirmRule             `yaml:"triggered_send.inactive" doc:"A triggered send is not Active (paused TSDs queue silently)."`
 	TriggeredSendErrors        TriggeredSendErrorsRule `yaml:"triggered_send.errors" doc:"NotSentDueToError share of a triggered send is high."`
 	TriggeredSendBacklog       WindowRule              `yaml:"triggered_send.backlog" doc:"Queued grows while Sent stays flat."`

@@ -209,8 +209,8 @@ tenants:
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
-	if n := len(cfg.Rules.All()); n != 38 {
-		t.Errorf("%d rules, want 38", n)
+	if n := len(cfg.Rules.All()); n != 39 {
+		t.Errorf("%d rules, want 39", n)
 	}
 	for _, r := range cfg.Rules.All() {
 		if !r.Base.Enabled || r.Base.Severity.Rank() == 0 {

@@ -139,6 +139,8 @@ func DefaultRules() Rules {
 		ENSSilent: ENSSilentRule{RuleBase: on(catalog.Warning), Window: Duration(time.Hour),
 			Grace: Duration(10 * time.Minute), MinMissed: 2},
 		// Send health.
+		JourneySplitSkew: JourneySplitSkewRule{RuleBase: on(catalog.Warning), Window: Duration(6 * time.Hour), Baseline: Duration(7 * day),
+			MinContacts: 100, MinBaseline: 200, DropRatio: 0.8, MinShare: 0.1},
 		SendVolumeDrop: SendVolumeDropRule{RuleBase: on(catalog.Error), DropRatio: 0.7, MinBaseline: 100, MinSamples: 2, BaselineWeeks: 4},
 		SendBounceSpike: SendRateRule{RuleBase: on(catalog.Warning), Ratio: 0.05, BaselineFactor: 2, MinSent: 200,
 			Window: Duration(6 * time.Hour)},

@@ -331,6 +331,12 @@ func (d *decoder) validateObjects(t *Tenant, p string) {
 		if typ != "import" && d.isSet(op+".min_file_lines") {
 			d.errorf(nil, op+".min_file_lines", "applies to import objects only")
 		}
+		if typ != "journey" && d.isSet(op+".split_drop_ratio") {
+			d.errorf(nil, op+".split_drop_ratio", "applies to journey objects only")
+		}
+		if o.SplitDropRatio < 0 || o.SplitDropRatio >= 1 && o.SplitDropRatio != 0 {
+			d.errorf(nil, op+".split_drop_ratio", "must be more than 0%% and less than 100%%")
+		}
 		if typ != "automation" && d.isSet(op+".query_warn_after") {
 			d.errorf(nil, op+".query_warn_after", "applies to automation objects only")
 		}
@@ -416,6 +422,8 @@ func (d *decoder) validateRules(r *Rules) {
 			d.errorf(nil, path+"."+a, "%s must be %s %s", a, rel, b)
 		}
 	}
+	less("rules.journey.split_skew", "drop_ratio", float64(r.JourneySplitSkew.DropRatio), "1", 1, false)
+	less("rules.journey.split_skew", "min_share", float64(r.JourneySplitSkew.MinShare), "1", 1, false)
 	less("rules.automation.error", "consecutive", float64(r.AutomationError.Consecutive), "escalate_consecutive", float64(r.AutomationError.EscalateConsecutive), true)
 	less("rules.automation.stalled", "floor", float64(r.AutomationStalled.Floor), "error_after", float64(r.AutomationStalled.ErrorAfter), false)
 	less("rules.triggered_send.silent_failure", "short_window", float64(r.TriggeredSendSilentFailure.ShortWindow), "long_window", float64(r.TriggeredSendSilentFailure.LongWindow), false)

@@ -237,6 +237,8 @@ var measureCases = []measureCase{
 		pick: pickJourney(false, "next poll of the journeys")},
 	{rule: "journey.enrollment_drop", fault: sim.FaultJourneyStalled, typ: resource.Journey,
 		pick: pickJourney(true, "no entries for max(silence_min, silence_factor × median gap)")},
+	{rule: "journey.split_skew", fault: sim.FaultJourneySplitSkew, typ: resource.Journey,
+		pick: pickSplitJourney},
 	{rule: "triggered_send.inactive", fault: sim.FaultTriggeredSendInactive, typ: resource.TriggeredSend,
 		pick: pickTriggeredSend("inactive for 2 polls (confirmation against UI pauses)")},
 	{rule: "triggered_send.errors", fault: sim.FaultTriggeredSendErrors, typ: resource.TriggeredSend,
@@ -318,4 +320,30 @@ func pickSecurity(match func(*measurer) string, target string) func(*measurer, m
 		}
 		return target, k, "the next audit-trail poll (hourly) after the entries appear"
 	}
+}
+
+// pickSplitJourney targets the published journey whose decision split
+// processed the most contacts in its counted history (the fault sends
+// every contact down its second path). Detection waits for the hourly
+// history read and for the skewed contacts to outweigh the healthy ones
+// in the 6-hour window.
+func pickSplitJourney(m *measurer, used map[string]bool) (string, string, string) {
+	var cands []candidate
+	for k, v := range snapshotsOf[resource.JourneyState](m, resource.Journey) {
+		if v.snap.Status != resource.StatusPublished || len(v.state.Splits) == 0 {
+			continue
+		}
+		var n int64
+		for _, b := range v.state.Splits[0].Buckets {
+			n += b.Split
+		}
+		if n > 0 {
+			cands = append(cands, candidate{key: k, rank: -float64(n)})
+		}
+	}
+	c, ok := best(resource.Journey, used, cands)
+	if !ok {
+		return "", "", ""
+	}
+	return c.key, c.key, "the hourly journey history read; the first path's share over the 6-hour window must fall below 20 % of its baseline"
 }

@@ -10,7 +10,7 @@ func DefaultRules() []Rule {
 		AutomationErrorRule{}, AutomationStalledRule{}, AutomationMissedRunRule{}, AutomationPausedRule{}, AutomationPartialRule{},
 		ImportFailedRule{}, ImportPartialRule{},
 		// Journeys, triggered sends and transactional messaging.
-		JourneyStoppedRule{}, JourneyEnrollmentDropRule{},
+		JourneyStoppedRule{}, JourneyEnrollmentDropRule{}, JourneySplitSkewRule{},
 		TriggeredSendInactiveRule{}, TriggeredSendErrorsRule{}, TriggeredSendBacklogRule{}, SilentFailureRule{},
 		// Data extensions.
 		DERowDrop{}, DEEmpty{}, DESchemaDrift{}, DEStale{},

@@ -224,6 +224,7 @@ var silentRules = map[string]string{
 	"data_extension.stale":          "nothing refreshed the data; nothing failed either",
 	"data_extension.schema_drift":   "fields changed; integrations fail later, elsewhere",
 	"journey.enrollment_drop":       "the journey runs but admits nobody",
+	"journey.split_skew":            "the journey runs; its split sends everyone down one path",
 	"automation.stalled":            "the run shows Running, far longer than usual",
 	"automation.missed_run":         "a scheduled run never started; there is no run to fail",
 	"automation.partial":            "the run completed with far less output than usual",

@@ -14,6 +14,7 @@ var whyByRule = map[string]string{
 	"automation.partial":            "Part of the run failed while the run looks complete: some data is missing without an error anywhere else.",
 	"journey.stopped":               "Contacts stop entering or progressing in the journey: customer messages are not sent.",
 	"journey.enrollment_drop":       "Far fewer contacts enter the journey than usual: an upstream audience or entry source is likely broken.",
+	"journey.split_skew":            "Contacts go down the wrong path of the journey: they get the wrong messages, or none, while every activity reports success.",
 	"triggered_send.inactive":       "Calls to an inactive triggered send are accepted but nothing is sent: transactional e-mails are lost.",
 	"triggered_send.errors":         "Triggered sends are failing: customers do not receive transactional e-mails (receipts, password resets).",
 	"triggered_send.backlog":        "Messages queue up instead of being sent: customers receive them late or not at all.",

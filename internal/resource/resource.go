@@ -234,6 +234,12 @@ type JourneyState struct {
 	// seconds, oldest first, at most MaxEntryGaps.
 	EntryAt   time.Time `json:"entry_at"`
 	EntryGaps []int64   `json:"entry_gaps,omitempty"`
+	// Splits are the journey's decision splits with per-path counts
+	// (journeysplit.go); SplitsVersion and SplitsModified name the
+	// definition they were read from (a new version is read again).
+	Splits         []JourneySplit `json:"splits,omitempty"`
+	SplitsVersion  int            `json:"splits_version,omitempty"`
+	SplitsModified time.Time      `json:"splits_modified,omitzero"`
 }
 
 // MaxEntryGaps bounds JourneyState.EntryGaps.

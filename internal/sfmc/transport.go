@@ -46,6 +46,9 @@ type request struct {
 	feed bool
 	// refreshed is set once a 401 made the call fetch a new token.
 	refreshed bool
+	// header holds extra request headers (e.g. the journey history
+	// download's x-direct-pipe).
+	header map[string]string
 }
 
 type response struct {
@@ -210,6 +213,9 @@ func (c *Client) attempt(ctx context.Context, r *request, target string, payload
 	req.Header.Set("Accept", "application/json")
 	if r.contentType != "" {
 		req.Header.Set("Content-Type", r.contentType)
+	}
+	for k, v := range r.header {
+		req.Header.Set(k, v)
 	}
 	switch r.base {
 	case baseREST:

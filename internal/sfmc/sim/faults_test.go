@@ -477,6 +477,7 @@ func TestFaultKinds(t *testing.T) {
 	}
 	cases = append(cases, sendFaultCases()...)
 	cases = append(cases, retentionFaultCases()...)
+	cases = append(cases, splitFaultCases()...)
 	seen := map[Kind]bool{}
 	for _, tc := range cases {
 		seen[tc.kind] = true

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -35,10 +36,21 @@ type jMetaData struct {
 	} `json:"highThroughputSending,omitempty"`
 }
 
+// jArgs are an outcome's arguments ({} when none; a random split's
+// percentage).
+type jArgs map[string]any
+
+func (a jArgs) MarshalJSON() ([]byte, error) {
+	if a == nil {
+		return []byte("{}"), nil
+	}
+	return json.Marshal(map[string]any(a))
+}
+
 type jOutcome struct {
 	Key       string         `json:"key"`
 	Next      string         `json:"next,omitempty"`
-	Arguments emptyObj       `json:"arguments"`
+	Arguments jArgs          `json:"arguments"`
 	MetaData  map[string]any `json:"metaData"`
 }
 
@@ -139,6 +151,10 @@ func (s *Sim) restJourney(t *tenant, j *journey, now time.Time, stats, detail bo
 				ConfigurationArguments: map[string]any{"waitDuration": 2, "waitUnit": "DAYS"},
 				MetaData:               map[string]any{"isConfigured": true},
 				Schema:                 jSchema("waitEndDateAttributeDataBound")},
+		}
+		if journeyHasSplit(j) {
+			split, wait := splitActivities(j)
+			out.Activities = append(append([]jActivity{split}, out.Activities...), wait)
 		}
 	}
 	return out
