@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -23,6 +25,22 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/web"
 )
 
+// serveGCPercent is serve's default GOGC. The daemon's live heap is a few
+// MB and a poll cycle allocates briefly, so at Go's default 100 the heap
+// after a cycle sat about twice the live size; 50 keeps it 1.5 times. The
+// example config on the default-size simulated tenant idled at 43.6 MB
+// instead of 46.6-49.1 MB and peaked at 62 MB instead of 72 MB in its first
+// cycle; the garbage collector's share of CPU stays small (README figures).
+const serveGCPercent = 50
+
+// setServeGC applies serveGCPercent unless GOGC (the value of the
+// environment variable) is set, which the Go runtime has applied already.
+func setServeGC(gogc string) {
+	if gogc == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
+}
+
 func serveCommand() command {
 	return command{name: "serve", summary: "run the monitor: poll tenants, detect, open incidents, serve the API", run: runServe}
 }
@@ -37,6 +55,10 @@ SIGHUP or POST /-/reload re-reads the config file: a valid file replaces
 the running config (new tenants and intervals apply without losing state),
 an invalid one is reported and the running config kept. SIGINT/SIGTERM
 shut down gracefully.
+
+The Go garbage collector runs at GOGC=50 unless the GOGC environment
+variable is set (the idle process stays near 45 MB instead of 50 MB, for
+about twice as many, still rare, collections).
 
 Exit status: 0 after a clean shutdown, 1 when the store or the listener
 cannot be opened, 2 for an invalid config or bad flags.`
@@ -71,6 +93,7 @@ func runServe(ctx context.Context, args []string, s IO) int {
 	for _, w := range cfg.Warnings {
 		logger.Warn("config warning", "problem", w.String())
 	}
+	setServeGC(os.Getenv("GOGC"))
 	st, err := store.Open(ctx, store.Config{Driver: cfg.Storage.Driver, Path: cfg.Storage.Path, DSN: cfg.Storage.DSN.Reveal()}, logger)
 	if err != nil {
 		logger.Error("cannot open the store", "driver", cfg.Storage.Driver, "error", err)
