@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -23,6 +25,22 @@ import (
 	"github.com/sfmcwatch/sfmcwatch/internal/web"
 )
 
+// serveGCPercent is serve's default GOGC. The daemon's live heap is a few
+// MB and a poll cycle allocates briefly, so at Go's default 100 the heap
+// sits about twice the live size; 50 keeps it 1.5 times. Measured with the
+// example config on the default-size simulated tenant (2 runs each, same
+// build): first-cycle peak RSS 63-66 MB instead of 70-71 MB, idle 44-45 MB
+// instead of 45-46 MB, and 0.3-0.6 s more CPU over the first 3 minutes.
+const serveGCPercent = 50
+
+// setServeGC applies serveGCPercent unless GOGC (the value of the
+// environment variable) is set, which the Go runtime has applied already.
+func setServeGC(gogc string) {
+	if gogc == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
+}
+
 func serveCommand() command {
 	return command{name: "serve", summary: "run the monitor: poll tenants, detect, open incidents, serve the API", run: runServe}
 }
@@ -37,6 +55,10 @@ SIGHUP or POST /-/reload re-reads the config file: a valid file replaces
 the running config (new tenants and intervals apply without losing state),
 an invalid one is reported and the running config kept. SIGINT/SIGTERM
 shut down gracefully.
+
+The Go garbage collector runs at GOGC=50 unless the GOGC environment
+variable is set (a lower peak while a poll cycle allocates, for about twice
+as many, still rare, collections).
 
 Exit status: 0 after a clean shutdown, 1 when the store or the listener
 cannot be opened, 2 for an invalid config or bad flags.`
@@ -71,6 +93,7 @@ func runServe(ctx context.Context, args []string, s IO) int {
 	for _, w := range cfg.Warnings {
 		logger.Warn("config warning", "problem", w.String())
 	}
+	setServeGC(os.Getenv("GOGC"))
 	st, err := store.Open(ctx, store.Config{Driver: cfg.Storage.Driver, Path: cfg.Storage.Path, DSN: cfg.Storage.DSN.Reveal()}, logger)
 	if err != nil {
 		logger.Error("cannot open the store", "driver", cfg.Storage.Driver, "error", err)

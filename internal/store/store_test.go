@@ -140,6 +140,10 @@ func TestSQLitePragmas(t *testing.T) {
 	if err := ss.r.QueryRowContext(t.Context(), "PRAGMA query_only").Scan(&qo); err != nil || qo != "1" {
 		t.Errorf("reader query_only = %q, %v", qo, err)
 	}
+	var rc string
+	if err := ss.r.QueryRowContext(t.Context(), "PRAGMA cache_size").Scan(&rc); err != nil || rc != "-2000" {
+		t.Errorf("reader cache_size = %q, %v; want -2000 (idle memory: one small cache per pooled reader)", rc, err)
+	}
 }
 
 // TestOpenRefusesNewerSchema: a database a newer sfmcwatch migrated is

@@ -74,7 +74,7 @@ type Server struct {
 	reg    *prometheus.Registry
 	cat    *catalog.Catalog
 	cls    *classify.Classifier
-	pages  map[string]*template.Template
+	pages  *template.Template
 	assets *assetSet
 	limit  *throttle
 
