@@ -45,7 +45,7 @@ const (
 	// TxQueueRefresh: a healthy (Active, not backlogged) definition's
 	// queue is read again after this long; definitions that are not
 	// Active or were backlogged are read every poll within the budget.
-	TxQueueRefresh = 2 * time.Hour
+	TxQueueRefresh = 6 * time.Hour
 	// ImportDefinitionsRefresh: the import definition list is read again
 	// after this long (ImportResultsSummary is read every poll; a result
 	// naming an unknown definition triggers an early read).
@@ -54,9 +54,50 @@ const (
 	// once, in one batched Retrieve).
 	DEFieldsRefresh = 24 * time.Hour
 	// RowCountShare is the share of the tenant's spare daily budget
-	// (daily_api_budget minus every other planned call) that data
-	// extension row counts may spend.
+	// (daily_api_budget minus every other planned call) that one data
+	// extension poll may spend on row counts at most (the cap while the
+	// tenant is first learned; later only DEs that may have changed are
+	// counted, see RowCountRefresh).
 	RowCountShare = 0.1
+	// RowCountRefresh: a DE no followed writer changed is counted again
+	// after this long (scripts, the API or journeys may still write it).
+	RowCountRefresh = 24 * time.Hour
+	// AutomationOutputLearnRuns: an automation's completed runs have their
+	// output measured (a definition read) every run until this many were,
+	// so the output rules learn the normal volume (automation.no_output
+	// learn_runs 5 plus the run judged).
+	AutomationOutputLearnRuns = 6
+	// AutomationOutputEvery: after that, a completed run's output is
+	// measured at most once per this long per automation (plus after a
+	// definition edit). It bounds how late automation.partial and
+	// automation.no_output see an automation that stopped writing rows.
+	AutomationOutputEvery = 4 * time.Hour
+	// AutomationMeasuredRunsKept: measured runs kept in an automation's
+	// history beyond its newest runs, so a frequent automation measured
+	// every few hours still has the samples the output rules learn from.
+	AutomationMeasuredRunsKept = 8
+	// StepOutcomeSlowRun: a completed run's step outcomes are read when it
+	// lasted this long or more (one of its queries may have run near
+	// SFMC's 30-minute limit: query.timeout warns from 80 %, 24 min).
+	// Errored runs are always read (their failing step is the incident).
+	StepOutcomeSlowRun = 20 * time.Minute
+	// TriggeredSendDefinitionsRefresh: the triggered send definitions
+	// (status) are read again after this long; the summaries are read
+	// every poll and a definition whose queue or errors grew, or that the
+	// summaries name for the first time, reads them at once.
+	TriggeredSendDefinitionsRefresh = 30 * time.Minute
+	// SendRecentWindow: each send poll re-reads the jobs of this many
+	// recent days (still sending; most bounces and unsubscribes arrive
+	// within them) ...
+	SendRecentWindow = 2 * 24 * time.Hour
+	// SendRecheckEvery: ... and every this long the whole week (counters
+	// keep growing for days after a send).
+	SendRecheckEvery = 6 * time.Hour
+	// TxDefinitionsRefresh: the transactional definition list is read
+	// again after this long; the not-sent feed (every poll) shows failing
+	// sends at once, and a definition it names that is not known Active
+	// reads the list at the next poll.
+	TxDefinitionsRefresh = 30 * time.Minute
 	// UnlimitedBudgetBasis is the daily budget assumed when
 	// daily_api_budget is 0 (unlimited): the Enterprise default.
 	UnlimitedBudgetBasis = 27400
@@ -75,7 +116,38 @@ const (
 	// AutomationTargetShare is the share of automations whose activities
 	// write data extensions (queries, imports).
 	AutomationTargetShare = 0.83
+	// AutomationRunErrorRate is the share of runs that error (the
+	// reference mix: 4 % of automations flaky at 5 %).
+	AutomationRunErrorRate = 0.002
+	// TargetDEShare is the share of data extensions some automation
+	// writes at least daily: their counts come with the automations'
+	// output checks.
+	TargetDEShare = 0.45
 )
+
+// automationMix is the reference mix of automations that run, by run
+// interval (AutomationRunsPerDay is measured on it).
+var automationMix = []struct {
+	share float64
+	every time.Duration
+}{
+	{0.05, 15 * time.Minute}, {0.30, time.Hour}, {0.10, 4 * time.Hour}, {0.45, 24 * time.Hour}, {0.10, 7 * 24 * time.Hour},
+}
+
+// AutomationOutputChecksPerDay is the output checks (definition reads) a
+// day of one automation that writes data extensions, averaged over the
+// reference mix: every run of those running less often than
+// AutomationOutputEvery, one per AutomationOutputEvery of the others.
+func AutomationOutputChecksPerDay() float64 {
+	var mixRuns, checks float64
+	for _, m := range automationMix {
+		mixRuns += m.share * float64(24*time.Hour) / float64(m.every)
+		checks += m.share * float64(24*time.Hour) / float64(max(m.every, AutomationOutputEvery))
+	}
+	// Scaled to the measured runs a day (paused, ad-hoc and file-drop
+	// automations run less than their schedule says).
+	return checks * AutomationRunsPerDay / mixRuns
+}
 
 // Inventory is how many objects of each type a business unit holds.
 type Inventory struct {
@@ -262,20 +334,26 @@ func Make(in Input) Plan {
 	}
 	if iv := in.Intervals[Automations]; iv > 0 {
 		polls := PollsPerDay(iv)
-		details := min(float64(AutomationDetailBudget), AutomationCompletionsPerPoll(inv.Automations, iv))
+		details := min(float64(AutomationDetailBudget)*polls, float64(inv.Automations)*AutomationTargetShare*AutomationOutputChecksPerDay())
+		// collect/activities.go: a poll that saw a run error (or a run
+		// after an errored step, or a slow run) reads the step outcomes in
+		// two batched Retrieves.
+		errPolls := min(polls, 2*float64(inv.Automations)*AutomationRunsPerDay*AutomationRunErrorRate)
 		add(Monitor{Name: Automations, Interval: iv,
 			Lines: []Line{
 				{"legacy automation list (" + pageNote(inv.Automations, AutomationPageSize) + ")", float64(Pages(inv.Automations, AutomationPageSize)) * polls},
-				{"definition read after a run that writes data extensions completed (output rows)", details * polls},
-				// collect/activities.go: a poll that saw runs finish reads
-				// their step outcomes in two batched Retrieves.
-				{"step outcomes of finished runs (SOAP AutomationInstance and AutomationActivityInstance, 500 keys a call)",
-					2 * float64(Pages(inv.Automations, INChunk)) * min(1, AutomationCompletionsPerPoll(inv.Automations, iv)) * polls},
+				{"output check: definition read after a completed run (target rows; each automation every run until " +
+					strconv.Itoa(AutomationOutputLearnRuns) + " measured, then at most every " + shortDur(AutomationOutputEvery) + ")", details},
+				{"step outcomes of errored, slow or recovering runs (SOAP AutomationInstance and AutomationActivityInstance, 500 keys a call)",
+					2 * float64(Pages(inv.Automations, INChunk)) * errPolls},
 			},
 			Once: []Line{
 				{"run history (SOAP AutomationInstance, 500 keys a call)", float64(Pages(inv.Automations, INChunk))},
 				{"error-notification addresses (one read per automation)", float64(inv.Automations)},
 				{"target data extensions (one definition read per automation)", float64(inv.Automations)},
+				{"output learning (every run measured until " + strconv.Itoa(AutomationOutputLearnRuns) + " were)",
+					float64(inv.Automations) * AutomationTargetShare * (AutomationOutputLearnRuns - 1)},
+				{"step outcomes of the first finished runs", 2 * float64(Pages(inv.Automations, INChunk))},
 			}})
 	}
 	if iv := in.Intervals[Audit]; iv > 0 {
@@ -290,9 +368,13 @@ func Make(in Input) Plan {
 		// collect/sends.go: a SOAP Retrieve of Send filtered on SendDate
 		// over the last 7 days each poll (2,500 jobs a page); the first look
 		// reads 36 days of history.
+		recent := inv.SendJobsPerWeek * int(SendRecentWindow/(24*time.Hour)) / 7
+		weekly := PollsPerDay(max(SendRecheckEvery, iv))
 		add(Monitor{Name: Sends, Interval: iv, Lines: []Line{
-			{"send jobs of the last 7 days (SOAP Send Retrieve, " + pageNote(inv.SendJobsPerWeek, SendPageSize) + ")",
-				float64(Pages(inv.SendJobsPerWeek, SendPageSize)) * PollsPerDay(iv)},
+			{"send jobs of the last 2 days (SOAP Send Retrieve, " + pageNote(recent, SendPageSize) + ")",
+				float64(Pages(recent, SendPageSize)) * (PollsPerDay(iv) - weekly)},
+			{"send jobs of the last 7 days (every " + shortDur(max(SendRecheckEvery, iv)) + ", " + pageNote(inv.SendJobsPerWeek, SendPageSize) + ")",
+				float64(Pages(inv.SendJobsPerWeek, SendPageSize)) * weekly},
 		}, Once: []Line{{"first look: 36 days of send jobs", float64(Pages(inv.SendJobsPerWeek*36/7, SendPageSize))}}})
 	}
 	if iv := in.Intervals[Journeys]; iv > 0 {
@@ -303,7 +385,8 @@ func Make(in Input) Plan {
 	if iv := in.Intervals[TriggeredSends]; iv > 0 {
 		polls := PollsPerDay(iv)
 		add(Monitor{Name: TriggeredSends, Interval: iv, Lines: []Line{
-			{"SOAP TriggeredSendDefinition (" + pageNote(inv.TriggeredSends, SOAPPageSize) + ")", float64(Pages(inv.TriggeredSends, SOAPPageSize)) * polls},
+			{"SOAP TriggeredSendDefinition (" + pageNote(inv.TriggeredSends, SOAPPageSize) + ", every " + shortDur(max(TriggeredSendDefinitionsRefresh, iv)) +
+				"; at once when a queue or error count grows)", float64(Pages(inv.TriggeredSends, SOAPPageSize)) * PollsPerDay(max(TriggeredSendDefinitionsRefresh, iv))},
 			{"SOAP TriggeredSendSummary (500 keys a call)", float64(Pages(inv.TriggeredSends, INChunk)) * polls},
 		}})
 	}
@@ -311,7 +394,8 @@ func Make(in Input) Plan {
 		polls := PollsPerDay(iv)
 		queues := min(float64(TxQueueBudget)*polls, float64(inv.Transactional)*PollsPerDay(max(TxQueueRefresh, iv)))
 		add(Monitor{Name: Transactional, Interval: iv, Lines: []Line{
-			{"definition list (" + pageNote(inv.Transactional, TxDefinitionPageSize) + ")", float64(Pages(inv.Transactional, TxDefinitionPageSize)) * polls},
+			{"definition list (" + pageNote(inv.Transactional, TxDefinitionPageSize) + ", every " + shortDur(max(TxDefinitionsRefresh, iv)) +
+				"; at once when the not-sent feed names a definition not known Active)", float64(Pages(inv.Transactional, TxDefinitionPageSize)) * PollsPerDay(max(TxDefinitionsRefresh, iv))},
 			{"not-sent feed (one page a poll when quiet)", polls},
 			{"queue metrics (each definition every " + shortDur(TxQueueRefresh) + "; not Active or backlogged: every poll)", queues},
 		}})
@@ -330,6 +414,7 @@ func Make(in Input) Plan {
 			{"SOAP DataExtensionField refresh (daily, 2,500 fields a page)", float64(Pages(fields, SOAPPageSize)) * PollsPerDay(max(DEFieldsRefresh, iv))},
 		}, Once: []Line{
 			{"schemas (SOAP DataExtensionField, 2,500 fields a page)", float64(Pages(fields, SOAPPageSize))},
+			{"row counts: every DE once (rowset)", float64(inv.DataExtensions)},
 		}})
 		de = &p.Monitors[len(p.Monitors)-1]
 	}
@@ -342,8 +427,12 @@ func Make(in Input) Plan {
 		iv := de.Interval
 		p.OtherPerDay = float64(p.PerDay())
 		p.RowCountsPerPoll = RowCountsPerPoll(in.DailyBudget, p.OtherPerDay, iv, in.CriticalDEs)
-		n := min(p.RowCountsPerPoll, max(inv.DataExtensions, in.CriticalDEs))
-		de.Lines = append(de.Lines, Line{"row counts (rowset, one per DE; " + strconv.Itoa(n) + " a poll: critical DEs, then by tier, round robin)", float64(n) * PollsPerDay(iv)})
+		polls := PollsPerDay(iv)
+		critical := float64(in.CriticalDEs) * polls
+		daily := float64(max(inv.DataExtensions-in.CriticalDEs, 0)) * (1 - TargetDEShare) * PollsPerDay(max(RowCountRefresh, iv))
+		n := min(critical+daily, float64(p.RowCountsPerPoll)*polls)
+		de.Lines = append(de.Lines, Line{"row counts (rowset, one per DE, at most " + strconv.Itoa(p.RowCountsPerPoll) +
+			" a poll): critical DEs every poll, the others once a day; DEs automations write are counted by their output checks", n})
 	}
 	return p
 }

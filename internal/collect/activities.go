@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/callplan"
 	"github.com/sfmcwatch/sfmcwatch/internal/redact"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
@@ -81,7 +82,7 @@ func (c AutomationCollector) activityRuns(ctx context.Context, cl *sfmc.Client, 
 		switch {
 		case r.Status == resource.StatusError:
 			required = true
-		case r.Status == resource.StatusComplete && len(w.st.Activities) > 0:
+		case r.Status == resource.StatusComplete && len(w.st.Activities) > 0 && stepsWorthReading(&w.st, r):
 		default:
 			continue
 		}
@@ -177,6 +178,31 @@ func (c AutomationCollector) activityRuns(ctx context.Context, cl *sfmc.Client, 
 			n.w.st.ActivityRuns = slices.Clone(n.w.st.ActivityRuns[k-resource.MaxActivityRuns:])
 		}
 	}
+}
+
+// stepsWorthReading reports whether a completed run's step outcomes can
+// tell the step rules anything the run's own outcome did not: a failed
+// step fails the run (read as an errored run, every poll), so a completed
+// run matters only when
+//   - it lasted callplan.StepOutcomeSlowRun or more (a query step may have
+//     run near SFMC's 30-minute limit: query.timeout; no step outlasts its
+//     run, so a shorter run cannot hold a slow query),
+//   - the automation's newest read step outcome was a failure (this run
+//     is the evidence its step incident resolves on), or
+//   - no outcome of the automation was read yet (first look).
+func stepsWorthReading(st *resource.AutomationState, r *resource.Run) bool {
+	if st.ActivitiesReadAt.IsZero() || (!r.CompletedAt.IsZero() && r.CompletedAt.Sub(r.StartedAt) >= callplan.StepOutcomeSlowRun) {
+		return true
+	}
+	if n := len(st.ActivityRuns); n > 0 {
+		last := st.ActivityRuns[n-1].RunStartedAt
+		for _, ar := range st.ActivityRuns {
+			if ar.RunStartedAt.Equal(last) && ar.Status == resource.StatusError {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // genericStatusMessage reports an instance message that names no cause.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
@@ -141,23 +142,41 @@ func SelectRowCounts(cands []RowCountCandidate, budget int) []string {
 
 // snapshotLister is implemented by the store the engine passes as
 // Input.Cursors; when present the collector reads the latest journey,
-// automation and import snapshots (no API call) to find the DEs that feed
-// them (tier 1).
+// automation and import snapshots (no API call) to follow the lineage:
+// which DEs feed them (tier 1), which row counts an automation definition
+// read already gave, and when an import last wrote into a DE.
 type snapshotLister interface {
 	LatestSnapshots(ctx context.Context, tenant, resourceType string) ([]store.Snapshot, error)
 }
 
-// feedingDEs returns the lower-cased keys (and ids) of DEs that are journey
-// entry sources, automation targets or import destinations.
-func feedingDEs(ctx context.Context, in *Input) map[string]bool {
-	out := map[string]bool{}
+// adoptedCount is a DE row count SFMC gave with an automation's
+// definition read (targetDataExtensions[].rowCount).
+type adoptedCount struct {
+	rows int64
+	at   time.Time
+}
+
+// deLineage is what the other collectors' latest snapshots say about the
+// DEs, by lower-cased key (and id).
+type deLineage struct {
+	// feeds: journey entry sources, automation targets, import destinations.
+	feeds map[string]bool
+	// counts: the newest target row count of an automation definition read.
+	counts map[string]adoptedCount
+}
+
+// lineageOf reads the lineage from the latest journey, automation and
+// import snapshots (best effort: without them every DE is counted on its
+// own schedule).
+func lineageOf(ctx context.Context, in *Input) deLineage {
+	out := deLineage{feeds: map[string]bool{}, counts: map[string]adoptedCount{}}
 	lister, ok := in.Cursors.(snapshotLister)
 	if !ok || in.Tenant == nil {
 		return out
 	}
 	add := func(k string) {
 		if k != "" {
-			out[strings.ToLower(k)] = true
+			out.feeds[strings.ToLower(k)] = true
 		}
 	}
 	for _, t := range []resource.Type{resource.Journey, resource.Automation, resource.Import} {
@@ -174,9 +193,16 @@ func feedingDEs(ctx context.Context, in *Input) map[string]bool {
 				}
 			case resource.Automation:
 				var st resource.AutomationState
-				if resource.Decode(s, &st) == nil {
-					for _, k := range st.TargetDataExtensions {
-						add(k)
+				if resource.Decode(s, &st) != nil {
+					continue
+				}
+				for _, k := range st.TargetDataExtensions {
+					add(k)
+				}
+				for k, n := range st.TargetRows {
+					lk := strings.ToLower(k)
+					if c, ok := out.counts[lk]; !ok || st.DefinitionReadAt.After(c.at) {
+						out.counts[lk] = adoptedCount{rows: n, at: st.DefinitionReadAt}
 					}
 				}
 			case resource.Import:
@@ -334,26 +360,47 @@ func (c DataExtensionCollector) readFields(ctx context.Context, in *Input, works
 	}
 }
 
-// readCounts spends the per-poll row-count budget by tier.
+// readCounts counts the DEs whose row count may have moved, within the
+// per-poll budget (RowCountBudget: the most one poll spends, e.g. while
+// the tenant is first learned). A count is taken:
+//   - from an automation's definition read, when it is newer than the
+//     DE's own count (SFMC gives the targets' row counts with it: no call);
+//   - for critical DEs every poll (Required priority);
+//   - for DEs with declared expectations (freshness, expected interval,
+//     min_rows) every poll;
+//   - when the DE's ModifiedDate moved, or it was never counted;
+//   - otherwise once per callplan.RowCountRefresh, at the DE's slot of the
+//     day (refreshSlot; a DE no writer sfmcwatch follows may still change:
+//     imports, scripts, the API, journeys).
+//
+// Counts of DEs the automations write come with the automations' output
+// checks (see AutomationCollector), so they cost no rowset call.
 func (c DataExtensionCollector) readCounts(ctx context.Context, in *Input, works []*deWork) {
-	feeds := feedingDEs(ctx, in)
+	lin := lineageOf(ctx, in)
 	cands := make([]RowCountCandidate, 0, len(works))
 	critical := 0
 	byKey := make(map[string]*deWork, len(works))
 	for _, w := range works {
 		k := w.def.Key
 		byKey[k] = w
+		lk, lid := strings.ToLower(k), strings.ToLower(w.def.ObjectID)
+		if a, ok := lin.counts[lk]; ok && a.at.After(w.st.RowCountAt) && !a.at.After(in.Now) {
+			c.measured(a.at, w, a.rows)
+		}
 		obj := in.Tenant.Object(string(resource.DataExtension), k)
+		declared := obj.Freshness.WarnAfter > 0 || obj.Freshness.ErrorAfter > 0 || obj.ExpectedInterval > 0 || obj.MinRows > 0
 		cand := RowCountCandidate{Key: k, Critical: in.Tenant.IsCritical(string(resource.DataExtension), k),
 			Changed: w.changed, LastCountAt: w.st.RowCountAt}
-		cand.Tier1 = cand.Critical || obj.Freshness.WarnAfter > 0 || obj.Freshness.ErrorAfter > 0 ||
-			obj.ExpectedInterval > 0 || obj.MinRows > 0 || feeds[strings.ToLower(k)] || feeds[strings.ToLower(w.def.ObjectID)]
 		w.tier = 2
-		if cand.Tier1 {
+		if cand.Critical || declared || lin.feeds[lk] || (lid != "" && lin.feeds[lid]) {
 			w.tier = 1
 		}
 		if cand.Critical {
 			critical++
+		}
+		cand.Tier1 = cand.Critical || declared || w.changed
+		if !cand.Tier1 && !w.st.RowCountAt.IsZero() && !w.st.RowCountAt.Before(refreshSlot(k, in.Now)) {
+			continue // counted since its daily slot, nothing followed changed it: not due
 		}
 		cands = append(cands, cand)
 	}
@@ -398,8 +445,23 @@ func (c DataExtensionCollector) readCounts(ctx context.Context, in *Input, works
 	}
 }
 
-// measured records a measured row count.
-func (DataExtensionCollector) measured(now time.Time, w *deWork, n int64) {
+// refreshSlot is the newest daily slot of a DE at or before now: every DE
+// is counted again once per callplan.RowCountRefresh, at a time of day
+// its key fixes, so the refreshes of a tenant's DEs spread over the day
+// rather than falling due together.
+func refreshSlot(key string, now time.Time) time.Time {
+	h := fnv.New64a()
+	h.Write([]byte(strings.ToLower(key)))
+	period := callplan.RowCountRefresh
+	slot := now.Truncate(period).Add(time.Duration(h.Sum64() % uint64(period)))
+	if slot.After(now) {
+		slot = slot.Add(-period)
+	}
+	return slot
+}
+
+// measured records a row count measured at at.
+func (DataExtensionCollector) measured(at time.Time, w *deWork, n int64) {
 	st := &w.st
 	var last *resource.RowSample
 	if len(st.Loads) > 0 {
@@ -407,15 +469,15 @@ func (DataExtensionCollector) measured(now time.Time, w *deWork, n int64) {
 	}
 	switch {
 	case last == nil:
-		st.Loads = append(st.Loads, resource.RowSample{At: now, Rows: n, First: true})
+		st.Loads = append(st.Loads, resource.RowSample{At: at, Rows: n, First: true})
 	case last.Rows != n:
-		st.Loads = append(st.Loads, resource.RowSample{At: now, Rows: n})
-		st.LastLoadAt = now
+		st.Loads = append(st.Loads, resource.RowSample{At: at, Rows: n})
+		st.LastLoadAt = at
 	}
 	if len(st.Loads) > resource.MaxDELoads {
 		st.Loads = slices.Clone(st.Loads[len(st.Loads)-resource.MaxDELoads:])
 	}
-	st.RowCountAt = now
+	st.RowCountAt = at
 	w.prev.RowCount = &n
 }
 
