@@ -83,8 +83,8 @@ const (
 	StepOutcomeSlowRun = 20 * time.Minute
 	// TriggeredSendDefinitionsRefresh: the triggered send definitions
 	// (status) are read again after this long; the summaries are read
-	// every poll and a definition whose queue or errors grew, or that the
-	// summaries name for the first time, reads them at once.
+	// every poll, and one whose queue grew (an Inactive definition queues
+	// its sends) reads them at once.
 	TriggeredSendDefinitionsRefresh = 30 * time.Minute
 	// SendRecentWindow: each send poll re-reads the jobs of this many
 	// recent days (still sending; most bounces and unsubscribes arrive
@@ -93,11 +93,6 @@ const (
 	// SendRecheckEvery: ... and every this long the whole week (counters
 	// keep growing for days after a send).
 	SendRecheckEvery = 6 * time.Hour
-	// TxDefinitionsRefresh: the transactional definition list is read
-	// again after this long; the not-sent feed (every poll) shows failing
-	// sends at once, and a definition it names that is not known Active
-	// reads the list at the next poll.
-	TxDefinitionsRefresh = 30 * time.Minute
 	// UnlimitedBudgetBasis is the daily budget assumed when
 	// daily_api_budget is 0 (unlimited): the Enterprise default.
 	UnlimitedBudgetBasis = 27400
@@ -313,13 +308,6 @@ func RowCountsPerPoll(daily int64, other float64, interval time.Duration, critic
 	return max(n, critical)
 }
 
-// AutomationCompletionsPerPoll is the expected number of completed runs of
-// automations that write data extensions between two polls (each costs a
-// definition read, within AutomationDetailBudget).
-func AutomationCompletionsPerPoll(automations int, interval time.Duration) float64 {
-	return float64(automations) * AutomationTargetShare * AutomationRunsPerDay / PollsPerDay(interval)
-}
-
 // Make plans a tenant's calls. The data extension row counts take their
 // share of what the other monitors leave of the daily budget.
 func Make(in Input) Plan {
@@ -386,7 +374,7 @@ func Make(in Input) Plan {
 		polls := PollsPerDay(iv)
 		add(Monitor{Name: TriggeredSends, Interval: iv, Lines: []Line{
 			{"SOAP TriggeredSendDefinition (" + pageNote(inv.TriggeredSends, SOAPPageSize) + ", every " + shortDur(max(TriggeredSendDefinitionsRefresh, iv)) +
-				"; at once when a queue or error count grows)", float64(Pages(inv.TriggeredSends, SOAPPageSize)) * PollsPerDay(max(TriggeredSendDefinitionsRefresh, iv))},
+				"; at once when a queue grows)", float64(Pages(inv.TriggeredSends, SOAPPageSize)) * PollsPerDay(max(TriggeredSendDefinitionsRefresh, iv))},
 			{"SOAP TriggeredSendSummary (500 keys a call)", float64(Pages(inv.TriggeredSends, INChunk)) * polls},
 		}})
 	}
@@ -394,8 +382,7 @@ func Make(in Input) Plan {
 		polls := PollsPerDay(iv)
 		queues := min(float64(TxQueueBudget)*polls, float64(inv.Transactional)*PollsPerDay(max(TxQueueRefresh, iv)))
 		add(Monitor{Name: Transactional, Interval: iv, Lines: []Line{
-			{"definition list (" + pageNote(inv.Transactional, TxDefinitionPageSize) + ", every " + shortDur(max(TxDefinitionsRefresh, iv)) +
-				"; at once when the not-sent feed names a definition not known Active)", float64(Pages(inv.Transactional, TxDefinitionPageSize)) * PollsPerDay(max(TxDefinitionsRefresh, iv))},
+			{"definition list (" + pageNote(inv.Transactional, TxDefinitionPageSize) + ")", float64(Pages(inv.Transactional, TxDefinitionPageSize)) * polls},
 			{"not-sent feed (one page a poll when quiet)", polls},
 			{"queue metrics (each definition every " + shortDur(TxQueueRefresh) + "; not Active or backlogged: every poll)", queues},
 		}})

@@ -384,7 +384,8 @@ func (c DataExtensionCollector) readCounts(ctx context.Context, in *Input, works
 		k := w.def.Key
 		byKey[k] = w
 		lk, lid := strings.ToLower(k), strings.ToLower(w.def.ObjectID)
-		if a, ok := lin.counts[lk]; ok && a.at.After(w.st.RowCountAt) && !a.at.After(in.Now) {
+		a, adopted := lin.counts[lk]
+		if adopted && a.at.After(w.st.RowCountAt) && !a.at.After(in.Now) {
 			c.measured(a.at, w, a.rows)
 		}
 		obj := in.Tenant.Object(string(resource.DataExtension), k)
@@ -399,7 +400,11 @@ func (c DataExtensionCollector) readCounts(ctx context.Context, in *Input, works
 			critical++
 		}
 		cand.Tier1 = cand.Critical || declared || w.changed
-		if !cand.Tier1 && !w.st.RowCountAt.IsZero() && !w.st.RowCountAt.Before(refreshSlot(k, in.Now)) {
+		switch {
+		case cand.Tier1 || w.st.RowCountAt.IsZero():
+		case adopted && in.Now.Sub(w.st.RowCountAt) < callplan.RowCountRefresh:
+			continue // its writers' output checks count it
+		case !adopted && !w.st.RowCountAt.Before(refreshSlot(k, in.Now, callplan.RowCountRefresh)):
 			continue // counted since its daily slot, nothing followed changed it: not due
 		}
 		cands = append(cands, cand)
@@ -445,14 +450,13 @@ func (c DataExtensionCollector) readCounts(ctx context.Context, in *Input, works
 	}
 }
 
-// refreshSlot is the newest daily slot of a DE at or before now: every DE
-// is counted again once per callplan.RowCountRefresh, at a time of day
-// its key fixes, so the refreshes of a tenant's DEs spread over the day
-// rather than falling due together.
-func refreshSlot(key string, now time.Time) time.Time {
+// refreshSlot is the newest slot of an object at or before now, one per
+// period at an offset its key fixes: objects read again once per period
+// (e.g. DE row counts once per callplan.RowCountRefresh) spread over the
+// period rather than falling due together.
+func refreshSlot(key string, now time.Time, period time.Duration) time.Time {
 	h := fnv.New64a()
 	h.Write([]byte(strings.ToLower(key)))
-	period := callplan.RowCountRefresh
 	slot := now.Truncate(period).Add(time.Duration(h.Sum64() % uint64(period)))
 	if slot.After(now) {
 		slot = slot.Add(-period)

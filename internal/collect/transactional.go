@@ -94,13 +94,9 @@ type txNotSentCount struct {
 
 // Collect implements Collector.
 func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output, error) {
-	defs, defsAt, carried := carriedTxDefinitions(in)
-	if !carried {
-		var err error
-		if defs, err = in.Client.TransactionalDefinitions(ctx); err != nil {
-			return nil, err
-		}
-		defsAt = in.Now
+	defs, err := in.Client.TransactionalDefinitions(ctx)
+	if err != nil {
+		return nil, err
 	}
 	cat := c.Catalog
 	if cat == nil {
@@ -112,6 +108,20 @@ func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output
 		if resource.Decode(p, &ps) == nil {
 			prevState[k] = ps
 		}
+	}
+
+	// Queue metrics, budgeted.
+	budget := c.QueueBudget
+	if budget == 0 {
+		budget = callplan.TxQueueBudget
+	}
+	queues := map[string]sfmc.QueueMetrics{}
+	if order := txQueueOrder(in.Now, defs, in.Previous, prevState); budget > 0 && len(order) > 0 {
+		q, err := in.Client.TransactionalQueues(ctx, order, budget)
+		if err != nil && len(q.Values) == 0 {
+			return nil, err
+		}
+		queues = q.Values
 	}
 
 	// Not-sent feed. Messages an ENS EmailNotSent event already counted
@@ -143,36 +153,6 @@ func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output
 	if err := c.readNotSent(ctx, in, cat, out, counts, mark); err != nil {
 		return nil, err
 	}
-	if carried {
-		// A not-sent event naming a definition not known Active: the
-		// definitions may have changed, read them now.
-		known := map[string]bool{}
-		for _, d := range defs {
-			known[d.Key] = TransactionalStatus(d.Status) == resource.StatusActive
-		}
-		for k := range counts {
-			if !known[k] {
-				if read, err := in.Client.TransactionalDefinitions(ctx); err == nil {
-					defs, defsAt = read, in.Now
-				}
-				break
-			}
-		}
-	}
-
-	// Queue metrics, budgeted.
-	budget := c.QueueBudget
-	if budget == 0 {
-		budget = callplan.TxQueueBudget
-	}
-	queues := map[string]sfmc.QueueMetrics{}
-	if order := txQueueOrder(in.Now, defs, in.Previous, prevState); budget > 0 && len(order) > 0 {
-		q, err := in.Client.TransactionalQueues(ctx, order, budget)
-		if err != nil && len(q.Values) == 0 {
-			return nil, err
-		}
-		queues = q.Values
-	}
 
 	seen := map[string]bool{}
 	for _, d := range defs {
@@ -183,7 +163,7 @@ func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output
 		snap := in.Snapshot(resource.Transactional, d.Key)
 		snap.Status = TransactionalStatus(d.Status)
 		st := resource.TransactionalState{Name: d.Name, ModifiedAt: d.ModifiedDate, JourneyKey: d.JourneyKey,
-			ObservedSince: in.Now, PreviousQueueCount: -1, DefinitionsReadAt: defsAt}
+			ObservedSince: in.Now, PreviousQueueCount: -1}
 		prev, hasPrev := in.Previous[d.Key]
 		ps, decoded := prevState[d.Key]
 		hasPrev = hasPrev && decoded
@@ -234,57 +214,10 @@ func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output
 	return out, nil
 }
 
-// carriedTxDefinitions returns the definitions carried from the previous
-// snapshots and when they were read; carried is false when the list is to
-// be read now (nothing carried, a state unreadable, or the newest read
-// older than callplan.TxDefinitionsRefresh).
-func carriedTxDefinitions(in *Input) ([]sfmc.TransactionalDefinition, time.Time, bool) {
-	if len(in.Previous) == 0 {
-		return nil, time.Time{}, false
-	}
-	var last time.Time
-	states := make(map[string]resource.TransactionalState, len(in.Previous))
-	for key, p := range in.Previous {
-		var st resource.TransactionalState
-		if resource.Decode(p, &st) != nil || st.DefinitionsReadAt.IsZero() {
-			return nil, time.Time{}, false
-		}
-		states[key] = st
-		if st.DefinitionsReadAt.After(last) {
-			last = st.DefinitionsReadAt
-		}
-	}
-	if in.Now.Sub(last) >= max(callplan.TxDefinitionsRefresh, in.Tenant.Monitors.Transactional.Interval.Std()) {
-		return nil, time.Time{}, false
-	}
-	out := make([]sfmc.TransactionalDefinition, 0, len(states))
-	for key, st := range states {
-		if st.DefinitionsReadAt.Equal(last) {
-			out = append(out, sfmc.TransactionalDefinition{Key: key, Name: st.Name, Status: rawTxStatus(in.Previous[key].Status),
-				JourneyKey: st.JourneyKey, ModifiedDate: st.ModifiedAt})
-		}
-	}
-	slices.SortFunc(out, func(a, b sfmc.TransactionalDefinition) int { return cmp.Compare(a.Key, b.Key) })
-	return out, last, true
-}
-
-// rawTxStatus is SFMC's spelling of a normalised definition status.
-func rawTxStatus(s string) string {
-	switch s {
-	case resource.StatusActive:
-		return "Active"
-	case resource.StatusInactive:
-		return "Inactive"
-	case resource.StatusDeleted:
-		return "Deleted"
-	}
-	return s
-}
-
 // txQueueOrder lists the definitions whose queue is due, in read order:
 // not Active first (while they hold messages, right after they left Active,
 // else every callplan.TxQueueRefresh), then those whose last reading showed
-// a backlog, then healthy ones last read at least TxQueueRefresh ago, least
+// a backlog, then healthy ones whose refresh slot passed, least
 // recently read first.
 func txQueueOrder(now time.Time, defs []sfmc.TransactionalDefinition, prev map[string]store.Snapshot, ps map[string]resource.TransactionalState) []string {
 	type cand struct {
@@ -300,7 +233,11 @@ func txQueueOrder(now time.Time, defs []sfmc.TransactionalDefinition, prev map[s
 		c := cand{key: d.Key, tier: 2, lastRead: ps[d.Key].QueueReadAt}
 		p, had := prev[d.Key]
 		status := TransactionalStatus(d.Status)
-		due := c.lastRead.IsZero() || now.Sub(c.lastRead) >= callplan.TxQueueRefresh
+		// Healthy queues are read again once per TxQueueRefresh at a slot
+		// the key fixes (spread over the period), never twice within half
+		// of it.
+		due := c.lastRead.IsZero() || (c.lastRead.Before(refreshSlot(d.Key, now, callplan.TxQueueRefresh)) &&
+			now.Sub(c.lastRead) >= callplan.TxQueueRefresh/2)
 		switch {
 		case status != resource.StatusActive && (!had || p.Status != status || p.Counters[resource.CounterQueueCount] > 0 || due):
 			c.tier = 0 // just left Active, or holding messages: every poll

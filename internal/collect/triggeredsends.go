@@ -16,8 +16,8 @@ import (
 // keys a call), and the definitions themselves (status; one SOAP Retrieve,
 // 2,500 a page, Deleted excluded) every
 // callplan.TriggeredSendDefinitionsRefresh, or at once when the summaries
-// say something changed: a queue or an error count grew (an Inactive
-// definition queues its sends), or a definition is not known yet. Between
+// say a status may have changed (see triggeredSendsMoved: an Inactive
+// definition queues its sends). Between
 // reads the definitions carry forward from the previous snapshots. It
 // carries forward the status run (since, polls, previous, seen active
 // before) and the last polls at which Sent and NotSentDueToError grew.
@@ -174,19 +174,24 @@ func carriedTriggeredSends(in *Input) ([]sfmc.TriggeredSend, time.Time, bool) {
 	return kept, last, true
 }
 
-// triggeredSendsMoved reports summaries whose queue or error count grew
-// since the previous poll (a definition made Inactive queues its sends).
+// triggeredSendsMoved reports summaries that say a definition's status
+// may have changed since the previous poll: its queue grew (a definition
+// made Inactive queues its sends), or one not known Active sent or its
+// queue shrank (it was made Active again).
 func triggeredSendsMoved(in *Input, sums map[string]sfmc.TriggeredSendSummary) bool {
 	for k, s := range sums {
 		p, ok := in.Previous[k]
 		if !ok {
 			continue
 		}
-		if q, had := p.Counters[resource.CounterQueued]; had && s.Queued > q {
+		q, hadQ := p.Counters[resource.CounterQueued]
+		if hadQ && s.Queued > q {
 			return true
 		}
-		if e, had := p.Counters[resource.CounterNotSentDueToError]; had && s.NotSentDueToError > e {
-			return true
+		if p.Status != resource.StatusActive {
+			if sent, had := p.Counters[resource.CounterSent]; (had && s.Sent > sent) || (hadQ && s.Queued < q) {
+				return true
+			}
 		}
 	}
 	return false

@@ -298,9 +298,6 @@ type TransactionalState struct {
 	// ENSAt is when an ENS EmailNotSent event for this definition last
 	// arrived (zero: never).
 	ENSAt time.Time `json:"ens_at,omitzero"`
-	// DefinitionsReadAt is when the definition list was last read;
-	// between reads the definition carries forward.
-	DefinitionsReadAt time.Time `json:"definitions_read_at,omitzero"`
 }
 
 // MaxNotSentSeen bounds TransactionalState.NotSentSeen.
