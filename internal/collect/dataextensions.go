@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -45,6 +46,9 @@ type DataExtensionCollector struct {
 	// RowBudget overrides the derived per-poll row-count budget (0: derive
 	// with RowCountBudget; <0: no row counts).
 	RowBudget int
+	// Refresh overrides how often a DE nothing followed wrote is counted
+	// again (0: callplan.RowCountRefresh).
+	Refresh time.Duration
 }
 
 // Type implements Collector.
@@ -377,6 +381,7 @@ func (c DataExtensionCollector) readFields(ctx context.Context, in *Input, works
 // checks (see AutomationCollector), so they cost no rowset call.
 func (c DataExtensionCollector) readCounts(ctx context.Context, in *Input, works []*deWork) {
 	lin := lineageOf(ctx, in)
+	refresh := cmp.Or(c.Refresh, callplan.RowCountRefresh)
 	cands := make([]RowCountCandidate, 0, len(works))
 	critical := 0
 	byKey := make(map[string]*deWork, len(works))
@@ -393,18 +398,22 @@ func (c DataExtensionCollector) readCounts(ctx context.Context, in *Input, works
 		cand := RowCountCandidate{Key: k, Critical: in.Tenant.IsCritical(string(resource.DataExtension), k),
 			Changed: w.changed, LastCountAt: w.st.RowCountAt}
 		w.tier = 2
-		if cand.Critical || declared || lin.feeds[lk] || (lid != "" && lin.feeds[lid]) {
+		feeds := lin.feeds[lk] || (lid != "" && lin.feeds[lid])
+		if cand.Critical || declared || feeds {
 			w.tier = 1
 		}
 		if cand.Critical {
 			critical++
 		}
-		cand.Tier1 = cand.Critical || declared || w.changed
+		// Tier 1 of this poll: due every poll, or first among the due;
+		// DEs that feed journeys, automations or imports are counted first
+		// on the first look.
+		cand.Tier1 = cand.Critical || declared || w.changed || (feeds && w.st.RowCountAt.IsZero())
 		switch {
 		case cand.Tier1 || w.st.RowCountAt.IsZero():
-		case adopted && in.Now.Sub(w.st.RowCountAt) < callplan.RowCountRefresh:
+		case adopted && in.Now.Sub(w.st.RowCountAt) < refresh:
 			continue // its writers' output checks count it
-		case !adopted && !w.st.RowCountAt.Before(refreshSlot(k, in.Now, callplan.RowCountRefresh)):
+		case !adopted && !w.st.RowCountAt.Before(refreshSlot(k, in.Now, refresh)):
 			continue // counted since its daily slot, nothing followed changed it: not due
 		}
 		cands = append(cands, cand)
