@@ -24,7 +24,9 @@ import (
 // so a poll spends at most two calls (more only past 500 automations).
 // Errored runs are read at the Required priority (the error text is the
 // incident); completed runs of automations with queries, imports or file
-// transfers at the Optional priority: a tenant short of daily budget drops
+// transfers only when their outcomes can say more than the run did (see
+// stepsWorthReading: a slow run, the run after a failed step, the first
+// look), at the Optional priority: a tenant short of daily budget drops
 // the query-duration and step-outcome reads first. The same read fills an
 // errored run's StatusMessage, so errorMessages then has nothing left to do.
 
@@ -60,7 +62,7 @@ type activityNeed struct {
 
 // activityRuns reads the activity outcomes of runs that finished since the
 // last read: errored runs always, completed runs of automations known to
-// run queries, imports or file transfers.
+// run queries, imports or file transfers when stepsWorthReading.
 func (c AutomationCollector) activityRuns(ctx context.Context, cl *sfmc.Client, works []*autoWork) {
 	budget := cmp.Or(c.ActivityBudget, defaultActivityBudget)
 	if budget < 0 {

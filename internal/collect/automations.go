@@ -35,8 +35,13 @@ const (
 //     automations whose error-notification addresses are not known yet;
 //   - at most DetailBudget REST definition reads per poll (target data
 //     extensions and their row counts), first for automations whose run
-//     just completed (the output volume of automation.partial), then for
-//     those whose targets are unknown.
+//     just completed and whose output check is due (outputDue: every run
+//     until callplan.AutomationOutputLearnRuns were measured, then once per
+//     callplan.AutomationOutputEvery; the output volume of
+//     automation.partial and automation.no_output), then for those whose
+//     targets are unknown or whose definition was edited since it was read.
+//     The target row counts are kept (TargetRows) for the data extension
+//     collector.
 type AutomationCollector struct {
 	NotificationBudget int // 0: default 5; <0: none
 	DetailBudget       int // 0: default 8; <0: none

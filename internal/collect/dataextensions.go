@@ -32,12 +32,11 @@ const RowCountShare = callplan.RowCountShare
 //     DE whose field list is older than callplan.DEFieldsRefresh (all of
 //     them in the same batched read, so the refresh costs a few calls a
 //     day, not one a poll); the others carry SchemaHash forward;
-//   - REST rowset counts (one call per DE) in budgeted tiers: tier 1 —
-//     critical DEs, DEs with a declared freshness SLA, expected interval or
-//     min_rows, and DEs that feed journeys, automations or imports — every
-//     poll; tier 2 — the rest, ModifiedDate-changed and never-measured
-//     first, then the oldest count (round robin). See RowCountBudget and
-//     SelectRowCounts.
+//   - REST rowset counts (one call per DE) only for DEs whose count may
+//     have moved (see readCounts): counts of DEs automations write come
+//     with their output checks; the others once a day; critical DEs and
+//     DEs with declared expectations every poll; at most RowCountBudget a
+//     poll, in the order of SelectRowCounts.
 //
 // RowCount/RowCountAt carry forward when a DE is not measured this poll.
 // LastLoadAt moves to the observation time when a measured count differs
