@@ -132,12 +132,17 @@ var automationMix = []struct {
 // AutomationOutputChecksPerDay is the output checks (definition reads) a
 // day of one automation that writes data extensions, averaged over the
 // reference mix: every run of those running less often than
-// AutomationOutputEvery, one per AutomationOutputEvery of the others.
+// AutomationOutputEvery; for the others the first run completing once
+// AutomationOutputEvery has passed, on average half a run interval later.
 func AutomationOutputChecksPerDay() float64 {
 	var mixRuns, checks float64
 	for _, m := range automationMix {
 		mixRuns += m.share * float64(24*time.Hour) / float64(m.every)
-		checks += m.share * float64(24*time.Hour) / float64(max(m.every, AutomationOutputEvery))
+		spacing := m.every
+		if m.every < AutomationOutputEvery {
+			spacing = AutomationOutputEvery + m.every/2
+		}
+		checks += m.share * float64(24*time.Hour) / float64(spacing)
 	}
 	// Scaled to the measured runs a day (paused, ad-hoc and file-drop
 	// automations run less than their schedule says).
