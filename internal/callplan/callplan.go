@@ -59,6 +59,9 @@ const (
 	// tenant is first learned; later only DEs that may have changed are
 	// counted, see RowCountRefresh).
 	RowCountShare = 0.1
+	// StaleCheckMinLoads: a DE with this many loads seen has a learned
+	// load interval (data_extension.stale's min_learn_intervals 7 + 1).
+	StaleCheckMinLoads = 8
 	// RowCountRefresh: a DE no followed writer changed is counted again
 	// after this long (scripts, the API or journeys may still write it).
 	RowCountRefresh = 24 * time.Hour
@@ -119,6 +122,12 @@ const (
 	// output checks.
 	TargetDEShare = 0.45
 )
+
+// StaleCheckFactors: a DE is counted once more when its last seen load
+// grows older than these multiples of its learned load interval
+// (data_extension.stale's default warn_factor and error_factor), so the
+// rule sees the staleness without the DE being counted every poll.
+var StaleCheckFactors = []float64{1.5, 2}
 
 // automationMix is the reference mix of automations that run, by run
 // interval (AutomationRunsPerDay is measured on it).

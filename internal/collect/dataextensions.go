@@ -372,6 +372,8 @@ func (c DataExtensionCollector) readFields(ctx context.Context, in *Input, works
 //   - for DEs with declared expectations (freshness, expected interval,
 //     min_rows) every poll;
 //   - when the DE's ModifiedDate moved, or it was never counted;
+//   - when its last seen load crosses a freshness threshold
+//     (staleCheckDue: data_extension.stale judges as of the last count);
 //   - otherwise once per callplan.RowCountRefresh, at the DE's slot of the
 //     day (refreshSlot; a DE no writer sfmcwatch follows may still change:
 //     imports, scripts, the API, journeys).
@@ -407,7 +409,7 @@ func (c DataExtensionCollector) readCounts(ctx context.Context, in *Input, works
 		// Tier 1 of this poll: due every poll, or first among the due;
 		// DEs that feed journeys, automations or imports are counted first
 		// on the first look.
-		cand.Tier1 = cand.Critical || declared || w.changed || (feeds && w.st.RowCountAt.IsZero())
+		cand.Tier1 = cand.Critical || declared || w.changed || (feeds && w.st.RowCountAt.IsZero()) || staleCheckDue(&w.st, in.Now)
 		switch {
 		case cand.Tier1 || w.st.RowCountAt.IsZero():
 		case adopted && in.Now.Sub(w.st.RowCountAt) < refresh:
@@ -456,6 +458,36 @@ func (c DataExtensionCollector) readCounts(ctx context.Context, in *Input, works
 		res, _ := in.Client.RowCounts(ctx, opt, len(opt))
 		apply(res)
 	}
+}
+
+// staleCheckDue reports a DE whose last seen load is older than one of
+// its freshness thresholds (callplan.StaleCheckFactors × the median of its
+// recent load intervals) while no count was taken since that threshold
+// passed: one count then tells data_extension.stale whether it is stale
+// (its age is judged as of the last count), however rarely the DE is
+// counted otherwise.
+func staleCheckDue(st *resource.DataExtensionState, now time.Time) bool {
+	if st.LastLoadAt.IsZero() || len(st.Loads) < callplan.StaleCheckMinLoads {
+		return false
+	}
+	gaps := make([]time.Duration, 0, len(st.Loads)-1)
+	for i := 1; i < len(st.Loads); i++ {
+		if g := st.Loads[i].At.Sub(st.Loads[i-1].At); g > 0 {
+			gaps = append(gaps, g)
+		}
+	}
+	if len(gaps) < callplan.StaleCheckMinLoads-1 {
+		return false
+	}
+	slices.Sort(gaps)
+	median := gaps[len(gaps)/2]
+	for _, f := range callplan.StaleCheckFactors {
+		th := time.Duration(f * float64(median))
+		if now.Sub(st.LastLoadAt) >= th && st.RowCountAt.Sub(st.LastLoadAt) < th {
+			return true
+		}
+	}
+	return false
 }
 
 // refreshSlot is the newest slot of an object at or before now, one per
