@@ -467,20 +467,33 @@ func (c DataExtensionCollector) readCounts(ctx context.Context, in *Input, works
 // (its age is judged as of the last count), however rarely the DE is
 // counted otherwise.
 func staleCheckDue(st *resource.DataExtensionState, now time.Time) bool {
-	if st.LastLoadAt.IsZero() || len(st.Loads) < callplan.StaleCheckMinLoads {
+	if st.LastLoadAt.IsZero() {
 		return false
 	}
-	gaps := make([]time.Duration, 0, len(st.Loads)-1)
-	for i := 1; i < len(st.Loads); i++ {
-		if g := st.Loads[i].At.Sub(st.Loads[i-1].At); g > 0 {
-			gaps = append(gaps, g)
+	// The interval data_extension.stale learns (detect.LearnedInterval with
+	// its defaults): the median of the last 20 intervals between loads, the
+	// first measurement not being a load.
+	var at []time.Time
+	for _, l := range st.Loads {
+		if !l.First {
+			at = append(at, l.At)
 		}
+	}
+	var gaps []time.Duration
+	for i := 1; i < len(at); i++ {
+		gaps = append(gaps, at[i].Sub(at[i-1]))
+	}
+	if len(gaps) > 20 {
+		gaps = gaps[len(gaps)-20:]
 	}
 	if len(gaps) < callplan.StaleCheckMinLoads-1 {
 		return false
 	}
 	slices.Sort(gaps)
 	median := gaps[len(gaps)/2]
+	if len(gaps)%2 == 0 {
+		median = (gaps[len(gaps)/2-1] + gaps[len(gaps)/2]) / 2
+	}
 	for _, f := range callplan.StaleCheckFactors {
 		th := time.Duration(f * float64(median))
 		if now.Sub(st.LastLoadAt) >= th && st.RowCountAt.Sub(st.LastLoadAt) < th {
