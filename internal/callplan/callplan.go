@@ -74,7 +74,7 @@ const (
 	// measured at most once per this long per automation (plus after a
 	// definition edit). It bounds how late automation.partial and
 	// automation.no_output see an automation that stopped writing rows.
-	AutomationOutputEvery = 3 * time.Hour
+	AutomationOutputEvery = 4 * time.Hour
 	// AutomationMeasuredRunsKept: measured runs kept in an automation's
 	// history beyond its newest runs, so a frequent automation measured
 	// every few hours still has the samples the output rules learn from.
