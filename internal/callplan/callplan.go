@@ -45,7 +45,7 @@ const (
 	// TxQueueRefresh: a healthy (Active, not backlogged) definition's
 	// queue is read again after this long; definitions that are not
 	// Active or were backlogged are read every poll within the budget.
-	TxQueueRefresh = 2 * time.Hour
+	TxQueueRefresh = 6 * time.Hour
 	// ImportDefinitionsRefresh: the import definition list is read again
 	// after this long (ImportResultsSummary is read every poll; a result
 	// naming an unknown definition triggers an early read).
@@ -54,21 +54,60 @@ const (
 	// once, in one batched Retrieve).
 	DEFieldsRefresh = 24 * time.Hour
 	// RowCountShare is the share of the tenant's spare daily budget
-	// (daily_api_budget minus every other planned call) that data
-	// extension row counts may spend.
+	// (daily_api_budget minus every other planned call) that one data
+	// extension poll may spend on row counts at most (the cap while the
+	// tenant is first learned; later only DEs that may have changed are
+	// counted, see RowCountRefresh).
 	RowCountShare = 0.1
 	// JourneySplitRefresh: a journey with decision splits has its journey
 	// history counted again after this long (journey.split_skew; one
 	// download a journey, optional priority), within JourneySplitBudget
 	// downloads and JourneyDefinitionBudget definition reads a poll (a
 	// definition is read once per journey version).
-	JourneySplitRefresh     = time.Hour
+	JourneySplitRefresh     = 2 * time.Hour
 	JourneySplitBudget      = 4
 	JourneyDefinitionBudget = 5
 	// SplitJourneyShare is the share of published journeys assumed to
 	// have a decision split (offline estimate; the simulator's default
 	// business unit has 12 published ones among 50).
 	SplitJourneyShare = 0.25
+	// StaleCheckMinLoads: a DE with this many loads seen has a learned
+	// load interval (data_extension.stale's min_learn_intervals 7 + 1).
+	StaleCheckMinLoads = 8
+	// RowCountRefresh: a DE no followed writer changed is counted again
+	// after this long (scripts, the API or journeys may still write it).
+	RowCountRefresh = 24 * time.Hour
+	// AutomationOutputLearnRuns: an automation's completed runs have their
+	// output measured (a definition read) every run until this many were,
+	// so the output rules learn the normal volume (automation.no_output
+	// learn_runs 5 plus the run judged).
+	AutomationOutputLearnRuns = 6
+	// AutomationOutputEvery: after that, a completed run's output is
+	// measured at most once per this long per automation (plus after a
+	// definition edit). It bounds how late automation.partial and
+	// automation.no_output see an automation that stopped writing rows.
+	AutomationOutputEvery = 4 * time.Hour
+	// AutomationMeasuredRunsKept: measured runs kept in an automation's
+	// history beyond its newest runs, so a frequent automation measured
+	// every few hours still has the samples the output rules learn from.
+	AutomationMeasuredRunsKept = 8
+	// StepOutcomeSlowRun: a completed run's step outcomes are read when it
+	// lasted this long or more (one of its queries may have run near
+	// SFMC's 30-minute limit: query.timeout warns from 80 %, 24 min).
+	// Errored runs are always read (their failing step is the incident).
+	StepOutcomeSlowRun = 20 * time.Minute
+	// TriggeredSendDefinitionsRefresh: the triggered send definitions
+	// (status) are read again after this long; the summaries are read
+	// every poll, and one whose queue grew (an Inactive definition queues
+	// its sends) reads them at once.
+	TriggeredSendDefinitionsRefresh = 30 * time.Minute
+	// SendRecentWindow: each send poll re-reads the jobs of this many
+	// recent days (still sending; most bounces and unsubscribes arrive
+	// within them) ...
+	SendRecentWindow = 2 * 24 * time.Hour
+	// SendRecheckEvery: ... and every this long the whole week (counters
+	// keep growing for days after a send).
+	SendRecheckEvery = 6 * time.Hour
 	// UnlimitedBudgetBasis is the daily budget assumed when
 	// daily_api_budget is 0 (unlimited): the Enterprise default.
 	UnlimitedBudgetBasis = 27400
@@ -87,7 +126,49 @@ const (
 	// AutomationTargetShare is the share of automations whose activities
 	// write data extensions (queries, imports).
 	AutomationTargetShare = 0.83
+	// AutomationRunErrorRate is the share of runs that error (the
+	// reference mix: 4 % of automations flaky at 5 %).
+	AutomationRunErrorRate = 0.002
+	// TargetDEShare is the share of data extensions some automation
+	// writes at least daily: their counts come with the automations'
+	// output checks.
+	TargetDEShare = 0.45
 )
+
+// StaleCheckFactors: a DE is counted once more when its last seen load
+// grows older than these multiples of its learned load interval
+// (data_extension.stale's default warn_factor and error_factor), so the
+// rule sees the staleness without the DE being counted every poll.
+var StaleCheckFactors = []float64{1.5, 2}
+
+// automationMix is the reference mix of automations that run, by run
+// interval (AutomationRunsPerDay is measured on it).
+var automationMix = []struct {
+	share float64
+	every time.Duration
+}{
+	{0.05, 15 * time.Minute}, {0.30, time.Hour}, {0.10, 4 * time.Hour}, {0.45, 24 * time.Hour}, {0.10, 7 * 24 * time.Hour},
+}
+
+// AutomationOutputChecksPerDay is the output checks (definition reads) a
+// day of one automation that writes data extensions, averaged over the
+// reference mix: every run of those running less often than
+// AutomationOutputEvery; for the others the first run completing once
+// AutomationOutputEvery has passed, on average half a run interval later.
+func AutomationOutputChecksPerDay() float64 {
+	var mixRuns, checks float64
+	for _, m := range automationMix {
+		mixRuns += m.share * float64(24*time.Hour) / float64(m.every)
+		spacing := m.every
+		if m.every < AutomationOutputEvery {
+			spacing = AutomationOutputEvery + m.every/2
+		}
+		checks += m.share * float64(24*time.Hour) / float64(spacing)
+	}
+	// Scaled to the measured runs a day (paused, ad-hoc and file-drop
+	// automations run less than their schedule says).
+	return checks * AutomationRunsPerDay / mixRuns
+}
 
 // Inventory is how many objects of each type a business unit holds.
 type Inventory struct {
@@ -253,13 +334,6 @@ func RowCountsPerPoll(daily int64, other float64, interval time.Duration, critic
 	return max(n, critical)
 }
 
-// AutomationCompletionsPerPoll is the expected number of completed runs of
-// automations that write data extensions between two polls (each costs a
-// definition read, within AutomationDetailBudget).
-func AutomationCompletionsPerPoll(automations int, interval time.Duration) float64 {
-	return float64(automations) * AutomationTargetShare * AutomationRunsPerDay / PollsPerDay(interval)
-}
-
 // Make plans a tenant's calls. The data extension row counts take their
 // share of what the other monitors leave of the daily budget.
 func Make(in Input) Plan {
@@ -274,20 +348,26 @@ func Make(in Input) Plan {
 	}
 	if iv := in.Intervals[Automations]; iv > 0 {
 		polls := PollsPerDay(iv)
-		details := min(float64(AutomationDetailBudget), AutomationCompletionsPerPoll(inv.Automations, iv))
+		details := min(float64(AutomationDetailBudget)*polls, float64(inv.Automations)*AutomationTargetShare*AutomationOutputChecksPerDay())
+		// collect/activities.go: a poll that saw a run error (or a run
+		// after an errored step, or a slow run) reads the step outcomes in
+		// two batched Retrieves.
+		errPolls := min(polls, 2*float64(inv.Automations)*AutomationRunsPerDay*AutomationRunErrorRate)
 		add(Monitor{Name: Automations, Interval: iv,
 			Lines: []Line{
 				{"legacy automation list (" + pageNote(inv.Automations, AutomationPageSize) + ")", float64(Pages(inv.Automations, AutomationPageSize)) * polls},
-				{"definition read after a run that writes data extensions completed (output rows)", details * polls},
-				// collect/activities.go: a poll that saw runs finish reads
-				// their step outcomes in two batched Retrieves.
-				{"step outcomes of finished runs (SOAP AutomationInstance and AutomationActivityInstance, 500 keys a call)",
-					2 * float64(Pages(inv.Automations, INChunk)) * min(1, AutomationCompletionsPerPoll(inv.Automations, iv)) * polls},
+				{"output check: definition read after a completed run (target rows; each automation every run until " +
+					strconv.Itoa(AutomationOutputLearnRuns) + " measured, then at most every " + shortDur(AutomationOutputEvery) + ")", details},
+				{"step outcomes of errored, slow or recovering runs (SOAP AutomationInstance and AutomationActivityInstance, 500 keys a call)",
+					2 * float64(Pages(inv.Automations, INChunk)) * errPolls},
 			},
 			Once: []Line{
 				{"run history (SOAP AutomationInstance, 500 keys a call)", float64(Pages(inv.Automations, INChunk))},
 				{"error-notification addresses (one read per automation)", float64(inv.Automations)},
 				{"target data extensions (one definition read per automation)", float64(inv.Automations)},
+				{"output learning (every run measured until " + strconv.Itoa(AutomationOutputLearnRuns) + " were)",
+					float64(inv.Automations) * AutomationTargetShare * (AutomationOutputLearnRuns - 1)},
+				{"step outcomes of the first finished runs", 2 * float64(Pages(inv.Automations, INChunk))},
 			}})
 	}
 	if iv := in.Intervals[Audit]; iv > 0 {
@@ -302,9 +382,13 @@ func Make(in Input) Plan {
 		// collect/sends.go: a SOAP Retrieve of Send filtered on SendDate
 		// over the last 7 days each poll (2,500 jobs a page); the first look
 		// reads 36 days of history.
+		recent := inv.SendJobsPerWeek * int(SendRecentWindow/(24*time.Hour)) / 7
+		weekly := PollsPerDay(max(SendRecheckEvery, iv))
 		add(Monitor{Name: Sends, Interval: iv, Lines: []Line{
-			{"send jobs of the last 7 days (SOAP Send Retrieve, " + pageNote(inv.SendJobsPerWeek, SendPageSize) + ")",
-				float64(Pages(inv.SendJobsPerWeek, SendPageSize)) * PollsPerDay(iv)},
+			{"send jobs of the last 2 days (SOAP Send Retrieve, " + pageNote(recent, SendPageSize) + ")",
+				float64(Pages(recent, SendPageSize)) * (PollsPerDay(iv) - weekly)},
+			{"send jobs of the last 7 days (every " + shortDur(max(SendRecheckEvery, iv)) + ", " + pageNote(inv.SendJobsPerWeek, SendPageSize) + ")",
+				float64(Pages(inv.SendJobsPerWeek, SendPageSize)) * weekly},
 		}, Once: []Line{{"first look: 36 days of send jobs", float64(Pages(inv.SendJobsPerWeek*36/7, SendPageSize))}}})
 	}
 	if iv := in.Intervals[Journeys]; iv > 0 {
@@ -323,7 +407,8 @@ func Make(in Input) Plan {
 	if iv := in.Intervals[TriggeredSends]; iv > 0 {
 		polls := PollsPerDay(iv)
 		add(Monitor{Name: TriggeredSends, Interval: iv, Lines: []Line{
-			{"SOAP TriggeredSendDefinition (" + pageNote(inv.TriggeredSends, SOAPPageSize) + ")", float64(Pages(inv.TriggeredSends, SOAPPageSize)) * polls},
+			{"SOAP TriggeredSendDefinition (" + pageNote(inv.TriggeredSends, SOAPPageSize) + ", every " + shortDur(max(TriggeredSendDefinitionsRefresh, iv)) +
+				"; at once when a queue grows)", float64(Pages(inv.TriggeredSends, SOAPPageSize)) * PollsPerDay(max(TriggeredSendDefinitionsRefresh, iv))},
 			{"SOAP TriggeredSendSummary (500 keys a call)", float64(Pages(inv.TriggeredSends, INChunk)) * polls},
 		}})
 	}
@@ -350,6 +435,7 @@ func Make(in Input) Plan {
 			{"SOAP DataExtensionField refresh (daily, 2,500 fields a page)", float64(Pages(fields, SOAPPageSize)) * PollsPerDay(max(DEFieldsRefresh, iv))},
 		}, Once: []Line{
 			{"schemas (SOAP DataExtensionField, 2,500 fields a page)", float64(Pages(fields, SOAPPageSize))},
+			{"row counts: every DE once (rowset)", float64(inv.DataExtensions)},
 		}})
 		de = &p.Monitors[len(p.Monitors)-1]
 	}
@@ -362,8 +448,12 @@ func Make(in Input) Plan {
 		iv := de.Interval
 		p.OtherPerDay = float64(p.PerDay())
 		p.RowCountsPerPoll = RowCountsPerPoll(in.DailyBudget, p.OtherPerDay, iv, in.CriticalDEs)
-		n := min(p.RowCountsPerPoll, max(inv.DataExtensions, in.CriticalDEs))
-		de.Lines = append(de.Lines, Line{"row counts (rowset, one per DE; " + strconv.Itoa(n) + " a poll: critical DEs, then by tier, round robin)", float64(n) * PollsPerDay(iv)})
+		polls := PollsPerDay(iv)
+		critical := float64(in.CriticalDEs) * polls
+		daily := float64(max(inv.DataExtensions-in.CriticalDEs, 0)) * (1 - TargetDEShare) * PollsPerDay(max(RowCountRefresh, iv))
+		n := min(critical+daily, float64(p.RowCountsPerPoll)*polls)
+		de.Lines = append(de.Lines, Line{"row counts (rowset, one per DE, at most " + strconv.Itoa(p.RowCountsPerPoll) +
+			" a poll): critical DEs every poll, the others once a day; DEs automations write are counted by their output checks", n})
 	}
 	return p
 }

@@ -57,20 +57,27 @@ func TestMakeFollowsMonitorsAndInventory(t *testing.T) {
 			t.Errorf("%s: %v a day, want 288", name, got)
 		}
 	}
-	// journey.split_skew: one history download an hour for each journey
-	// with decision splits (25 % of 50 journeys: 13 × 24).
-	if ls := p.Get(Journeys).Lines; len(ls) != 2 || ls[1].PerDay != 312 {
-		t.Errorf("journey split reads %+v, want 312 a day", ls)
+	// journey.split_skew: one history download every 2 h for each journey
+	// with decision splits (25 % of 50 journeys: 13 × 12).
+	if ls := p.Get(Journeys).Lines; len(ls) != 2 || ls[1].PerDay != 156 {
+		t.Errorf("journey split reads %+v, want 156 a day", ls)
 	}
-	if got := p.Get(TriggeredSends).PerDay(); got != 576 {
-		t.Errorf("triggered sends: %v a day, want 576 (definitions and summaries)", got)
+	// Summaries every poll, definitions every 30 minutes.
+	if got := p.Get(TriggeredSends).PerDay(); got != 288+48 {
+		t.Errorf("triggered sends: %v a day, want 336 (summaries every poll, definitions every 30m)", got)
 	}
-	// Row counts take their share of what the rest leaves.
+	// The per-poll row-count cap is the share of what the rest leaves;
+	// the steady counts are the DEs no automation writes, once a day.
 	if want := RowCountsPerPoll(27400, p.OtherPerDay, 15*time.Minute, 0); p.RowCountsPerPoll != want {
 		t.Errorf("row counts %d a poll, want %d", p.RowCountsPerPoll, want)
 	}
-	if got, want := float64(p.PerDay()), p.OtherPerDay+float64(p.RowCountsPerPoll*96); math.Abs(got-want) > 1 {
-		t.Errorf("total %v, want other + row counts = %v", got, want)
+	if got, want := float64(p.PerDay()), p.OtherPerDay+500*(1-TargetDEShare); math.Abs(got-want) > 1 {
+		t.Errorf("total %v, want other + daily row counts = %v", got, want)
+	}
+	// A critical DE is counted every poll.
+	withCritical := Make(Input{Intervals: all, Inventory: Reference(), DailyBudget: 27400, CriticalDEs: 1})
+	if got := withCritical.PerDay() - p.PerDay(); got < 95 || got > 96 {
+		t.Errorf("one critical DE adds %d calls a day, want 96 (less its daily count)", got)
 	}
 	// More journeys: more pages.
 	big := Reference()
@@ -86,11 +93,19 @@ func TestMakeFollowsMonitorsAndInventory(t *testing.T) {
 	if got := Make(Input{Inventory: Reference()}); got.PerDay() != 0 || len(got.Monitors) != 0 {
 		t.Errorf("nothing enabled: %+v", got)
 	}
-	// Slower polls: fewer calls, and the automation detail reads never
-	// exceed their per-poll budget.
+	// Slower polls: fewer list reads; the output checks follow the runs
+	// (AutomationOutputEvery), not the polls, within their per-poll budget.
 	slow := Make(Input{Intervals: map[string]time.Duration{Automations: time.Hour}, Inventory: Reference()})
-	// (+2: the step outcomes of the runs that finished since the last poll.)
-	if got := slow.Get(Automations).PerDay(); got != 24*(1+AutomationDetailBudget+2) {
-		t.Errorf("hourly automations: %v a day, want %d", got, 24*(1+AutomationDetailBudget+2))
+	fast := Make(Input{Intervals: map[string]time.Duration{Automations: 5 * time.Minute}, Inventory: Reference()})
+	outputs := func(p Plan) float64 { return p.Get(Automations).Lines[1].PerDay }
+	if got := slow.Get(Automations).Lines[0].PerDay; got != 24 {
+		t.Errorf("hourly automations: %v list reads a day, want 24", got)
+	}
+	if o := outputs(slow); o != min(outputs(fast), 24*AutomationDetailBudget) || o < 100 {
+		t.Errorf("output checks: %v a day hourly, %v every 5 min; want the same within the hourly polls' budget", o, outputs(fast))
+	}
+	// Spacing the output checks: fewer than one per completed run.
+	if o, runs := outputs(fast), 200*AutomationTargetShare*AutomationRunsPerDay; o >= runs/2 {
+		t.Errorf("output checks %v a day for %v completed runs", o, runs)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/callplan"
 	"github.com/sfmcwatch/sfmcwatch/internal/redact"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
@@ -23,7 +24,9 @@ import (
 // so a poll spends at most two calls (more only past 500 automations).
 // Errored runs are read at the Required priority (the error text is the
 // incident); completed runs of automations with queries, imports or file
-// transfers at the Optional priority: a tenant short of daily budget drops
+// transfers only when their outcomes can say more than the run did (see
+// stepsWorthReading: a slow run, the run after a failed step, the first
+// look), at the Optional priority: a tenant short of daily budget drops
 // the query-duration and step-outcome reads first. The same read fills an
 // errored run's StatusMessage, so errorMessages then has nothing left to do.
 
@@ -59,7 +62,7 @@ type activityNeed struct {
 
 // activityRuns reads the activity outcomes of runs that finished since the
 // last read: errored runs always, completed runs of automations known to
-// run queries, imports or file transfers.
+// run queries, imports or file transfers when stepsWorthReading.
 func (c AutomationCollector) activityRuns(ctx context.Context, cl *sfmc.Client, works []*autoWork) {
 	budget := cmp.Or(c.ActivityBudget, defaultActivityBudget)
 	if budget < 0 {
@@ -81,7 +84,7 @@ func (c AutomationCollector) activityRuns(ctx context.Context, cl *sfmc.Client, 
 		switch {
 		case r.Status == resource.StatusError:
 			required = true
-		case r.Status == resource.StatusComplete && len(w.st.Activities) > 0:
+		case r.Status == resource.StatusComplete && len(w.st.Activities) > 0 && stepsWorthReading(&w.st, r):
 		default:
 			continue
 		}
@@ -177,6 +180,31 @@ func (c AutomationCollector) activityRuns(ctx context.Context, cl *sfmc.Client, 
 			n.w.st.ActivityRuns = slices.Clone(n.w.st.ActivityRuns[k-resource.MaxActivityRuns:])
 		}
 	}
+}
+
+// stepsWorthReading reports whether a completed run's step outcomes can
+// tell the step rules anything the run's own outcome did not: a failed
+// step fails the run (read as an errored run, every poll), so a completed
+// run matters only when
+//   - it lasted callplan.StepOutcomeSlowRun or more (a query step may have
+//     run near SFMC's 30-minute limit: query.timeout; no step outlasts its
+//     run, so a shorter run cannot hold a slow query),
+//   - the automation's newest read step outcome was a failure (this run
+//     is the evidence its step incident resolves on), or
+//   - no outcome of the automation was read yet (first look).
+func stepsWorthReading(st *resource.AutomationState, r *resource.Run) bool {
+	if st.ActivitiesReadAt.IsZero() || (!r.CompletedAt.IsZero() && r.CompletedAt.Sub(r.StartedAt) >= callplan.StepOutcomeSlowRun) {
+		return true
+	}
+	if n := len(st.ActivityRuns); n > 0 {
+		last := st.ActivityRuns[n-1].RunStartedAt
+		for _, ar := range st.ActivityRuns {
+			if ar.RunStartedAt.Equal(last) && ar.Status == resource.StatusError {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // genericStatusMessage reports an instance message that names no cause.

@@ -36,8 +36,13 @@ const (
 //     automations whose error-notification addresses are not known yet;
 //   - at most DetailBudget REST definition reads per poll (target data
 //     extensions and their row counts), first for automations whose run
-//     just completed (the output volume of automation.partial), then for
-//     those whose targets are unknown.
+//     just completed and whose output check is due (outputDue: every run
+//     until callplan.AutomationOutputLearnRuns were measured, then once per
+//     callplan.AutomationOutputEvery; the output volume of
+//     automation.partial and automation.no_output), then for those whose
+//     targets are unknown or whose definition was edited since it was read.
+//     The target row counts are kept (TargetRows) for the data extension
+//     collector.
 type AutomationCollector struct {
 	NotificationBudget int // 0: default 5; <0: none
 	DetailBudget       int // 0: default 8; <0: none
@@ -177,16 +182,14 @@ func (c AutomationCollector) Collect(ctx context.Context, in *Input) (*Output, e
 	if len(backfill) > 0 {
 		c.backfill(ctx, in.Client, backfill, byKey, maxRuns)
 	}
-	c.details(ctx, in.Client, works)
+	c.details(ctx, in.Client, works, in.Now)
 	c.activityRuns(ctx, in.Client, works) // before errorMessages: it fills their messages too
 	c.errorMessages(ctx, in.Client, works)
 	c.notifications(ctx, in.Client, works)
 
 	out := &Output{Snapshots: make([]store.Snapshot, 0, len(works))}
 	for _, w := range works {
-		if len(w.st.Runs) > maxRuns {
-			w.st.Runs = slices.Clone(w.st.Runs[len(w.st.Runs)-maxRuns:])
-		}
+		w.st.Runs = trimRuns(w.st.Runs, maxRuns)
 		s := in.Snapshot(resource.Automation, w.key)
 		s.Status = w.status
 		if n := len(w.st.Runs); n > 0 {
@@ -490,7 +493,7 @@ func autoRank(b bool) int {
 // budget: errored automations whose definition is unknown and automations
 // whose run just completed and that write DEs (or whose targets are
 // unknown) first, then any with unknown targets.
-func (c AutomationCollector) details(ctx context.Context, cl *sfmc.Client, works []*autoWork) {
+func (c AutomationCollector) details(ctx context.Context, cl *sfmc.Client, works []*autoWork, now time.Time) {
 	budget := cmp.Or(c.DetailBudget, defaultDetailBudget)
 	if budget < 0 {
 		return
@@ -504,9 +507,9 @@ func (c AutomationCollector) details(ctx context.Context, cl *sfmc.Client, works
 			// file transfer) for the step rules.
 			first = append(first, w)
 		case w.completedNow && n > 0 && w.st.Runs[n-1].Status == resource.StatusComplete &&
-			(!w.st.TargetsKnown || len(w.st.TargetDataExtensions) > 0):
+			(!w.st.TargetsKnown || (len(w.st.TargetDataExtensions) > 0 && outputDue(&w.st, now))):
 			first = append(first, w)
-		case !w.st.TargetsKnown:
+		case !w.st.TargetsKnown || definitionChanged(&w.st):
 			second = append(second, w)
 		}
 	}
@@ -531,6 +534,7 @@ func (c AutomationCollector) details(ctx context.Context, cl *sfmc.Client, works
 		var keys []string
 		var rows int64
 		seen := map[string]bool{}
+		counts := map[string]int64{}
 		for _, s := range def.Steps {
 			for _, act := range s.Activities {
 				for _, t := range act.TargetDataExtensions {
@@ -541,17 +545,76 @@ func (c AutomationCollector) details(ctx context.Context, cl *sfmc.Client, works
 					seen[k] = true
 					keys = append(keys, k)
 					rows += max(t.RowCount, 0)
+					if t.RowCount >= 0 {
+						counts[k] = t.RowCount
+					}
 				}
 			}
 		}
 		slices.Sort(keys)
 		w.st.TargetDataExtensions = keys
 		w.st.TargetsKnown = true
+		w.st.DefinitionReadAt = now
+		w.st.TargetRows = nil
+		if len(counts) > 0 {
+			w.st.TargetRows = counts
+		}
 		w.st.Activities = automationActivities(def)
 		if n := len(w.st.Runs); n > 0 && len(keys) > 0 && w.completedNow && w.st.Runs[n-1].Status == resource.StatusComplete {
 			w.st.Runs[n-1].Rows = rows
 		}
 	}
+}
+
+// outputDue reports whether a completed run's output volume (one
+// definition read: the target DEs' row counts) is measured now: every run
+// until callplan.AutomationOutputLearnRuns runs were measured (the output
+// rules learn the normal volume from them), then at most once per
+// callplan.AutomationOutputEvery, so an automation running every 15
+// minutes costs a few reads a day rather than 96. A definition edited
+// since the last read is read again regardless (see definitionChanged).
+func outputDue(st *resource.AutomationState, now time.Time) bool {
+	measured := 0
+	for _, r := range st.Runs {
+		if r.Rows >= 0 && RunFinished(r.Status) {
+			measured++
+		}
+	}
+	return measured < callplan.AutomationOutputLearnRuns || now.Sub(st.DefinitionReadAt) >= callplan.AutomationOutputEvery ||
+		definitionChanged(st)
+}
+
+// definitionChanged reports a definition SFMC says was modified after
+// sfmcwatch last read it: its steps and targets (the lineage the data
+// extension collector follows) may have moved.
+func definitionChanged(st *resource.AutomationState) bool {
+	return !st.DefinitionReadAt.IsZero() && st.ModifiedAt.After(st.DefinitionReadAt)
+}
+
+// trimRuns keeps the newest max runs and, before them, the newest older
+// runs whose output was measured, so that callplan.AutomationMeasuredRunsKept
+// measured runs stay in the history even when only every few runs of a
+// frequent automation are measured (the output rules learn from them).
+func trimRuns(runs []resource.Run, maxRuns int) []resource.Run {
+	if len(runs) <= maxRuns {
+		return runs
+	}
+	cut := len(runs) - maxRuns
+	measured := 0
+	for _, r := range runs[cut:] {
+		if r.Rows >= 0 && RunFinished(r.Status) {
+			measured++
+		}
+	}
+	var older []resource.Run
+	for i := cut - 1; i >= 0 && measured < callplan.AutomationMeasuredRunsKept; i-- {
+		if r := runs[i]; r.Rows >= 0 && RunFinished(r.Status) {
+			older = append(older, r)
+			measured++
+		}
+	}
+	slices.Reverse(older)
+	return slices.Concat(older, runs[cut:])
 }
 
 // lastMeasured is the start of the newest run whose output rows were read

@@ -3,6 +3,7 @@ package collect_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -77,7 +78,7 @@ func runPlanned(t *testing.T, env interface {
 // cost at most the plan's one-off calls on top of the steady rate.
 func TestCallPlanMatchesMetered(t *testing.T) {
 	if testing.Short() || raceDetector {
-		t.Skip("simulates 8 hours of a 1,000-object tenant")
+		t.Skip("simulates 11 hours of a 1,000-object tenant")
 	}
 	env := fastEnv(t, 1, sim.DefaultSize())
 	ctx := context.Background()
@@ -96,8 +97,9 @@ func TestCallPlanMatchesMetered(t *testing.T) {
 	collectAt := func(typ resource.Type) { env.Collect(ctx, typ) }
 
 	// Learning: long enough for the one-off reads (200 notification
-	// addresses at 5 a poll) to finish.
-	const learn, measure = 4 * time.Hour, 4 * time.Hour
+	// addresses at 5 a poll) to finish, and for the hourly automations to
+	// have their first callplan.AutomationOutputLearnRuns outputs measured.
+	const learn, measure = 7 * time.Hour, 4 * time.Hour
 	runPlanned(t, env, collectAt, intervals, learn, next)
 	learned := env.Sim.Stats().Total
 	env.Sim.ResetStats()
@@ -121,6 +123,10 @@ func TestCallPlanMatchesMetered(t *testing.T) {
 	}
 	for _, name := range names {
 		fmt.Fprintf(&b, "\n  %-16s planned %6.0f/day, metered %6.0f/day", name, plan.Get(name).PerDay(), got[name])
+	}
+	routes := slices.Sorted(maps.Keys(st.ByRoute))
+	for _, route := range routes {
+		fmt.Fprintf(&b, "\n    %-16s %6.0f/day  %s", planMonitor(route), float64(st.ByRoute[route])/days, route)
 	}
 	total := float64(st.Total) / days
 	fmt.Fprintf(&b, "\n  %-16s planned %6d/day, metered %6.0f/day; learning: planned %d one-off + %.0f steady, metered %d",

@@ -1,10 +1,12 @@
 package collect
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
@@ -30,12 +32,11 @@ const RowCountShare = callplan.RowCountShare
 //     DE whose field list is older than callplan.DEFieldsRefresh (all of
 //     them in the same batched read, so the refresh costs a few calls a
 //     day, not one a poll); the others carry SchemaHash forward;
-//   - REST rowset counts (one call per DE) in budgeted tiers: tier 1 —
-//     critical DEs, DEs with a declared freshness SLA, expected interval or
-//     min_rows, and DEs that feed journeys, automations or imports — every
-//     poll; tier 2 — the rest, ModifiedDate-changed and never-measured
-//     first, then the oldest count (round robin). See RowCountBudget and
-//     SelectRowCounts.
+//   - REST rowset counts (one call per DE) only for DEs whose count may
+//     have moved (see readCounts): counts of DEs automations write come
+//     with their output checks; the others once a day; critical DEs and
+//     DEs with declared expectations every poll; at most RowCountBudget a
+//     poll, in the order of SelectRowCounts.
 //
 // RowCount/RowCountAt carry forward when a DE is not measured this poll.
 // LastLoadAt moves to the observation time when a measured count differs
@@ -44,6 +45,9 @@ type DataExtensionCollector struct {
 	// RowBudget overrides the derived per-poll row-count budget (0: derive
 	// with RowCountBudget; <0: no row counts).
 	RowBudget int
+	// Refresh overrides how often a DE nothing followed wrote is counted
+	// again (0: callplan.RowCountRefresh).
+	Refresh time.Duration
 }
 
 // Type implements Collector.
@@ -141,23 +145,41 @@ func SelectRowCounts(cands []RowCountCandidate, budget int) []string {
 
 // snapshotLister is implemented by the store the engine passes as
 // Input.Cursors; when present the collector reads the latest journey,
-// automation and import snapshots (no API call) to find the DEs that feed
-// them (tier 1).
+// automation and import snapshots (no API call) to follow the lineage:
+// which DEs feed them (tier 1), which row counts an automation definition
+// read already gave, and when an import last wrote into a DE.
 type snapshotLister interface {
 	LatestSnapshots(ctx context.Context, tenant, resourceType string) ([]store.Snapshot, error)
 }
 
-// feedingDEs returns the lower-cased keys (and ids) of DEs that are journey
-// entry sources, automation targets or import destinations.
-func feedingDEs(ctx context.Context, in *Input) map[string]bool {
-	out := map[string]bool{}
+// adoptedCount is a DE row count SFMC gave with an automation's
+// definition read (targetDataExtensions[].rowCount).
+type adoptedCount struct {
+	rows int64
+	at   time.Time
+}
+
+// deLineage is what the other collectors' latest snapshots say about the
+// DEs, by lower-cased key (and id).
+type deLineage struct {
+	// feeds: journey entry sources, automation targets, import destinations.
+	feeds map[string]bool
+	// counts: the newest target row count of an automation definition read.
+	counts map[string]adoptedCount
+}
+
+// lineageOf reads the lineage from the latest journey, automation and
+// import snapshots (best effort: without them every DE is counted on its
+// own schedule).
+func lineageOf(ctx context.Context, in *Input) deLineage {
+	out := deLineage{feeds: map[string]bool{}, counts: map[string]adoptedCount{}}
 	lister, ok := in.Cursors.(snapshotLister)
 	if !ok || in.Tenant == nil {
 		return out
 	}
 	add := func(k string) {
 		if k != "" {
-			out[strings.ToLower(k)] = true
+			out.feeds[strings.ToLower(k)] = true
 		}
 	}
 	for _, t := range []resource.Type{resource.Journey, resource.Automation, resource.Import} {
@@ -174,9 +196,16 @@ func feedingDEs(ctx context.Context, in *Input) map[string]bool {
 				}
 			case resource.Automation:
 				var st resource.AutomationState
-				if resource.Decode(s, &st) == nil {
-					for _, k := range st.TargetDataExtensions {
-						add(k)
+				if resource.Decode(s, &st) != nil {
+					continue
+				}
+				for _, k := range st.TargetDataExtensions {
+					add(k)
+				}
+				for k, n := range st.TargetRows {
+					lk := strings.ToLower(k)
+					if c, ok := out.counts[lk]; !ok || st.DefinitionReadAt.After(c.at) {
+						out.counts[lk] = adoptedCount{rows: n, at: st.DefinitionReadAt}
 					}
 				}
 			case resource.Import:
@@ -334,26 +363,59 @@ func (c DataExtensionCollector) readFields(ctx context.Context, in *Input, works
 	}
 }
 
-// readCounts spends the per-poll row-count budget by tier.
+// readCounts counts the DEs whose row count may have moved, within the
+// per-poll budget (RowCountBudget: the most one poll spends, e.g. while
+// the tenant is first learned). A count is taken:
+//   - from an automation's definition read, when it is newer than the
+//     DE's own count (SFMC gives the targets' row counts with it: no call);
+//   - for critical DEs every poll (Required priority);
+//   - for DEs with declared expectations (freshness, expected interval,
+//     min_rows) every poll;
+//   - when the DE's ModifiedDate moved, or it was never counted;
+//   - when its last seen load crosses a freshness threshold
+//     (staleCheckDue: data_extension.stale judges as of the last count);
+//   - otherwise once per callplan.RowCountRefresh, at the DE's slot of the
+//     day (refreshSlot; a DE no writer sfmcwatch follows may still change:
+//     imports, scripts, the API, journeys).
+//
+// Counts of DEs the automations write come with the automations' output
+// checks (see AutomationCollector), so they cost no rowset call.
 func (c DataExtensionCollector) readCounts(ctx context.Context, in *Input, works []*deWork) {
-	feeds := feedingDEs(ctx, in)
+	lin := lineageOf(ctx, in)
+	refresh := cmp.Or(c.Refresh, callplan.RowCountRefresh)
 	cands := make([]RowCountCandidate, 0, len(works))
 	critical := 0
 	byKey := make(map[string]*deWork, len(works))
 	for _, w := range works {
 		k := w.def.Key
 		byKey[k] = w
+		lk, lid := strings.ToLower(k), strings.ToLower(w.def.ObjectID)
+		a, adopted := lin.counts[lk]
+		if adopted && a.at.After(w.st.RowCountAt) && !a.at.After(in.Now) {
+			c.measured(a.at, w, a.rows)
+		}
 		obj := in.Tenant.Object(string(resource.DataExtension), k)
+		declared := obj.Freshness.WarnAfter > 0 || obj.Freshness.ErrorAfter > 0 || obj.ExpectedInterval > 0 || obj.MinRows > 0
 		cand := RowCountCandidate{Key: k, Critical: in.Tenant.IsCritical(string(resource.DataExtension), k),
 			Changed: w.changed, LastCountAt: w.st.RowCountAt}
-		cand.Tier1 = cand.Critical || obj.Freshness.WarnAfter > 0 || obj.Freshness.ErrorAfter > 0 ||
-			obj.ExpectedInterval > 0 || obj.MinRows > 0 || feeds[strings.ToLower(k)] || feeds[strings.ToLower(w.def.ObjectID)]
 		w.tier = 2
-		if cand.Tier1 {
+		feeds := lin.feeds[lk] || (lid != "" && lin.feeds[lid])
+		if cand.Critical || declared || feeds {
 			w.tier = 1
 		}
 		if cand.Critical {
 			critical++
+		}
+		// Tier 1 of this poll: due every poll, or first among the due;
+		// DEs that feed journeys, automations or imports are counted first
+		// on the first look.
+		cand.Tier1 = cand.Critical || declared || w.changed || (feeds && w.st.RowCountAt.IsZero()) || staleCheckDue(&w.st, in.Now)
+		switch {
+		case cand.Tier1 || w.st.RowCountAt.IsZero():
+		case adopted && in.Now.Sub(w.st.RowCountAt) < refresh:
+			continue // its writers' output checks count it
+		case !adopted && !w.st.RowCountAt.Before(refreshSlot(k, in.Now, refresh)):
+			continue // counted since its daily slot, nothing followed changed it: not due
 		}
 		cands = append(cands, cand)
 	}
@@ -398,8 +460,65 @@ func (c DataExtensionCollector) readCounts(ctx context.Context, in *Input, works
 	}
 }
 
-// measured records a measured row count.
-func (DataExtensionCollector) measured(now time.Time, w *deWork, n int64) {
+// staleCheckDue reports a DE whose last seen load is older than one of
+// its freshness thresholds (callplan.StaleCheckFactors × the median of its
+// recent load intervals) while no count was taken since that threshold
+// passed: one count then tells data_extension.stale whether it is stale
+// (its age is judged as of the last count), however rarely the DE is
+// counted otherwise.
+func staleCheckDue(st *resource.DataExtensionState, now time.Time) bool {
+	if st.LastLoadAt.IsZero() {
+		return false
+	}
+	// The interval data_extension.stale learns (detect.LearnedInterval with
+	// its defaults): the median of the last 20 intervals between loads, the
+	// first measurement not being a load.
+	var at []time.Time
+	for _, l := range st.Loads {
+		if !l.First {
+			at = append(at, l.At)
+		}
+	}
+	var gaps []time.Duration
+	for i := 1; i < len(at); i++ {
+		gaps = append(gaps, at[i].Sub(at[i-1]))
+	}
+	if len(gaps) > 20 {
+		gaps = gaps[len(gaps)-20:]
+	}
+	if len(gaps) < callplan.StaleCheckMinLoads-1 {
+		return false
+	}
+	slices.Sort(gaps)
+	median := gaps[len(gaps)/2]
+	if len(gaps)%2 == 0 {
+		median = (gaps[len(gaps)/2-1] + gaps[len(gaps)/2]) / 2
+	}
+	for _, f := range callplan.StaleCheckFactors {
+		th := time.Duration(f * float64(median))
+		if now.Sub(st.LastLoadAt) >= th && st.RowCountAt.Sub(st.LastLoadAt) < th {
+			return true
+		}
+	}
+	return false
+}
+
+// refreshSlot is the newest slot of an object at or before now, one per
+// period at an offset its key fixes: objects read again once per period
+// (e.g. DE row counts once per callplan.RowCountRefresh) spread over the
+// period rather than falling due together.
+func refreshSlot(key string, now time.Time, period time.Duration) time.Time {
+	h := fnv.New64a()
+	h.Write([]byte(strings.ToLower(key)))
+	slot := now.Truncate(period).Add(time.Duration(h.Sum64() % uint64(period)))
+	if slot.After(now) {
+		slot = slot.Add(-period)
+	}
+	return slot
+}
+
+// measured records a row count measured at at.
+func (DataExtensionCollector) measured(at time.Time, w *deWork, n int64) {
 	st := &w.st
 	var last *resource.RowSample
 	if len(st.Loads) > 0 {
@@ -407,15 +526,15 @@ func (DataExtensionCollector) measured(now time.Time, w *deWork, n int64) {
 	}
 	switch {
 	case last == nil:
-		st.Loads = append(st.Loads, resource.RowSample{At: now, Rows: n, First: true})
+		st.Loads = append(st.Loads, resource.RowSample{At: at, Rows: n, First: true})
 	case last.Rows != n:
-		st.Loads = append(st.Loads, resource.RowSample{At: now, Rows: n})
-		st.LastLoadAt = now
+		st.Loads = append(st.Loads, resource.RowSample{At: at, Rows: n})
+		st.LastLoadAt = at
 	}
 	if len(st.Loads) > resource.MaxDELoads {
 		st.Loads = slices.Clone(st.Loads[len(st.Loads)-resource.MaxDELoads:])
 	}
-	st.RowCountAt = now
+	st.RowCountAt = at
 	w.prev.RowCount = &n
 }
 

@@ -27,10 +27,10 @@ func TestRowCountBudget(t *testing.T) {
 	ent := tenant("enterprise", 27400, 0)
 	other := ent.CallPlan(callplan.Reference()).OtherPerDay
 	want := int(collect.RowCountShare * (27400 - other) / 96)
-	if got := collect.RowCountBudget(ent, 0); got != want || got != 22 {
-		t.Fatalf("enterprise: %d, want %d (= 22 with the default monitors, %.0f other calls a day)", got, want, other)
+	if got := collect.RowCountBudget(ent, 0); got != want || got != 26 {
+		t.Fatalf("enterprise: %d, want %d (= 26 with the default monitors, %.0f other calls a day)", got, want, other)
 	}
-	if got := collect.RowCountBudget(tenant("enterprise", 0, 0), 0); got != 22 {
+	if got := collect.RowCountBudget(tenant("enterprise", 0, 0), 0); got != 26 {
 		t.Fatalf("unlimited counts as the enterprise budget: %d", got)
 	}
 	// Corporate: the default monitors already exceed 822 a day: only the

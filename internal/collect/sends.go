@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/callplan"
 	"github.com/sfmcwatch/sfmcwatch/internal/resource"
 	"github.com/sfmcwatch/sfmcwatch/internal/sfmc"
 )
@@ -13,8 +14,10 @@ import (
 // Send jobs are read with one SOAP Retrieve of Send filtered on SendDate
 // (2,500 jobs a page). The first look reads sendFirstLookback, enough for
 // five weeks of hour-of-week baseline from SFMC's own history; later polls
-// re-read sendRecheck (bounce and unsubscribe counters keep growing for
-// days after a send) and carry older jobs forward from the snapshot.
+// re-read callplan.SendRecentWindow (jobs still sending, and the first
+// days of bounces and unsubscribes), every callplan.SendRecheckEvery the
+// whole sendRecheck week (bounce and unsubscribe counters keep growing for
+// days after a send), and carry older jobs forward from the snapshot.
 const (
 	sendFirstLookback = 36 * 24 * time.Hour
 	sendRecheck       = 7 * 24 * time.Hour
@@ -30,8 +33,20 @@ func (SendCollector) Type() resource.Type { return resource.Send }
 // Collect implements Collector.
 func (SendCollector) Collect(ctx context.Context, in *Input) (*Output, error) {
 	since := in.Now.Add(-sendFirstLookback)
-	if len(in.Previous) > 0 {
-		since = in.Now.Add(-sendRecheck)
+	var rechecked time.Time
+	for _, prev := range in.Previous {
+		var ps resource.SendState
+		if resource.Decode(prev, &ps) == nil && ps.RecheckedAt.After(rechecked) {
+			rechecked = ps.RecheckedAt
+		}
+	}
+	switch {
+	case len(in.Previous) == 0:
+		rechecked = in.Now
+	case in.Now.Sub(rechecked) >= callplan.SendRecheckEvery:
+		since, rechecked = in.Now.Add(-sendRecheck), in.Now
+	default:
+		since = in.Now.Add(-callplan.SendRecentWindow)
 	}
 	// Send health is optional: it stops first when the daily budget runs low.
 	jobs, err := in.Client.Sends(sfmc.WithPriority(ctx, sfmc.Optional), since)
@@ -87,7 +102,7 @@ func (SendCollector) Collect(ctx context.Context, in *Input) (*Output, error) {
 		if len(g.jobs) == 0 {
 			continue // every job aged out of the look-back
 		}
-		st := resource.SendState{Name: g.name, EmailID: g.email, ObservedSince: in.Now}
+		st := resource.SendState{Name: g.name, EmailID: g.email, ObservedSince: in.Now, RecheckedAt: rechecked}
 		if prev, ok := in.Previous[k]; ok {
 			var ps resource.SendState
 			if resource.Decode(prev, &ps) == nil && !ps.ObservedSince.IsZero() {

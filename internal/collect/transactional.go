@@ -217,7 +217,7 @@ func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output
 // txQueueOrder lists the definitions whose queue is due, in read order:
 // not Active first (while they hold messages, right after they left Active,
 // else every callplan.TxQueueRefresh), then those whose last reading showed
-// a backlog, then healthy ones last read at least TxQueueRefresh ago, least
+// a backlog, then healthy ones whose refresh slot passed, least
 // recently read first.
 func txQueueOrder(now time.Time, defs []sfmc.TransactionalDefinition, prev map[string]store.Snapshot, ps map[string]resource.TransactionalState) []string {
 	type cand struct {
@@ -233,7 +233,11 @@ func txQueueOrder(now time.Time, defs []sfmc.TransactionalDefinition, prev map[s
 		c := cand{key: d.Key, tier: 2, lastRead: ps[d.Key].QueueReadAt}
 		p, had := prev[d.Key]
 		status := TransactionalStatus(d.Status)
-		due := c.lastRead.IsZero() || now.Sub(c.lastRead) >= callplan.TxQueueRefresh
+		// Healthy queues are read again once per TxQueueRefresh at a slot
+		// the key fixes (spread over the period), never twice within half
+		// of it.
+		due := c.lastRead.IsZero() || (c.lastRead.Before(refreshSlot(d.Key, now, callplan.TxQueueRefresh)) &&
+			now.Sub(c.lastRead) >= callplan.TxQueueRefresh/2)
 		switch {
 		case status != resource.StatusActive && (!had || p.Status != status || p.Counters[resource.CounterQueueCount] > 0 || due):
 			c.tier = 0 // just left Active, or holding messages: every poll

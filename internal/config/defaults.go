@@ -33,20 +33,25 @@ func Default() *Config {
 	}
 }
 
-// DefaultMonitors polls every resource type every 5 minutes, except data
-// extensions (15 min, the Tier-A freshness cadence); the audit trail is off
-// (it needs the tracking_events_read scope, which a read-only package may
-// lack) and hourly when on: 2 feed calls a poll, about 48 calls a day.
+// DefaultMonitors polls automations every 5 minutes (their list is the
+// cheapest and most telling read: one call for 200 automations), journeys,
+// triggered sends, transactional sends and imports every 10 minutes, data
+// extensions and send jobs every 15 (the Tier-A freshness cadence; send
+// counters settle over hours), so a default-size business unit costs
+// under about 2,000 calls a day (see check-config). The audit trail is
+// off (it needs the tracking_events_read scope, which a read-only package
+// may lack) and hourly when on: 2 feed calls a poll, about 48 calls a day.
 func DefaultMonitors() Monitors {
 	m := Monitor{Enabled: true, Interval: Duration(5 * time.Minute)}
+	ten := m
+	ten.Interval = Duration(10 * time.Minute)
 	de, audit, sends := m, m, m
-	// Send jobs: their counters settle over hours; one Retrieve each 15 min.
 	sends.Interval = Duration(15 * time.Minute)
 	de.Interval = Duration(15 * time.Minute)
 	audit.Enabled, audit.Interval = false, Duration(time.Hour)
 	return Monitors{
-		Automations: m, Journeys: m, TriggeredSends: m, Transactional: m,
-		DataExtensions: de, Imports: m, Audit: audit, Sends: sends,
+		Automations: m, Journeys: ten, TriggeredSends: ten, Transactional: ten,
+		DataExtensions: de, Imports: ten, Audit: audit, Sends: sends,
 	}
 }
 

@@ -203,6 +203,14 @@ type AutomationState struct {
 	// ActivitiesReadAt is the start of the newest run whose activity
 	// outcomes were read (zero: none yet).
 	ActivitiesReadAt time.Time `json:"activities_read_at,omitzero"`
+	// DefinitionReadAt is when the definition (steps, targets) was last
+	// read: a later ModifiedAt reads it again (zero: never).
+	DefinitionReadAt time.Time `json:"definition_read_at,omitzero"`
+	// TargetRows are the target data extensions' row counts SFMC gave
+	// with the definition read at DefinitionReadAt (by target key): the
+	// data extension collector takes them as measured counts, so a DE an
+	// automation writes costs no rowset call of its own.
+	TargetRows map[string]int64 `json:"target_rows,omitempty"`
 }
 
 // JourneyState is the payload of a journey snapshot.
@@ -262,6 +270,9 @@ type TriggeredSendState struct {
 	// not_sent_due_to_error grew (zero: never seen growing).
 	SentAt  time.Time `json:"sent_at"`
 	ErrorAt time.Time `json:"error_at"`
+	// DefinitionsReadAt is when the definition list (status) was last
+	// read; between reads the status carries forward.
+	DefinitionsReadAt time.Time `json:"definitions_read_at,omitzero"`
 }
 
 // TransactionalState is the payload of a transactional definition snapshot.

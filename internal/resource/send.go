@@ -47,4 +47,7 @@ type SendState struct {
 	Jobs []SendJob `json:"jobs,omitempty"`
 	// ObservedSince is sfmcwatch's first observation (carried).
 	ObservedSince time.Time `json:"observed_since"`
+	// RecheckedAt is when the whole re-check window (a week of jobs) was
+	// last read; polls in between read only the recent days.
+	RecheckedAt time.Time `json:"rechecked_at,omitzero"`
 }
