@@ -345,5 +345,5 @@ func pickSplitJourney(m *measurer, used map[string]bool) (string, string, string
 	if !ok {
 		return "", "", ""
 	}
-	return c.key, c.key, "the hourly journey history read; the first path's share over the 6-hour window must fall below 20 % of its baseline"
+	return c.key, c.key, "the journey history read (every 2 h); the first path's share over the 6-hour window must fall below 20 % of its baseline"
 }
