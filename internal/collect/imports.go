@@ -154,7 +154,8 @@ func (c ImportCollector) definitions(ctx context.Context, in *Input, force bool)
 	carried := make([]sfmc.ImportDefinition, 0, len(states))
 	for key, st := range states {
 		if st.DefinitionsReadAt.Equal(last) {
-			carried = append(carried, sfmc.ImportDefinition{Key: key, ID: st.ID, Name: st.Name, AllowErrors: st.AllowErrors, DestinationObjectID: st.DestinationKey})
+			carried = append(carried, sfmc.ImportDefinition{Key: key, ID: st.ID, Name: st.Name, AllowErrors: st.AllowErrors, DestinationObjectID: st.DestinationKey,
+				FileTransferLocationID: st.FileLocation})
 		}
 	}
 	slices.SortFunc(carried, func(a, b sfmc.ImportDefinition) int { return strings.Compare(a.Key, b.Key) })
@@ -173,6 +174,7 @@ func (c ImportCollector) states(in *Input, defs []sfmc.ImportDefinition) ([]reso
 		}
 		states[i].ID, states[i].Name, states[i].AllowErrors = d.ID, d.Name, d.AllowErrors
 		states[i].DestinationKey = cmp.Or(d.DestinationObjectID, states[i].DestinationKey)
+		states[i].FileLocation = cmp.Or(d.FileTransferLocationID, states[i].FileLocation)
 	}
 	return states, byKey
 }

@@ -34,6 +34,11 @@
 //     rows, journeys whose entry source is one of them
 //     (journey.enrollment_drop) (CauseAutomationDownstream,
 //     CauseImportDownstream);
+//   - imports reading one file transfer location (one partner's drop)
+//     that begin failing (import.failed, import.partial) within two hours
+//     of each other are one failing feed: the first to open is the cause,
+//     the other imports and their downstream its children
+//     (CauseImportFeed);
 //   - an object's state explains its symptoms: a stopped journey its
 //     enrollment drop, an inactive or erroring triggered send its silent
 //     failure or backlog, a paused or failing automation its missed runs
@@ -68,6 +73,7 @@ const (
 	CauseIntegrationFailing     = "integration.failing"
 	CauseAutomationDownstream   = "automation.downstream"
 	CauseImportDownstream       = "import.downstream"
+	CauseImportFeed             = "import.feed"
 	CauseObjectState            = "object.state"
 )
 

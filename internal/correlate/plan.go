@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
 	"github.com/sfmcwatch/sfmcwatch/internal/store"
@@ -18,6 +19,9 @@ type Lineage struct {
 	AutomationTargets map[string][]string
 	// ImportDestination: import key → its destination data extension.
 	ImportDestination map[string]string
+	// ImportLocation: import key → its file transfer location
+	// (resource.ImportState.FileLocation).
+	ImportLocation map[string]string
 	// JourneyEntry: journey key → its entry source data extension.
 	JourneyEntry map[string]string
 }
@@ -68,6 +72,7 @@ func PlanHeld(open []store.Incident, lin Lineage, linked map[int64][]store.Incid
 	p.integrationFold()
 	p.objectState()
 	p.downstream()
+	p.importFeed()
 	p.loneCauses()
 	return p.out
 }
@@ -421,6 +426,90 @@ func (p *planner) downstream() {
 	}
 }
 
+// importFeedWindow is how close together the failures of imports reading
+// one file transfer location must begin to be one feed's failure.
+const importFeedWindow = 2 * time.Hour
+
+// importFeed: imports that read one file transfer location (one partner's
+// drop: ImportDefinition.fileTransferLocationId) and begin failing
+// (import.failed, import.partial) within importFeedWindow of each other
+// are one failing feed: the first to open is the cause, the others and
+// what they explained (their downstream) become its children. Imports
+// whose location is unknown never join.
+func (p *planner) importFeed() {
+	by := map[string][]store.Incident{}
+	var order []string
+	for _, in := range p.rule("import.failed", "import.partial") {
+		loc := p.lin().ImportLocation[in.ResourceKey]
+		if loc == "" || p.out[in.ID].CausedBy != 0 {
+			continue
+		}
+		if by[loc] == nil {
+			order = append(order, loc)
+		}
+		by[loc] = append(by[loc], in)
+	}
+	for _, loc := range order {
+		rest := by[loc] // in opening order (p.open is)
+		for len(rest) > 1 {
+			// A current feed cause stays the cause (sticky); else the
+			// first to open.
+			i := max(slices.IndexFunc(rest, func(in store.Incident) bool { return in.Cause == CauseImportFeed && in.CausedBy == 0 }), 0)
+			cause := rest[i]
+			var members, later []store.Incident
+			for _, in := range rest {
+				if d := onset(in).Sub(onset(cause)); d <= importFeedWindow && d >= -importFeedWindow {
+					members = append(members, in)
+				} else {
+					later = append(later, in)
+				}
+			}
+			if len(members) > 1 {
+				p.feed(cause, members)
+			}
+			rest = later
+		}
+	}
+}
+
+// feed makes cause the import.feed cause of members (cause included):
+// the other members and the incidents they explained become its children.
+func (p *planner) feed(cause store.Incident, members []store.Incident) {
+	demoted := map[int64]bool{}
+	for _, m := range members {
+		if m.ID != cause.ID {
+			demoted[m.ID] = true
+			p.assigned[m.ID] = true
+			p.out[m.ID] = Decision{CausedBy: cause.ID}
+		}
+	}
+	var all []store.Incident
+	for _, in := range p.open {
+		if d := p.out[in.ID]; demoted[d.CausedBy] {
+			d.CausedBy = cause.ID
+			p.out[in.ID] = d
+		}
+		if in.ID == cause.ID || p.out[in.ID].CausedBy == cause.ID {
+			all = append(all, in)
+		}
+	}
+	p.assigned[cause.ID] = true
+	p.out[cause.ID] = Decision{Cause: CauseImportFeed}
+	p.title(cause.ID, causeTitle(CauseImportFeed, cause, p.withLinked(cause.ID, all)))
+}
+
+// onset is when an incident's failure began: SFMC's own timestamp when
+// known, else the first evidence.
+func onset(in store.Incident) time.Time {
+	if in.FailureKnown() && (in.FirstSeen.IsZero() || in.FailureStartedAt.Before(in.FirstSeen)) {
+		return in.FailureStartedAt
+	}
+	if in.FirstSeen.IsZero() {
+		return in.OpenedAt
+	}
+	return in.FirstSeen
+}
+
 func (p *planner) lin() Lineage { return p.lineage }
 
 // lineTargets are the data extensions an automation writes, or an import's
@@ -629,6 +718,15 @@ func causeTitle(kind string, cause store.Incident, ms []store.Incident) string {
 	case CauseThrottling:
 		return fmt.Sprintf("SFMC throttles %s: rate limited on %s, %s (%s)", cause.Tenant,
 			plural(len(endpoints(ms)), "endpoint"), plural(len(integrations(ms)), "integration"), list(integrations(ms), 3))
+	case CauseImportFeed:
+		var names []string
+		for _, m := range ms {
+			if m.Rule == "import.failed" || m.Rule == "import.partial" {
+				names = append(names, m.ResourceKey)
+			}
+		}
+		names = uniq(names)
+		return fmt.Sprintf("Import feed failing on %s: %s from one file location (%s)", cause.Tenant, plural(len(names), "import"), list(names, 3))
 	case CauseIntegrationFailing:
 		eps := endpoints(ms)
 		return fmt.Sprintf("%s calls fail (%s, %s) on %s: %s", who(integration(cause)), cause.Family, codesOf(ms), plural(len(eps), "endpoint"), list(eps, 3))

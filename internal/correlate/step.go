@@ -284,7 +284,8 @@ func (s *Step) held(ctx context.Context, tenant string, open []store.Incident) (
 // lineage reads the lineage the plan may need: only when automation or
 // import incidents are open.
 func (s *Step) lineage(ctx context.Context, tenant string, open []store.Incident) (Lineage, error) {
-	lin := Lineage{AutomationTargets: map[string][]string{}, ImportDestination: map[string]string{}, JourneyEntry: map[string]string{}}
+	lin := Lineage{AutomationTargets: map[string][]string{}, ImportDestination: map[string]string{}, ImportLocation: map[string]string{},
+		JourneyEntry: map[string]string{}}
 	var auto, imp bool
 	for _, in := range open {
 		auto = auto || in.ResourceType == string(resource.Automation)
@@ -329,6 +330,9 @@ func (s *Step) lineage(ctx context.Context, tenant string, open []store.Incident
 			}
 			if st.DestinationKey != "" {
 				lin.ImportDestination[k] = st.DestinationKey
+			}
+			if st.FileLocation != "" {
+				lin.ImportLocation[k] = st.FileLocation
 			}
 			return nil
 		})

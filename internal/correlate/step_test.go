@@ -439,3 +439,77 @@ func TestOutageExplainsTheMonitorsFailingTokens(t *testing.T) {
 		}
 	})
 }
+
+// TestImportFeedTimeline: two imports reading one file transfer location
+// (ImportDefinition.fileTransferLocationId in the REST import list, e.g.
+// ../shared/fixtures/sfmc/import/rest-imports-list.json) start rejecting
+// rows within minutes of each other: one cause, the second import and its
+// destination's row drop its children. An import on another location, or
+// on the same location but failing hours later, stays its own incident.
+// When the feed's first import recovers and the second does not, the
+// second is promoted with its downstream.
+func TestImportFeedTimeline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t)
+		defer st.Close()
+		e := newEnv(t, st)
+		snap(t, st, resource.Import, "Import_Orders_US", resource.ImportState{Name: "Import Orders US", DestinationKey: "DE_Orders_US", FileLocation: "loc-partner"})
+		snap(t, st, resource.Import, "Import_Orders_UK", resource.ImportState{Name: "Import Orders UK", DestinationKey: "DE_Orders_UK", FileLocation: "loc-partner"})
+		snap(t, st, resource.Import, "Import_Late", resource.ImportState{Name: "Import Late", FileLocation: "loc-partner"})
+		snap(t, st, resource.Import, "Import_Crm", resource.ImportState{Name: "Import CRM", FileLocation: "loc-crm"})
+		snap(t, st, resource.Import, "Import_Nowhere", resource.ImportState{Name: "Import Nowhere"})
+		partial := func(key string) detect.Finding {
+			return obj("import.partial", resource.Import, key, "Import '"+key+"' rejected 35% of its rows")
+		}
+		us, uk, crm, nowhere := partial("Import_Orders_US"), partial("Import_Orders_UK"), partial("Import_Crm"), partial("Import_Nowhere")
+		e.eval(resource.Import, map[string][]detect.Finding{"import.partial": {us}})
+		time.Sleep(10 * time.Minute)
+		e.eval(resource.Import, map[string][]detect.Finding{"import.partial": {us, uk, crm, nowhere}})
+		time.Sleep(5 * time.Minute)
+		drop := obj("data_extension.row_drop", resource.DataExtension, "DE_Orders_UK", "Data extension 'DE_Orders_UK' lost 35% of its rows")
+		e.eval(resource.DataExtension, map[string][]detect.Finding{"data_extension.row_drop": {drop}})
+
+		cause := e.byRuleKey("import.partial", "Import_Orders_US")
+		if cause.Cause != correlate.CauseImportFeed || cause.CausedBy != 0 {
+			t.Fatalf("cause = %+v", cause)
+		}
+		if !contains(cause.Title, "2 imports") || !contains(cause.Title, "Import_Orders_UK") || len([]rune(cause.Title)) >= 120 {
+			t.Errorf("title = %q", cause.Title)
+		}
+		if in := e.byRuleKey("import.partial", "Import_Orders_UK"); in.CausedBy != cause.ID {
+			t.Errorf("second import caused_by = %d, want %d", in.CausedBy, cause.ID)
+		}
+		if in := e.byRuleKey("data_extension.row_drop", "DE_Orders_UK"); in.CausedBy != cause.ID {
+			t.Errorf("its destination's row drop caused_by = %d, want %d (one level: the feed)", in.CausedBy, cause.ID)
+		}
+		for _, k := range []string{"Import_Crm", "Import_Nowhere"} {
+			if in := e.byRuleKey("import.partial", k); in.CausedBy != 0 || in.Cause != "" {
+				t.Errorf("%s (another location, or none) joined: %+v", k, in)
+			}
+		}
+
+		// Three hours later another import of the location fails: a new
+		// failure, not this feed's.
+		time.Sleep(3 * time.Hour)
+		e.eval(resource.Import, map[string][]detect.Finding{"import.partial": {us, uk, crm, nowhere, partial("Import_Late")}})
+		if in := e.byRuleKey("import.partial", "Import_Late"); in.CausedBy != 0 {
+			t.Errorf("an import failing 3 h later joined the feed: %+v", in)
+		}
+
+		// The US import recovers, the UK one does not: promoted, and its
+		// row drop goes with it.
+		e.eval(resource.Import, map[string][]detect.Finding{"import.partial": {uk, crm, nowhere, partial("Import_Late")}})
+		time.Sleep(2 * time.Minute)
+		e.eval(resource.Import, map[string][]detect.Finding{"import.partial": {uk, crm, nowhere, partial("Import_Late")}})
+		if in := e.byRuleKey("import.partial", "Import_Orders_US"); in.Status != store.IncidentResolved {
+			t.Fatalf("US import not resolved: %+v", in)
+		}
+		uk2 := e.byRuleKey("import.partial", "Import_Orders_UK")
+		if uk2.Status != store.IncidentOpen || uk2.CausedBy != 0 {
+			t.Errorf("after the cause resolved, UK import = %+v", uk2)
+		}
+		if in := e.byRuleKey("data_extension.row_drop", "DE_Orders_UK"); in.CausedBy != uk2.ID {
+			t.Errorf("row drop caused_by = %d, want the promoted import %d", in.CausedBy, uk2.ID)
+		}
+	})
+}

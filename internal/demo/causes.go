@@ -30,6 +30,10 @@ type Cause struct {
 	// these incidents (firing and resolved, one per incident a message
 	// carries).
 	Notifications int `json:"notifications"`
+	// FirstLook is true for a failure the tenant already had when
+	// sfmcwatch first looked (opened in the first poll cycle); false for
+	// the story's.
+	FirstLook bool `json:"first_look"`
 }
 
 // storyCauses groups the incidents opened since from under their causes:
@@ -91,11 +95,14 @@ func printCauses(w io.Writer, causes []Cause) {
 		if name == "" {
 			name = c.Rule
 		}
+		if c.FirstLook {
+			name += " (first look)"
+		}
 		kids := ""
 		if len(c.Children) > 0 {
 			kids = fmt.Sprintf(" (children %s)", idList(c.Children))
 		}
-		fmt.Fprintf(w, "  #%-3d %-24s %2d incident(s) → %2d notification(s)  %s%s\n", c.ID, name, c.Incidents, c.Notifications, c.Title, kids)
+		fmt.Fprintf(w, "  #%-3d %-37s %2d incident(s) → %2d notification(s)  %s%s\n", c.ID, name, c.Incidents, c.Notifications, c.Title, kids)
 	}
 }
 

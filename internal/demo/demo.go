@@ -311,9 +311,15 @@ rejecting rows, a short platform outage. Polls every 5 simulated minutes.
 		return res, fmt.Errorf("demo: causes: %w", err)
 	}
 	res.Causes = causes
-	for _, c := range causes {
-		if in, err := st.GetIncident(context.WithoutCancel(ctx), c.ID); err == nil && in.OpenedAt.Sub(storyStart) >= firstCycle {
+	for i, c := range causes {
+		in, err := st.GetIncident(context.WithoutCancel(ctx), c.ID)
+		if err != nil {
+			continue
+		}
+		if in.OpenedAt.Sub(storyStart) >= firstCycle {
 			res.StoryTopLevel++
+		} else {
+			res.Causes[i].FirstLook = true
 		}
 	}
 	sort.Strings(res.Rules)
@@ -366,7 +372,7 @@ func printSummary(w io.Writer, r *Result) {
 	if len(r.Causes) > 0 {
 		fmt.Fprintln(w)
 		printCauses(w, r.Causes)
-		fmt.Fprintf(w, "Notifying incidents: %d of %d opened (%d of them opened after the first look).\n", len(r.Causes), r.Opened, r.StoryTopLevel)
+		fmt.Fprintf(w, "Notifying incidents: %d of %d opened (%d pre-existing on the first look, %d from the story).\n", len(r.Causes), r.Opened, len(r.Causes)-r.StoryTopLevel, r.StoryTopLevel)
 	}
 }
 

@@ -384,6 +384,9 @@ type ImportState struct {
 	ID             string `json:"id,omitempty"`
 	Name           string `json:"name"`
 	DestinationKey string `json:"destination_key,omitempty"`
+	// FileLocation is the definition's file transfer location
+	// (fileTransferLocationId): imports reading one partner's drop share it.
+	FileLocation   string `json:"file_location,omitempty"`
 	AllowErrors    bool   `json:"allow_errors,omitempty"`
 	Runs           []Run  `json:"runs,omitempty"` // oldest first
 	LastRunMessage string `json:"last_run_message,omitempty"`

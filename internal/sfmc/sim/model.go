@@ -582,12 +582,30 @@ func generate(seed int64, mid int64, size Size, start time.Time) *tenant {
 		t.txByKey[strings.ToLower(tx.Key)] = tx
 	}
 
-	// Imports.
+	// Imports. A tenant has a few file transfer locations, each with one
+	// id; one partner's files (the imports of one entity: orders,
+	// accounts, ...) arrive in one of them.
+	locationIDs := map[string]string{}    // location name → id
+	entityLocation := map[string]string{} // entity → location name
 	for i := range size.Imports {
 		target := anyDE()
 		im := &importDef{idx: i, ID: g.guid(), LocationID: g.guid(), LocationName: g.pick(fileLocations),
 			UpdateTypeID: []int{0, 0, 1, 4}[g.intn(4)], AllowErrors: g.chance(0.5), RowsPerRun: 100 + int64(g.intn(50000)),
 			FieldMappingType: g.pick([]string{"InferFromColumnHeadings", "InferFromColumnHeadings", "MapByOrdinal", "ManualMap"})}
+		// The random draws above stay as they were (the rest of the
+		// tenant is generated from the same sequence); the location is
+		// then the entity's and the id the location's.
+		if target != nil {
+			ent := deEntity(target.Name)
+			if name, ok := entityLocation[ent]; ok {
+				im.LocationName = name
+			}
+			entityLocation[ent] = im.LocationName
+		}
+		if id, ok := locationIDs[im.LocationName]; ok {
+			im.LocationID = id
+		}
+		locationIDs[im.LocationName] = im.LocationID
 		im.Every = []time.Duration{time.Hour, 4 * time.Hour, 24 * time.Hour, 24 * time.Hour}[g.intn(4)]
 		if target != nil {
 			im.Target = target
@@ -608,6 +626,18 @@ func generate(seed int64, mid int64, size Size, start time.Time) *tenant {
 		t.importByID[strings.ToLower(im.Key)] = im
 	}
 	return t
+}
+
+// deEntity is the entity a generated data extension name starts with
+// ("DE_Order_Lines_Delta_FR" → "Order_Lines"): the longest of deEntities.
+func deEntity(name string) string {
+	rest, best := strings.TrimPrefix(name, "DE_"), ""
+	for _, e := range deEntities {
+		if (rest == e || strings.HasPrefix(rest, e+"_")) && len(e) > len(best) {
+			best = e
+		}
+	}
+	return best
 }
 
 func (g *gen) fields(de *dataExtension) []deField {
