@@ -2,15 +2,18 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"net"
 	"net/http"
+	httppprof "net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -87,6 +90,8 @@ func runBench(ctx context.Context, args []string, s IO) int {
 	workers := fs.Int("workers", 0, "fixed worker pool (0: sized from the work, as serve)")
 	dir := fs.String("dir", "", "directory for the database (default: a temporary one, removed afterwards)")
 	verbose := fs.Bool("v", false, "log the engine's warnings")
+	memprofile := fs.String("memprofile", "", "write a heap profile (go tool pprof) to this file every 30 s and at the end")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060) while the bench runs")
 	rest, code, done := parseFlags(fs, args[1:], s)
 	if done {
 		return code
@@ -115,6 +120,18 @@ func runBench(ctx context.Context, args []string, s IO) int {
 	logger := slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: level}))
 	fmt.Fprintf(s.Out, "bench tenants: %d business units (%s), %s real at %g× (%s simulated), SQLite in %s\n",
 		*tenants, *sizeFlag, *duration, *speed, time.Duration(float64(*duration)**speed).Round(time.Second), d)
+	if *pprofAddr != "" {
+		stop, err := servePprof(*pprofAddr)
+		if err != nil {
+			fmt.Fprintf(s.Err, "bench tenants: --pprof: %v\n", err)
+			return ExitUsage
+		}
+		defer stop()
+	}
+	if *memprofile != "" {
+		stop := heapProfiles(*memprofile, 30*time.Second, logger)
+		defer stop()
+	}
 	res, err := benchTenants(ctx, benchOptions{Tenants: *tenants, Duration: *duration, Speed: *speed, Size: size,
 		Warmup: *warmup, Workers: *workers, Dir: d, Logger: logger})
 	if err != nil {
@@ -123,6 +140,66 @@ func runBench(ctx context.Context, args []string, s IO) int {
 	}
 	printBench(s.Out, res)
 	return ExitOK
+}
+
+// servePprof serves the runtime's profiles (goroutines, heap, CPU,
+// blocking) on a loopback address: where a slow bench waits.
+func servePprof(addr string) (stop func(), err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("%s: a loopback address is required", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", httppprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	runtime.SetBlockProfileRate(int(time.Millisecond))
+	runtime.SetMutexProfileFraction(100)
+	return func() { _ = srv.Close() }, nil
+}
+
+// heapProfiles writes a heap profile to path every interval (so that a
+// run the kernel kills for its memory still leaves a recent one) and once
+// more when stop is called.
+func heapProfiles(path string, every time.Duration, logger *slog.Logger) (stop func()) {
+	write := func() {
+		f, err := os.Create(path)
+		if err == nil {
+			err = errors.Join(pprof.WriteHeapProfile(f), f.Close())
+		}
+		if err != nil {
+			logger.Error("bench: heap profile", "path", path, "error", err)
+		}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				write()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		write()
+	}
 }
 
 type benchOptions struct {
