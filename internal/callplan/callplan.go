@@ -45,11 +45,18 @@ const (
 	// TxQueueRefresh: a healthy (Active, not backlogged) definition's
 	// queue is read again after this long; definitions that are not
 	// Active or were backlogged are read every poll within the budget.
-	TxQueueRefresh = 6 * time.Hour
+	TxQueueRefresh = 12 * time.Hour
+	// TxDefinitionsRefresh: the transactional definition list (status) is
+	// read again after this long while every definition is healthy; it is
+	// read every poll while one is not Active and holds messages or is
+	// backlogged, and at once when the not-sent feed reports a
+	// system-caused failure or an unknown definition, or a queue read shows
+	// a backlog. In between the definitions carry forward.
+	TxDefinitionsRefresh = 30 * time.Minute
 	// ImportDefinitionsRefresh: the import definition list is read again
 	// after this long (ImportResultsSummary is read every poll; a result
 	// naming an unknown definition triggers an early read).
-	ImportDefinitionsRefresh = time.Hour
+	ImportDefinitionsRefresh = 6 * time.Hour
 	// DEFieldsRefresh: field lists older than this are re-read (all at
 	// once, in one batched Retrieve).
 	DEFieldsRefresh = 24 * time.Hour
@@ -64,7 +71,7 @@ const (
 	// download a journey, optional priority), within JourneySplitBudget
 	// downloads and JourneyDefinitionBudget definition reads a poll (a
 	// definition is read once per journey version).
-	JourneySplitRefresh     = 2 * time.Hour
+	JourneySplitRefresh     = 4 * time.Hour
 	JourneySplitBudget      = 4
 	JourneyDefinitionBudget = 5
 	// SplitJourneyShare is the share of published journeys assumed to
@@ -100,7 +107,7 @@ const (
 	// (status) are read again after this long; the summaries are read
 	// every poll, and one whose queue grew (an Inactive definition queues
 	// its sends) reads them at once.
-	TriggeredSendDefinitionsRefresh = 30 * time.Minute
+	TriggeredSendDefinitionsRefresh = time.Hour
 	// SendRecentWindow: each send poll re-reads the jobs of this many
 	// recent days (still sending; most bounces and unsubscribes arrive
 	// within them) ...
@@ -416,7 +423,8 @@ func Make(in Input) Plan {
 		polls := PollsPerDay(iv)
 		queues := min(float64(TxQueueBudget)*polls, float64(inv.Transactional)*PollsPerDay(max(TxQueueRefresh, iv)))
 		add(Monitor{Name: Transactional, Interval: iv, Lines: []Line{
-			{"definition list (" + pageNote(inv.Transactional, TxDefinitionPageSize) + ")", float64(Pages(inv.Transactional, TxDefinitionPageSize)) * polls},
+			{"definition list (" + pageNote(inv.Transactional, TxDefinitionPageSize) + ", every " + shortDur(max(TxDefinitionsRefresh, iv)) +
+				"; every poll while one is unhealthy)", float64(Pages(inv.Transactional, TxDefinitionPageSize)) * PollsPerDay(max(TxDefinitionsRefresh, iv))},
 			{"not-sent feed (one page a poll when quiet)", polls},
 			{"queue metrics (each definition every " + shortDur(TxQueueRefresh) + "; not Active or backlogged: every poll)", queues},
 		}})
