@@ -57,6 +57,11 @@ const (
 	// after this long (ImportResultsSummary is read every poll; a result
 	// naming an unknown definition triggers an early read).
 	ImportDefinitionsRefresh = 6 * time.Hour
+	// DEDefinitionsRefresh: the DataExtension list (ModifiedDate, which
+	// triggers a schema read and a row count, and retention settings) is
+	// read again after this long; in between the definitions carry
+	// forward (the row counts follow their own cadence).
+	DEDefinitionsRefresh = time.Hour
 	// DEFieldsRefresh: field lists older than this are re-read (all at
 	// once, in one batched Retrieve).
 	DEFieldsRefresh = 24 * time.Hour
@@ -439,7 +444,8 @@ func Make(in Input) Plan {
 	if iv := in.Intervals[DataExtensions]; iv > 0 {
 		fields := inv.DataExtensions * FieldsPerDE
 		add(Monitor{Name: DataExtensions, Interval: iv, Lines: []Line{
-			{"SOAP DataExtension (" + pageNote(inv.DataExtensions, SOAPPageSize) + ")", float64(Pages(inv.DataExtensions, SOAPPageSize)) * PollsPerDay(iv)},
+			{"SOAP DataExtension (" + pageNote(inv.DataExtensions, SOAPPageSize) + ", every " + shortDur(max(DEDefinitionsRefresh, iv)) + ")",
+				float64(Pages(inv.DataExtensions, SOAPPageSize)) * PollsPerDay(max(DEDefinitionsRefresh, iv))},
 			{"SOAP DataExtensionField refresh (daily, 2,500 fields a page)", float64(Pages(fields, SOAPPageSize)) * PollsPerDay(max(DEFieldsRefresh, iv))},
 		}, Once: []Line{
 			{"schemas (SOAP DataExtensionField, 2,500 fields a page)", float64(Pages(fields, SOAPPageSize))},
