@@ -73,12 +73,15 @@ const (
 	RowCountShare = 0.1
 	// JourneySplitRefresh: a journey with decision splits has its journey
 	// history counted again after this long (journey.split_skew; one
-	// download a journey, optional priority), within JourneySplitBudget
+	// download a journey, optional priority), or after
+	// JourneySplitSuspectRefresh while its last read showed a path's share
+	// falling (collect: JourneySplit.Suspect), within JourneySplitBudget
 	// downloads and JourneyDefinitionBudget definition reads a poll (a
 	// definition is read once per journey version).
-	JourneySplitRefresh     = 4 * time.Hour
-	JourneySplitBudget      = 4
-	JourneyDefinitionBudget = 5
+	JourneySplitRefresh        = 4 * time.Hour
+	JourneySplitSuspectRefresh = time.Hour
+	JourneySplitBudget         = 4
+	JourneyDefinitionBudget    = 5
 	// SplitJourneyShare is the share of published journeys assumed to
 	// have a decision split (offline estimate; the simulator's default
 	// business unit has 12 published ones among 50).
