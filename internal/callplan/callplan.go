@@ -415,7 +415,8 @@ func Make(in Input) Plan {
 		// collect/journeysplits.go: journey.split_skew's reads (optional).
 		j := &p.Monitors[len(p.Monitors)-1]
 		splits := math.Ceil(float64(inv.Journeys) * SplitJourneyShare)
-		j.Lines = append(j.Lines, Line{"journey history downloads (one per journey with decision splits every " + shortDur(max(JourneySplitRefresh, iv)) + ")",
+		j.Lines = append(j.Lines, Line{"journey history downloads (one per journey with decision splits every " + shortDur(max(JourneySplitRefresh, iv)) +
+			"; every " + shortDur(max(JourneySplitSuspectRefresh, iv)) + " while a split is suspect)",
 			min(splits*PollsPerDay(max(JourneySplitRefresh, iv)), float64(JourneySplitBudget)*PollsPerDay(iv))})
 		j.Once = append(j.Once, Line{"journey definitions (one read per journey version: its decision splits)", float64(inv.Journeys)})
 	}
