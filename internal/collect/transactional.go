@@ -35,13 +35,13 @@ const (
 // TransactionalCollector reads the transactional e-mail definitions (one
 // list call, every callplan.TxDefinitionsRefresh while all is healthy,
 // every poll while one is unhealthy, at once when the not-sent feed or a
-// queue says something; see txDefinitionsDue), queue metrics for at most QueueBudget definitions a poll
-// (riskiest first: not Active, then previously backlogged, then healthy
-// ones not read for callplan.TxQueueRefresh, least recently read first;
-// unread definitions carry their last reading forward with QueueReadAt),
-// and the not-sent feed after the
-// cursor "transactional.notsent.<tenant>" (in an audit, without cursors:
-// one page). Not-sent messages become classified events (source sfmc,
+// queue says something; see txDefinitionsDue), queue metrics for at most
+// QueueBudget definitions a poll (riskiest first: not Active, then
+// previously backlogged, then healthy ones not read for
+// callplan.TxQueueRefresh, least recently read first; unread definitions
+// carry their last reading forward with QueueReadAt), and, first, the
+// not-sent feed after the cursor "transactional.notsent.<tenant>" (in an
+// audit, without cursors: one page). Not-sent messages become classified events (source sfmc,
 // surface transactional, code = statusCode; recipient-family codes such as
 // ListDetectiveExclusion are list hygiene, not errors) and per-definition
 // counters: not_sent and not_sent_system (cumulative as seen by
