@@ -24,8 +24,10 @@ import (
 const RowCountShare = callplan.RowCountShare
 
 // DataExtensionCollector reads data extensions:
-//   - one paged SOAP Retrieve of DataExtension per poll (definitions and
-//     ModifiedDate; 2,500 per page);
+//   - one paged SOAP Retrieve of DataExtension (definitions, ModifiedDate
+//     and retention; 2,500 per page) on the first poll, then every
+//     callplan.DEDefinitionsRefresh; in between the definitions carry
+//     forward from the previous snapshots (carriedDataExtensions);
 //   - one batched Retrieve of DataExtensionField (IN on the DE key, 500
 //     keys a call, or unfiltered when most DEs need it) for DEs seen for
 //     the first time or whose ModifiedDate moved, and once a day for every
