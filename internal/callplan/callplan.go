@@ -45,11 +45,23 @@ const (
 	// TxQueueRefresh: a healthy (Active, not backlogged) definition's
 	// queue is read again after this long; definitions that are not
 	// Active or were backlogged are read every poll within the budget.
-	TxQueueRefresh = 6 * time.Hour
+	TxQueueRefresh = 12 * time.Hour
+	// TxDefinitionsRefresh: the transactional definition list (status) is
+	// read again after this long while every definition is healthy; it is
+	// read every poll while one is not Active and holds messages or is
+	// backlogged, and at once when the not-sent feed reports a
+	// system-caused failure or an unknown definition, or a queue read shows
+	// a backlog. In between the definitions carry forward.
+	TxDefinitionsRefresh = 30 * time.Minute
 	// ImportDefinitionsRefresh: the import definition list is read again
 	// after this long (ImportResultsSummary is read every poll; a result
 	// naming an unknown definition triggers an early read).
-	ImportDefinitionsRefresh = time.Hour
+	ImportDefinitionsRefresh = 6 * time.Hour
+	// DEDefinitionsRefresh: the DataExtension list (ModifiedDate, which
+	// triggers a schema read and a row count, and retention settings) is
+	// read again after this long; in between the definitions carry
+	// forward (the row counts follow their own cadence).
+	DEDefinitionsRefresh = time.Hour
 	// DEFieldsRefresh: field lists older than this are re-read (all at
 	// once, in one batched Retrieve).
 	DEFieldsRefresh = 24 * time.Hour
@@ -61,12 +73,15 @@ const (
 	RowCountShare = 0.1
 	// JourneySplitRefresh: a journey with decision splits has its journey
 	// history counted again after this long (journey.split_skew; one
-	// download a journey, optional priority), within JourneySplitBudget
+	// download a journey, optional priority), or after
+	// JourneySplitSuspectRefresh while its last read showed a path's share
+	// falling (collect: JourneySplit.Suspect), within JourneySplitBudget
 	// downloads and JourneyDefinitionBudget definition reads a poll (a
 	// definition is read once per journey version).
-	JourneySplitRefresh     = 2 * time.Hour
-	JourneySplitBudget      = 4
-	JourneyDefinitionBudget = 5
+	JourneySplitRefresh        = 4 * time.Hour
+	JourneySplitSuspectRefresh = time.Hour
+	JourneySplitBudget         = 4
+	JourneyDefinitionBudget    = 5
 	// SplitJourneyShare is the share of published journeys assumed to
 	// have a decision split (offline estimate; the simulator's default
 	// business unit has 12 published ones among 50).
@@ -100,7 +115,7 @@ const (
 	// (status) are read again after this long; the summaries are read
 	// every poll, and one whose queue grew (an Inactive definition queues
 	// its sends) reads them at once.
-	TriggeredSendDefinitionsRefresh = 30 * time.Minute
+	TriggeredSendDefinitionsRefresh = time.Hour
 	// SendRecentWindow: each send poll re-reads the jobs of this many
 	// recent days (still sending; most bounces and unsubscribes arrive
 	// within them) ...
@@ -400,7 +415,8 @@ func Make(in Input) Plan {
 		// collect/journeysplits.go: journey.split_skew's reads (optional).
 		j := &p.Monitors[len(p.Monitors)-1]
 		splits := math.Ceil(float64(inv.Journeys) * SplitJourneyShare)
-		j.Lines = append(j.Lines, Line{"journey history downloads (one per journey with decision splits every " + shortDur(max(JourneySplitRefresh, iv)) + ")",
+		j.Lines = append(j.Lines, Line{"journey history downloads (one per journey with decision splits every " + shortDur(max(JourneySplitRefresh, iv)) +
+			"; every " + shortDur(max(JourneySplitSuspectRefresh, iv)) + " while a split is suspect)",
 			min(splits*PollsPerDay(max(JourneySplitRefresh, iv)), float64(JourneySplitBudget)*PollsPerDay(iv))})
 		j.Once = append(j.Once, Line{"journey definitions (one read per journey version: its decision splits)", float64(inv.Journeys)})
 	}
@@ -416,7 +432,8 @@ func Make(in Input) Plan {
 		polls := PollsPerDay(iv)
 		queues := min(float64(TxQueueBudget)*polls, float64(inv.Transactional)*PollsPerDay(max(TxQueueRefresh, iv)))
 		add(Monitor{Name: Transactional, Interval: iv, Lines: []Line{
-			{"definition list (" + pageNote(inv.Transactional, TxDefinitionPageSize) + ")", float64(Pages(inv.Transactional, TxDefinitionPageSize)) * polls},
+			{"definition list (" + pageNote(inv.Transactional, TxDefinitionPageSize) + ", every " + shortDur(max(TxDefinitionsRefresh, iv)) +
+				"; every poll while one is unhealthy)", float64(Pages(inv.Transactional, TxDefinitionPageSize)) * PollsPerDay(max(TxDefinitionsRefresh, iv))},
 			{"not-sent feed (one page a poll when quiet)", polls},
 			{"queue metrics (each definition every " + shortDur(TxQueueRefresh) + "; not Active or backlogged: every poll)", queues},
 		}})
@@ -431,7 +448,8 @@ func Make(in Input) Plan {
 	if iv := in.Intervals[DataExtensions]; iv > 0 {
 		fields := inv.DataExtensions * FieldsPerDE
 		add(Monitor{Name: DataExtensions, Interval: iv, Lines: []Line{
-			{"SOAP DataExtension (" + pageNote(inv.DataExtensions, SOAPPageSize) + ")", float64(Pages(inv.DataExtensions, SOAPPageSize)) * PollsPerDay(iv)},
+			{"SOAP DataExtension (" + pageNote(inv.DataExtensions, SOAPPageSize) + ", every " + shortDur(max(DEDefinitionsRefresh, iv)) + ")",
+				float64(Pages(inv.DataExtensions, SOAPPageSize)) * PollsPerDay(max(DEDefinitionsRefresh, iv))},
 			{"SOAP DataExtensionField refresh (daily, 2,500 fields a page)", float64(Pages(fields, SOAPPageSize)) * PollsPerDay(max(DEFieldsRefresh, iv))},
 		}, Once: []Line{
 			{"schemas (SOAP DataExtensionField, 2,500 fields a page)", float64(Pages(fields, SOAPPageSize))},

@@ -57,14 +57,23 @@ func TestMakeFollowsMonitorsAndInventory(t *testing.T) {
 			t.Errorf("%s: %v a day, want 288", name, got)
 		}
 	}
-	// journey.split_skew: one history download every 2 h for each journey
-	// with decision splits (25 % of 50 journeys: 13 × 12).
-	if ls := p.Get(Journeys).Lines; len(ls) != 2 || ls[1].PerDay != 156 {
-		t.Errorf("journey split reads %+v, want 156 a day", ls)
+	// journey.split_skew: one history download every 4 h for each journey
+	// with decision splits (25 % of 50 journeys: 13 × 6).
+	if ls := p.Get(Journeys).Lines; len(ls) != 2 || ls[1].PerDay != 78 {
+		t.Errorf("journey split reads %+v, want 78 a day", ls)
 	}
-	// Summaries every poll, definitions every 30 minutes.
-	if got := p.Get(TriggeredSends).PerDay(); got != 288+48 {
-		t.Errorf("triggered sends: %v a day, want 336 (summaries every poll, definitions every 30m)", got)
+	// Summaries every poll, definitions every hour.
+	if got := p.Get(TriggeredSends).PerDay(); got != 288+24 {
+		t.Errorf("triggered sends: %v a day, want 312 (summaries every poll, definitions every 1h)", got)
+	}
+	// Transactional: the not-sent feed every poll, the definition list
+	// every 30 minutes, each healthy queue every 12 h (20 definitions).
+	if ls := p.Get(Transactional).Lines; len(ls) != 3 || ls[0].PerDay != 48 || ls[1].PerDay != 288 || ls[2].PerDay != 40 {
+		t.Errorf("transactional %+v, want 48 list reads, 288 feed reads, 40 queue reads a day", ls)
+	}
+	// Data extensions: the list hourly.
+	if got := p.Get(DataExtensions).Lines[0].PerDay; got != 24 {
+		t.Errorf("data extension list: %v a day, want 24 (hourly)", got)
 	}
 	// The per-poll row-count cap is the share of what the rest leaves;
 	// the steady counts are the DEs no automation writes, once a day.

@@ -24,8 +24,10 @@ import (
 const RowCountShare = callplan.RowCountShare
 
 // DataExtensionCollector reads data extensions:
-//   - one paged SOAP Retrieve of DataExtension per poll (definitions and
-//     ModifiedDate; 2,500 per page);
+//   - one paged SOAP Retrieve of DataExtension (definitions, ModifiedDate
+//     and retention; 2,500 per page) on the first poll, then every
+//     callplan.DEDefinitionsRefresh; in between the definitions carry
+//     forward from the previous snapshots (carriedDataExtensions);
 //   - one batched Retrieve of DataExtensionField (IN on the DE key, 500
 //     keys a call, or unfiltered when most DEs need it) for DEs seen for
 //     the first time or whose ModifiedDate moved, and once a day for every
@@ -253,14 +255,20 @@ type deWork struct {
 	had     bool
 	st      resource.DataExtensionState // previous state, updated in place
 	changed bool                        // ModifiedDate moved
+	carried bool                        // def carried from the previous snapshot (no list read)
+	readAt  time.Time                   // when def was read
 	tier    int
 }
 
 // Collect implements Collector.
 func (c DataExtensionCollector) Collect(ctx context.Context, in *Input) (*Output, error) {
-	defs, err := in.Client.DataExtensions(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("data extensions: %w", err)
+	defs, readAt, carried := carriedDataExtensions(in)
+	if !carried {
+		var err error
+		if defs, err = in.Client.DataExtensions(ctx, nil); err != nil {
+			return nil, fmt.Errorf("data extensions: %w", err)
+		}
+		readAt = in.Now
 	}
 	works := make([]*deWork, 0, len(defs))
 	seen := map[string]bool{}
@@ -269,7 +277,7 @@ func (c DataExtensionCollector) Collect(ctx context.Context, in *Input) (*Output
 			continue
 		}
 		seen[d.Key] = true
-		w := &deWork{def: d}
+		w := &deWork{def: d, carried: carried, readAt: readAt}
 		w.prev, w.had = in.Previous[d.Key]
 		if w.had {
 			if err := resource.Decode(w.prev, &w.st); err != nil {
@@ -290,11 +298,11 @@ func (c DataExtensionCollector) Collect(ctx context.Context, in *Input) (*Output
 	for _, w := range works {
 		out.Snapshots = append(out.Snapshots, c.snapshot(in, w))
 	}
-	// DEs that disappeared: one "deleted" snapshot so rules stop reading
-	// their last state (and their incidents resolve).
+	// DEs that disappeared (from a list read): one "deleted" snapshot so
+	// rules stop reading their last state (and their incidents resolve).
 	gone := make([]string, 0)
 	for k, p := range in.Previous {
-		if !seen[k] && p.Status != resource.StatusDeleted {
+		if !carried && !seen[k] && p.Status != resource.StatusDeleted {
 			gone = append(gone, k)
 		}
 	}
@@ -306,6 +314,43 @@ func (c DataExtensionCollector) Collect(ctx context.Context, in *Input) (*Output
 		out.Snapshots = append(out.Snapshots, s)
 	}
 	return out, nil
+}
+
+// carriedDataExtensions returns the definitions carried from the previous
+// snapshots and when they were read, carried=false when the list is to be
+// read now (nothing carried, a snapshot unreadable, or the list older than
+// callplan.DEDefinitionsRefresh). Deleted DEs are not carried.
+func carriedDataExtensions(in *Input) ([]sfmc.DataExtension, time.Time, bool) {
+	if len(in.Previous) == 0 {
+		return nil, time.Time{}, false
+	}
+	var last time.Time
+	states := make(map[string]resource.DataExtensionState, len(in.Previous))
+	for k, p := range in.Previous {
+		if p.Status == resource.StatusDeleted {
+			continue
+		}
+		var st resource.DataExtensionState
+		if resource.Decode(p, &st) != nil || st.DefinitionsReadAt.IsZero() {
+			return nil, time.Time{}, false
+		}
+		states[k] = st
+		if st.DefinitionsReadAt.After(last) {
+			last = st.DefinitionsReadAt
+		}
+	}
+	if len(states) == 0 || in.Now.Sub(last) >= max(callplan.DEDefinitionsRefresh, in.Tenant.Monitors.DataExtensions.Interval.Std()) {
+		return nil, time.Time{}, false
+	}
+	// Only the DEs of the newest read (older ones were gone then).
+	out := make([]sfmc.DataExtension, 0, len(states))
+	for k, st := range states {
+		if st.DefinitionsReadAt.Equal(last) {
+			out = append(out, sfmc.DataExtension{Key: k, ObjectID: st.ID, Name: st.Name, ModifiedDate: st.ModifiedAt})
+		}
+	}
+	slices.SortFunc(out, func(a, b sfmc.DataExtension) int { return strings.Compare(a.Key, b.Key) })
+	return out, last, true
 }
 
 // readFields reads the fields of DEs that are new, whose ModifiedDate
@@ -545,7 +590,10 @@ func (c DataExtensionCollector) snapshot(in *Input, w *deWork) store.Snapshot {
 		st.LastLoadAt = d.ModifiedDate
 	}
 	st.ID, st.Name, st.ModifiedAt, st.CountTier = d.ObjectID, d.Name, d.ModifiedDate, w.tier
-	st.Retention = retentionOf(d)
+	if !w.carried {
+		st.Retention = retentionOf(d)
+	}
+	st.DefinitionsReadAt = w.readAt
 	if st.ObservedSince.IsZero() {
 		st.ObservedSince = in.Now
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfmcwatch/sfmcwatch/internal/callplan"
 	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
 	"github.com/sfmcwatch/sfmcwatch/internal/collect"
 	"github.com/sfmcwatch/sfmcwatch/internal/collect/collecttest"
@@ -204,6 +205,22 @@ func TestDataExtensionTimelineEmpty(t *testing.T) {
 	}
 }
 
+// untilFinding polls every dePoll until rule finds key, failing when it
+// has not within limit.
+func untilFinding(t *testing.T, env *collecttest.Env, rule, key string, limit time.Duration) *detect.Finding {
+	t.Helper()
+	var res map[string][]detect.Finding
+	for range limit / dePoll {
+		env.Advance(dePoll)
+		res = dePoll1(t, env)
+		if f := findingOf(res, rule, key); f != nil {
+			return f
+		}
+	}
+	t.Fatalf("no %s finding within %s of the change: %v", rule, limit, anyFinding(res))
+	return nil
+}
+
 func TestDataExtensionTimelineSchemaDrift(t *testing.T) {
 	env := newDEEnv(t, 20, true, nil)
 	for range 2 {
@@ -212,12 +229,9 @@ func TestDataExtensionTimelineSchemaDrift(t *testing.T) {
 	}
 	key := env.Keys("data_extension")[3]
 	id := env.Inject(sim.Fault{Kind: sim.FaultDESchemaChange, Target: key, Params: map[string]string{"field": "Consent_Status"}})
-	env.Advance(dePoll)
-	res := dePoll1(t, env)
-	f := findingOf(res, "data_extension.schema_drift", key)
-	if f == nil {
-		t.Fatalf("no schema_drift finding one poll after the change: %v", anyFinding(res))
-	}
+	// The DataExtension list (ModifiedDate) is read every
+	// callplan.DEDefinitionsRefresh: the drift shows at its next read.
+	f := untilFinding(t, env, "data_extension.schema_drift", key, callplan.DEDefinitionsRefresh)
 	if f.Severity != catalog.Warning || !strings.Contains(f.Title, "1 field added, 1 field retyped") ||
 		!strings.Contains(f.Detail, "Added: Consent_Status Text(20)") || !strings.Contains(f.Detail, "Retyped: ") {
 		t.Errorf("finding = %s %q / %q", f.Severity, f.Title, f.Detail)
@@ -233,9 +247,14 @@ func TestDataExtensionTimelineSchemaDrift(t *testing.T) {
 	}
 	// Reverting is a change too: a new window whose diff shows the revert.
 	env.Sim.Clear(id)
-	env.Advance(dePoll)
-	res = dePoll1(t, env)
-	f = findingOf(res, "data_extension.schema_drift", key)
+	var res map[string][]detect.Finding
+	for range callplan.DEDefinitionsRefresh / dePoll {
+		env.Advance(dePoll)
+		res = dePoll1(t, env)
+		if f = findingOf(res, "data_extension.schema_drift", key); f != nil && f.FirstSeen.After(changedAt) {
+			break
+		}
+	}
 	if f == nil || !f.FirstSeen.After(changedAt) || !strings.Contains(f.Detail, "Removed: Consent_Status") {
 		t.Fatalf("revert finding = %+v", f)
 	}

@@ -76,7 +76,11 @@ func collectSplits(ctx context.Context, in *Input, items []splitItem) {
 	// 2. History, least recently read first.
 	var due []splitItem
 	for _, it := range items {
-		if published(it) && len(it.st.Splits) > 0 && in.Now.Sub(splitsReadAt(it.st)) >= callplan.JourneySplitRefresh {
+		refresh := callplan.JourneySplitRefresh
+		if slices.ContainsFunc(it.st.Splits, func(s resource.JourneySplit) bool { return s.Suspect }) {
+			refresh = callplan.JourneySplitSuspectRefresh
+		}
+		if published(it) && len(it.st.Splits) > 0 && in.Now.Sub(splitsReadAt(it.st)) >= refresh {
 			due = append(due, it)
 		}
 	}
@@ -167,8 +171,68 @@ func readSplitHistory(ctx context.Context, in *Input, splits []resource.JourneyS
 		}
 		s.Through = to
 		addSplitCounts(s, counts)
+		s.Suspect = splitSuspect(*s)
 	}
 	return err
+}
+
+// splitSuspectMin is the contacts a split must have processed, both in
+// its newest buckets and in those before, for a read to mark it suspect.
+const splitSuspectMin = 20
+
+// tallyBuckets sums a split's buckets: the split's count, then each
+// path's (a single derived path filled in as the rest).
+func tallyBuckets(s resource.JourneySplit, bs []resource.SplitCounts) []int64 {
+	t := make([]int64, 1+len(s.Paths))
+	for _, b := range bs {
+		t[0] += b.Split
+		for i := range min(len(b.Paths), len(s.Paths)) {
+			t[1+i] += b.Paths[i]
+		}
+	}
+	return deriveRest(s, t)
+}
+
+func deriveRest(s resource.JourneySplit, t []int64) []int64 {
+	derived, n, counted := -1, 0, int64(0)
+	for i, p := range s.Paths {
+		if p.Derived {
+			derived, n = i, n+1
+			continue
+		}
+		counted += t[1+i]
+	}
+	if n == 1 {
+		t[1+derived] = max(0, t[0]-counted)
+	}
+	return t
+}
+
+// splitSuspect reports a split whose newest bucket (with the one before
+// it while it holds fewer than splitSuspectMin contacts) sent a path that
+// took at least a tenth of the contacts before less than half that
+// share: the split may be skewing, so it is read again sooner than
+// callplan.JourneySplitRefresh. journey.split_skew still judges.
+func splitSuspect(s resource.JourneySplit) bool {
+	n := len(s.Buckets)
+	if n < 2 {
+		return false
+	}
+	cut := n - 1
+	if tallyBuckets(s, s.Buckets[cut:])[0] < splitSuspectMin && cut > 1 {
+		cut--
+	}
+	before, fresh := tallyBuckets(s, s.Buckets[:cut]), tallyBuckets(s, s.Buckets[cut:])
+	if before[0] < splitSuspectMin || fresh[0] < splitSuspectMin {
+		return false
+	}
+	for i := 1; i < len(before); i++ {
+		was := float64(before[i]) / float64(before[0])
+		if was >= 0.1 && float64(fresh[i])/float64(fresh[0]) < was/2 {
+			return true
+		}
+	}
+	return false
 }
 
 // addSplitCounts merges counted rows into a split's buckets.

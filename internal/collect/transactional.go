@@ -33,13 +33,15 @@ const (
 )
 
 // TransactionalCollector reads the transactional e-mail definitions (one
-// list call), queue metrics for at most QueueBudget definitions a poll
-// (riskiest first: not Active, then previously backlogged, then healthy
-// ones not read for callplan.TxQueueRefresh, least recently read first;
-// unread definitions carry their last reading forward with QueueReadAt),
-// and the not-sent feed after the
-// cursor "transactional.notsent.<tenant>" (in an audit, without cursors:
-// one page). Not-sent messages become classified events (source sfmc,
+// list call, every callplan.TxDefinitionsRefresh while all is healthy,
+// every poll while one is unhealthy, at once when the not-sent feed or a
+// queue says something; see txDefinitionsDue), queue metrics for at most
+// QueueBudget definitions a poll (riskiest first: not Active, then
+// previously backlogged, then healthy ones not read for
+// callplan.TxQueueRefresh, least recently read first; unread definitions
+// carry their last reading forward with QueueReadAt), and, first, the
+// not-sent feed after the cursor "transactional.notsent.<tenant>" (in an
+// audit, without cursors: one page). Not-sent messages become classified events (source sfmc,
 // surface transactional, code = statusCode; recipient-family codes such as
 // ListDetectiveExclusion are list hygiene, not errors) and per-definition
 // counters: not_sent and not_sent_system (cumulative as seen by
@@ -94,10 +96,6 @@ type txNotSentCount struct {
 
 // Collect implements Collector.
 func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output, error) {
-	defs, err := in.Client.TransactionalDefinitions(ctx)
-	if err != nil {
-		return nil, err
-	}
 	cat := c.Catalog
 	if cat == nil {
 		cat = catalog.Default()
@@ -108,20 +106,6 @@ func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output
 		if resource.Decode(p, &ps) == nil {
 			prevState[k] = ps
 		}
-	}
-
-	// Queue metrics, budgeted.
-	budget := c.QueueBudget
-	if budget == 0 {
-		budget = callplan.TxQueueBudget
-	}
-	queues := map[string]sfmc.QueueMetrics{}
-	if order := txQueueOrder(in.Now, defs, in.Previous, prevState); budget > 0 && len(order) > 0 {
-		q, err := in.Client.TransactionalQueues(ctx, order, budget)
-		if err != nil && len(q.Values) == 0 {
-			return nil, err
-		}
-		queues = q.Values
 	}
 
 	// Not-sent feed. Messages an ENS EmailNotSent event already counted
@@ -154,6 +138,43 @@ func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output
 		return nil, err
 	}
 
+	// Definitions (status): carried forward between reads while all is
+	// healthy (callplan.TxDefinitionsRefresh).
+	defs, readAt, fresh := carriedTransactional(in, prevState)
+	if !fresh || txDefinitionsDue(in, prevState, counts) {
+		read, err := in.Client.TransactionalDefinitions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defs, readAt = read, in.Now
+	}
+
+	// Queue metrics, budgeted.
+	budget := c.QueueBudget
+	if budget == 0 {
+		budget = callplan.TxQueueBudget
+	}
+	queues := map[string]sfmc.QueueMetrics{}
+	if order := txQueueOrder(in.Now, defs, in.Previous, prevState); budget > 0 && len(order) > 0 {
+		q, err := in.Client.TransactionalQueues(ctx, order, budget)
+		if err != nil && len(q.Values) == 0 {
+			return nil, err
+		}
+		queues = q.Values
+	}
+	if readAt.Before(in.Now) {
+		for _, q := range queues {
+			if int64(q.Age/time.Second) >= txBacklogAge {
+				// A backlogged queue: an Inactive definition queues its
+				// sends. Read the status now rather than at the refresh.
+				if read, err := in.Client.TransactionalDefinitions(ctx); err == nil {
+					defs, readAt = read, in.Now
+				}
+				break
+			}
+		}
+	}
+
 	seen := map[string]bool{}
 	for _, d := range defs {
 		if d.Key == "" || seen[d.Key] {
@@ -163,7 +184,7 @@ func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output
 		snap := in.Snapshot(resource.Transactional, d.Key)
 		snap.Status = TransactionalStatus(d.Status)
 		st := resource.TransactionalState{Name: d.Name, ModifiedAt: d.ModifiedDate, JourneyKey: d.JourneyKey,
-			ObservedSince: in.Now, PreviousQueueCount: -1}
+			ObservedSince: in.Now, PreviousQueueCount: -1, DefinitionsReadAt: readAt}
 		prev, hasPrev := in.Previous[d.Key]
 		ps, decoded := prevState[d.Key]
 		hasPrev = hasPrev && decoded
@@ -212,6 +233,76 @@ func (c TransactionalCollector) Collect(ctx context.Context, in *Input) (*Output
 		out.Snapshots = append(out.Snapshots, snap)
 	}
 	return out, nil
+}
+
+// carriedTransactional returns the definitions carried from the previous
+// snapshots and when they were read, fresh=false when they are to be read
+// now (none carried, one unreadable, or older than
+// callplan.TxDefinitionsRefresh).
+func carriedTransactional(in *Input, ps map[string]resource.TransactionalState) ([]sfmc.TransactionalDefinition, time.Time, bool) {
+	if len(in.Previous) == 0 || len(ps) != len(in.Previous) {
+		return nil, time.Time{}, false
+	}
+	var last time.Time
+	for _, st := range ps {
+		if st.DefinitionsReadAt.IsZero() {
+			return nil, time.Time{}, false
+		}
+		if st.DefinitionsReadAt.After(last) {
+			last = st.DefinitionsReadAt
+		}
+	}
+	if in.Now.Sub(last) >= max(callplan.TxDefinitionsRefresh, in.Tenant.Monitors.Transactional.Interval.Std()) {
+		return nil, time.Time{}, false
+	}
+	// Only the definitions of the newest read (older ones were gone then).
+	out := make([]sfmc.TransactionalDefinition, 0, len(ps))
+	for key, st := range ps {
+		if st.DefinitionsReadAt.Equal(last) {
+			out = append(out, sfmc.TransactionalDefinition{Key: key, Name: st.Name, Status: rawTransactionalStatus(in.Previous[key].Status),
+				JourneyKey: st.JourneyKey, ModifiedDate: st.ModifiedAt})
+		}
+	}
+	slices.SortFunc(out, func(a, b sfmc.TransactionalDefinition) int { return cmp.Compare(a.Key, b.Key) })
+	return out, last, true
+}
+
+// txDefinitionsDue reports carried definitions that are to be read now
+// all the same: one is unhealthy (not Active and holding messages, or its
+// queue was backlogged: read every poll until it recovers), or the
+// not-sent feed just counted a system-caused failure or named a
+// definition not known yet.
+func txDefinitionsDue(in *Input, ps map[string]resource.TransactionalState, counts map[string]*txNotSentCount) bool {
+	for k, p := range in.Previous {
+		if p.Status != resource.StatusActive && p.Counters[resource.CounterQueueCount] > 0 {
+			return true
+		}
+		if p.Counters[resource.CounterQueueAgeSeconds] >= txBacklogAge {
+			return true
+		}
+		if _, ok := ps[k]; !ok {
+			return true
+		}
+	}
+	for k, n := range counts {
+		if _, known := in.Previous[k]; !known || n.system > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// rawTransactionalStatus is SFMC's spelling of a normalised status.
+func rawTransactionalStatus(s string) string {
+	switch s {
+	case resource.StatusActive:
+		return "Active"
+	case resource.StatusInactive:
+		return "Inactive"
+	case resource.StatusDeleted:
+		return "Deleted"
+	}
+	return s
 }
 
 // txQueueOrder lists the definitions whose queue is due, in read order:

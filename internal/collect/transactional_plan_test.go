@@ -17,6 +17,7 @@ func TestTransactionalQueueCadence(t *testing.T) {
 	env := fastEnv(t, 5, sim.Size{Automations: 1, Journeys: 1, DataExtensions: 1, TriggeredSends: 1, Transactional: 8, Imports: 1})
 	ctx := context.Background()
 	const queue = "GET /messaging/v1/email/definitions/{key}/queue"
+	const txDefs = "GET /messaging/v1/email/definitions"
 	reads := func() int64 {
 		n := env.Sim.Stats().ByRoute[queue]
 		env.Sim.ResetStats()
@@ -53,14 +54,70 @@ func TestTransactionalQueueCadence(t *testing.T) {
 	if n := reads(); n != 8 {
 		t.Fatalf("within the next %s: %d queue reads, want each of the 8 definitions once", callplan.TxQueueRefresh, n)
 	}
-	// Made inactive with messages queuing: read every poll.
+	// Made inactive with messages queuing: seen at the next definition
+	// read (every callplan.TxDefinitionsRefresh while all is healthy),
+	// then its queue and the definitions are read every poll.
 	key := env.Keys("transactional")[0]
 	env.Inject(sim.Fault{Kind: sim.FaultTransactionalQueue, Target: key})
+	inactive := false
+	for range callplan.TxDefinitionsRefresh / poll {
+		env.Advance(poll)
+		for _, s := range env.Collect(ctx, resource.Transactional).Snapshots {
+			inactive = inactive || (s.ResourceKey == key && s.Status == resource.StatusInactive)
+		}
+		if inactive {
+			break
+		}
+	}
+	if !inactive {
+		t.Fatalf("Inactive definition not seen within %s", callplan.TxDefinitionsRefresh)
+	}
+	reads()
 	for i := range 4 {
 		env.Advance(poll)
 		env.Collect(ctx, resource.Transactional)
-		if n := reads(); n < 1 {
-			t.Fatalf("poll %d after the fault: no queue read", i+1)
+		defs := env.Sim.Stats().ByRoute[txDefs]
+		if n := reads(); n < 1 || defs != 1 {
+			t.Fatalf("poll %d after the fault: %d queue reads, %d definition reads; want both every poll", i+1, n, defs)
 		}
+	}
+}
+
+// The definition list is read on the first poll, then every
+// callplan.TxDefinitionsRefresh while all is healthy (the not-sent feed
+// every poll); a system-caused not-sent reads it at once.
+func TestTransactionalDefinitionsRefresh(t *testing.T) {
+	env := fastEnv(t, 5, sim.Size{Automations: 1, Journeys: 1, DataExtensions: 1, TriggeredSends: 1, Transactional: 4, Imports: 1})
+	ctx := context.Background()
+	const list = "GET /messaging/v1/email/definitions"
+	const feed = "GET /messaging/v1/email/messages/{$}"
+	first := env.Collect(ctx, resource.Transactional)
+	want := len(first.Snapshots)
+	if n := env.Sim.Stats().ByRoute[list]; n != 1 || want == 0 {
+		t.Fatalf("first poll: %d list reads, %d definitions", n, want)
+	}
+	polls := int(callplan.TxDefinitionsRefresh / poll)
+	for i := 1; i < polls; i++ {
+		env.Advance(poll)
+		if out := env.Collect(ctx, resource.Transactional); len(out.Snapshots) != want {
+			t.Fatalf("poll %d: %d snapshots, want %d carried", i, len(out.Snapshots), want)
+		}
+	}
+	st := env.Sim.Stats()
+	if st.ByRoute[list] != 1 || st.ByRoute[feed] != int64(polls) {
+		t.Fatalf("within %s: %d list reads (want 1), %d feed reads (want %d)", callplan.TxDefinitionsRefresh, st.ByRoute[list], st.ByRoute[feed], polls)
+	}
+	env.Advance(poll)
+	env.Collect(ctx, resource.Transactional)
+	if n := env.Sim.Stats().ByRoute[list]; n != 2 {
+		t.Fatalf("after %s: %d list reads, want 2", callplan.TxDefinitionsRefresh, n)
+	}
+	// System-caused not-sent (126): the definitions are read at once.
+	env.Inject(sim.Fault{Kind: sim.FaultTransactionalNotSent, Target: env.Keys("transactional")[0],
+		Params: map[string]string{"per_hour": "240", "status_code": "126"}})
+	env.Advance(poll)
+	env.Collect(ctx, resource.Transactional)
+	if n := env.Sim.Stats().ByRoute[list]; n != 3 {
+		t.Fatalf("poll after a system-caused not-sent: %d list reads in all, want 3", n)
 	}
 }

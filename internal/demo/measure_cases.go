@@ -255,7 +255,7 @@ var measureCases = []measureCase{
 	{rule: "data_extension.empty", fault: sim.FaultDEEmptied, typ: resource.DataExtension,
 		pick: pickDE(1000, 3, "next row count of the data extension (budgeted tiers)")},
 	{rule: "data_extension.schema_drift", fault: sim.FaultDESchemaChange, typ: resource.DataExtension,
-		pick: pickDE(1, 3, "next schema read (ModifiedDate moved)")},
+		pick: pickDE(1, 3, "next read of the data extension definitions (hourly): ModifiedDate moved, so the schema is read")},
 	{rule: "data_extension.stale", fault: sim.FaultDERefreshStopped, typ: resource.DataExtension,
 		pick: pickDE(1, 8, "learned from ≥ 7 load intervals; warn_after = warn_factor × learned load interval must pass")},
 	{rule: "import.failed", fault: sim.FaultImportFailed, typ: resource.Import,
@@ -287,7 +287,7 @@ var measureCases = []measureCase{
 		pick:   pickSend("the next send job must complete at a tenth of its hour-of-week baseline; sends are polled every 15 min")},
 	{rule: "data_extension.retention_risk", fault: sim.FaultDERetention, typ: resource.DataExtension,
 		params: map[string]string{"days": "1"},
-		pick:   pickReliedDE("next poll of the data extension definitions (retention settings come with every Retrieve)")},
+		pick:   pickReliedDE("next read of the data extension definitions (hourly; retention settings come with every Retrieve)")},
 	{rule: "security.new_integration", fault: sim.FaultSecurityNewIntegration, typ: resource.Security,
 		pick: pickSecurity(func(*measurer) string { return "integration:" + strings.ToLower(sim.SecurityObjectID("Shadow Export")) }, "Shadow Export")},
 	{rule: "security.scope_change", fault: sim.FaultSecurityScopeChange, typ: resource.Security,
@@ -345,5 +345,5 @@ func pickSplitJourney(m *measurer, used map[string]bool) (string, string, string
 	if !ok {
 		return "", "", ""
 	}
-	return c.key, c.key, "the journey history read (every 2 h); the first path's share over the 6-hour window must fall below 20 % of its baseline"
+	return c.key, c.key, "the journey history read (every 4 h, hourly once a split looks skewed); the first path's share over the 6-hour window must fall below 20 % of its baseline"
 }

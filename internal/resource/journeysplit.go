@@ -31,6 +31,10 @@ type JourneySplit struct {
 	// read's failure (empty when it succeeded).
 	ReadAt    time.Time `json:"read_at,omitzero"`
 	ReadError string    `json:"read_error,omitempty"`
+	// Suspect: the last read's new counts sent a path a far smaller share
+	// than the counts before them did; the history is read again sooner
+	// (callplan.JourneySplitSuspectRefresh) until the rule can judge.
+	Suspect bool `json:"suspect,omitempty"`
 	// Since is where the counting began (the first read's start).
 	Since time.Time `json:"since,omitzero"`
 }

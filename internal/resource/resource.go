@@ -306,6 +306,10 @@ type TransactionalState struct {
 	// ENSAt is when an ENS EmailNotSent event for this definition last
 	// arrived (zero: never).
 	ENSAt time.Time `json:"ens_at,omitzero"`
+	// DefinitionsReadAt is when the definition list (status) was last
+	// read (it is read every callplan.TxDefinitionsRefresh while all is
+	// healthy; in between the definitions carry forward).
+	DefinitionsReadAt time.Time `json:"definitions_read_at,omitzero"`
 }
 
 // MaxNotSentSeen bounds TransactionalState.NotSentSeen.
@@ -377,6 +381,10 @@ type DataExtensionState struct {
 	CountTier int `json:"count_tier,omitempty"`
 	// Retention is the data retention policy (nil: none).
 	Retention *Retention `json:"retention,omitempty"`
+	// DefinitionsReadAt is when the DataExtension list (ModifiedDate,
+	// retention) was last read: every callplan.DEDefinitionsRefresh; in
+	// between the definitions carry forward.
+	DefinitionsReadAt time.Time `json:"definitions_read_at,omitzero"`
 }
 
 // ImportState is the payload of an import definition snapshot.
