@@ -266,10 +266,22 @@ type continuation struct {
 }
 
 type continuations struct {
-	mu sync.Mutex
-	n  uint64
-	m  map[string]*continuation
+	mu      sync.Mutex
+	n       uint64
+	m       map[string]*continuation
+	objects int // objects held by all entries
 }
+
+// Limits of the continuation store: clients that stop paging (a deadline,
+// a budget) leave their rest behind, and many business units paging large
+// retrieves at once must not hold the process's memory. The oldest entry
+// goes first; its continue request then answers "not valid or has
+// expired", as SFMC's do.
+const (
+	maxContinuations       = 256
+	maxContinuationObjects = 100_000
+	continuationTTL        = 15 * time.Minute // real time
+)
 
 func (c *continuations) put(seed uint64, cont *continuation) string {
 	c.mu.Lock()
@@ -279,25 +291,37 @@ func (c *continuations) put(seed uint64, cont *continuation) string {
 	}
 	c.n++
 	id := hashGUID(seed, c.n, 0xc0)
-	// Keep the store small: drop the oldest when full.
-	if len(c.m) >= 256 {
+	for k, v := range c.m {
+		if cont.created.Sub(v.created) > continuationTTL {
+			c.drop(k)
+		}
+	}
+	for len(c.m) > 0 && (len(c.m) >= maxContinuations || c.objects+len(cont.objects) > maxContinuationObjects) {
 		var oldest string
 		for k, v := range c.m {
 			if oldest == "" || v.created.Before(c.m[oldest].created) {
 				oldest = k
 			}
 		}
-		delete(c.m, oldest)
+		c.drop(oldest)
 	}
 	c.m[id] = cont
+	c.objects += len(cont.objects)
 	return id
+}
+
+func (c *continuations) drop(id string) {
+	if v, ok := c.m[id]; ok {
+		c.objects -= len(v.objects)
+		delete(c.m, id)
+	}
 }
 
 func (c *continuations) take(id string) *continuation {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cont := c.m[id]
-	delete(c.m, id)
+	c.drop(id)
 	return cont
 }
 
@@ -402,7 +426,7 @@ func (s *Sim) retrievePage(w http.ResponseWriter, base string, mid int64, objs [
 	size := s.opts.SOAPPageSize
 	now := s.clock.Now()
 	if len(objs) > size {
-		id := s.conts.put(uint64(s.opts.Seed)^uint64(now.UnixNano()), &continuation{mid: mid, objects: objs[size:], created: s.clock.RealNow()})
+		id := s.conts.put(uint64(s.opts.Seed)^uint64(now.UnixNano()), &continuation{mid: mid, objects: slices.Clone(objs[size:]), created: s.clock.RealNow()})
 		writeRetrieve(w, base, "MoreDataAvailable", id, objs[:size])
 		return
 	}
