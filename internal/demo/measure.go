@@ -35,6 +35,9 @@ type MeasureOptions struct {
 	SpendHours int
 	// Progress receives one line per phase (may be nil).
 	Progress io.Writer
+	// Rules, when set, limits the measure to these rules ("trust" for the
+	// Trust note); default every rule and the Trust note.
+	Rules []string
 }
 
 // RuleLatency is the measured detection of one rule.
@@ -63,6 +66,9 @@ type Measurement struct {
 	// tenant (sim.DefaultSize), at the default 5-minute intervals.
 	CallsPerHour float64  `json:"calls_per_hour"`
 	DefaultSize  sim.Size `json:"default_size"`
+	// Trust is the Salesforce Trust note on an outage cause (issue 17
+	// item 10), measured after the rules.
+	Trust *TrustNote `json:"trust,omitempty"`
 	// WarmUp and PollInterval describe the setup.
 	WarmUp       time.Duration `json:"warm_up_ns"`
 	PollInterval time.Duration `json:"poll_interval_ns"`
@@ -94,6 +100,8 @@ type measurer struct {
 	// first opening per rule and per rule+key.
 	byRule map[string]opened
 	byKey  map[string]opened
+	// apps are the customer's integrations calling through the proxy.
+	apps *measureApps
 }
 
 func (m *measurer) onChanges(_ string, _ resource.Type, ch incident.Changes) {
@@ -163,12 +171,24 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 	// A fixed start (midnight UTC of a fixed day) makes the measurement
 	// reproducible and keeps the whole run inside one UTC day, which the
 	// daily API budget counts in.
-	r, err := newRig(ctx, rigOptions{Seed: o.Seed, Size: o.Size, Dir: dir, OnChanges: m.onChanges, Start: measureStart})
+	r, err := newRig(ctx, rigOptions{Seed: o.Seed, Size: o.Size, Dir: dir, OnChanges: m.onChanges, Start: measureStart, Proxy: true})
 	if err != nil {
 		return nil, fmt.Errorf("measure: %w", err)
 	}
 	defer r.close()
 	m.r = r
+	// Salesforce Trust (served by the simulator) for the Trust note.
+	r.extra = trustConfig(r.simURL)
+	if err := r.writeConfig("", 0); err != nil {
+		return nil, err
+	}
+	if err := r.holder.Reload(r.configPath); err != nil {
+		return nil, fmt.Errorf("measure: reload: %w", err)
+	}
+	used := map[string]bool{}
+	if err := m.startApps(used); err != nil {
+		return nil, err
+	}
 	out := &Measurement{WarmUp: o.WarmUp, PollInterval: 5 * time.Minute, DefaultSize: sim.DefaultSize()}
 
 	fmt.Fprintf(progress, "warming up: %s of fault-free history\n", o.WarmUp)
@@ -178,7 +198,6 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 	m.reset()
 
 	// Object-level faults, all at once on distinct objects.
-	used := map[string]bool{}
 	type injected struct {
 		c      measureCase
 		target string
@@ -189,6 +208,9 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 	}
 	var inj []injected
 	for _, c := range measureCases {
+		if !o.measures(c.rule) {
+			continue
+		}
 		target, match, why := c.pick(m, used)
 		if target == "" {
 			out.Rules = append(out.Rules, RuleLatency{Rule: c.rule, Fault: string(c.fault), Why: "no suitable object in the simulated tenant"})
@@ -228,13 +250,34 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 	// Tenant-level faults, one at a time, each after the previous one's
 	// incidents resolved.
 	for _, tc := range tenantCases {
+		if !o.measures(tc.rule) {
+			continue
+		}
 		if err := r.play(ctx, r.sim.Now().Add(time.Hour), 0, func() bool { return !m.anyOpen(tc.rule) }); err != nil {
 			return nil, fmt.Errorf("measure: %w", err)
 		}
 		m.reset()
 		at := r.sim.Now()
+		match := ""
+		if tc.key != nil {
+			match = tc.key(m)
+		}
+		rl := RuleLatency{Rule: tc.rule, Fault: tc.name, Target: match, Why: tc.why}
+		if tc.inject != nil && m.openOn(tc.rule, match) {
+			// Open before the fault: a false positive on the healthy
+			// traffic, not a detection.
+			rl.Why = "already open before the fault (false positive on healthy traffic)"
+			out.Rules = append(out.Rules, rl)
+			continue
+		}
 		var id string
-		if tc.budget {
+		var undo func()
+		switch {
+		case tc.inject != nil:
+			if undo, err = tc.inject(m); err != nil {
+				return nil, err
+			}
+		case tc.budget:
 			// Lower the budget below what the engine spent today (UTC
 			// day, as the budget counts).
 			spent := r.eng.Health("demo-bu").State(r.sim.Now()).CallsToday
@@ -244,28 +287,36 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 			if err := r.holder.Reload(r.configPath); err != nil {
 				return nil, fmt.Errorf("measure: reload: %w", err)
 			}
-		} else {
+		default:
 			id = r.sim.Inject(sim.Fault{Kind: tc.fault, Params: tc.params})
 		}
 		fmt.Fprintf(progress, "tenant fault %s\n", tc.name)
-		if err := r.play(ctx, at.Add(o.Limit), 0, func() bool { _, ok := m.get(tc.rule, ""); return ok }); err != nil {
+		if err := r.play(ctx, at.Add(o.Limit), 0, func() bool { _, ok := m.get(tc.rule, match); return ok }); err != nil {
 			return nil, fmt.Errorf("measure: %w", err)
 		}
-		rl := RuleLatency{Rule: tc.rule, Fault: tc.name, Why: tc.why}
-		if op, ok := m.get(tc.rule, ""); ok {
+		if op, ok := m.get(tc.rule, match); ok {
 			rl.Detected, rl.Latency, rl.TTD = true, op.at.Sub(at), op.ttd
 			rl.TTDSinceFailure, rl.FailureKnown = op.sinceFailure, op.failureKnown
 		}
 		out.Rules = append(out.Rules, rl)
-		if tc.budget {
+		switch {
+		case undo != nil:
+			undo()
+		case tc.budget:
 			if err := r.writeConfig("", 0); err != nil {
 				return nil, err
 			}
 			if err := r.holder.Reload(r.configPath); err != nil {
 				return nil, fmt.Errorf("measure: reload: %w", err)
 			}
-		} else {
+		default:
 			r.sim.Clear(id)
+		}
+	}
+	if o.measures("trust") {
+		fmt.Fprintf(progress, "Trust note: %s + %s on %s\n", sim.FaultUnavailable, sim.FaultTrustIncident, trustInstance)
+		if out.Trust, err = m.measureTrust(ctx, o.Limit); err != nil {
+			return nil, fmt.Errorf("measure: trust: %w", err)
 		}
 	}
 	sort.SliceStable(out.Rules, func(i, j int) bool { return out.Rules[i].Rule < out.Rules[j].Rule })
@@ -279,6 +330,11 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 		out.CallsPerHour = cph
 	}
 	return out, nil
+}
+
+// measures reports whether the measure includes rule.
+func (o MeasureOptions) measures(rule string) bool {
+	return len(o.Rules) == 0 || slices.Contains(o.Rules, rule)
 }
 
 // anyOpen reports whether the store has an open incident of rule.
@@ -316,9 +372,23 @@ type tenantCase struct {
 	params     map[string]string
 	budget     bool
 	why        string
+	// inject, when set, injects the case's fault and returns how to end
+	// it; key names the incident's resource key to wait for.
+	inject func(*measurer) (func(), error)
+	key    func(*measurer) string
 }
 
 var tenantCases = []tenantCase{
+	{rule: "send.silent_failure", name: string(sim.FaultTransactionalSwallowed) + " (shop-backend's sends)",
+		inject: injectFault(sim.FaultTransactionalSwallowed, func(a *measureApps) string { return a.txDef }, nil),
+		key:    func(*measurer) string { return "integration:shop-backend" },
+		why:    "accepted (202) messages appear in the not-sent feed; judged after the 5-min grace at the next transactional poll"},
+	{rule: "send.silent_failure", name: string(sim.FaultJourneyEventsDropped) + " (member-app's entry events)",
+		inject: injectFault(sim.FaultJourneyEventsDropped, func(a *measureApps) string { return a.journey }, nil),
+		key:    func(*measurer) string { return "api-entry-events" },
+		why:    "events answered 201 must outnumber the journeys' population growth by half over the 30-min window, after the 5-min grace"},
+	{rule: "credentials.contention", name: "two more apps on order-sync's client id", inject: shareClientID,
+		why: "their first token requests through the proxy, at the next tenant evaluation"},
 	{rule: "tenant.blind", name: string(sim.FaultCredentialsRotated), fault: sim.FaultCredentialsRotated,
 		why: "seen at the next token request: the cached token stays valid up to ~18 min"},
 	{rule: "tenant.blocked", name: string(sim.FaultRESTBlocked), fault: sim.FaultRESTBlocked,
@@ -357,6 +427,14 @@ func PrintMeasurement(w io.Writer, m *Measurement) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Rule, r.Fault, lat, ttd, since, r.Why)
 	}
 	tw.Flush()
+	if t := m.Trust; t != nil {
+		if t.Detected {
+			fmt.Fprintf(w, "\nTrust note (Salesforce Trust configured; %s on instance %s): the outage cause says so %s after injection: %q\n",
+				t.Fault, t.Instance, t.Latency.Round(time.Second), t.Title)
+		} else {
+			fmt.Fprintf(w, "\nTrust note (Salesforce Trust configured; %s on instance %s): not detected\n", t.Fault, t.Instance)
+		}
+	}
 	if m.CallsPerHour > 0 {
 		s := m.DefaultSize
 		fmt.Fprintf(w, "\nAPI calls per hour, fault-free default-size tenant (%d automations, %d journeys, %d data extensions, %d triggered sends, %d transactional, %d imports): %.0f (%.0f a day)\n",

@@ -37,7 +37,9 @@ type rig struct {
 	holder     *config.Holder
 	eng        *monitor.Engine
 	configPath string
-	closers    []func()
+	// extra is appended to every config the rig writes (rigOptions.Extra).
+	extra   string
+	closers []func()
 
 	// The simulated integrations calling SFMC through the recording proxy
 	// (nil unless rigOptions.Integrations).
@@ -68,6 +70,9 @@ type rigOptions struct {
 	// tenant through the recording proxy (401s after the secret rotation,
 	// 429s, 400s, sends accepted but not sent).
 	Integrations bool
+	// Proxy starts the recording proxy without the demo's integrations
+	// (the caller adds its own to rig.integrations).
+	Proxy bool
 	// Alerts, when set, routes incidents through the alerting pipeline to
 	// a console receiver writing to Alerts and a local signed webhook.
 	Alerts io.Writer
@@ -111,7 +116,8 @@ func newRig(ctx context.Context, o rigOptions) (_ *rig, err error) {
 		r.closers = append(r.closers, a.close)
 	}
 	r.configPath = filepath.Join(o.Dir, "sfmcwatch.yaml")
-	if err := r.writeConfig(o.Extra, 0); err != nil {
+	r.extra = o.Extra
+	if err := r.writeConfig("", 0); err != nil {
 		return nil, err
 	}
 	cfg, err := config.Load(r.configPath)
@@ -161,7 +167,7 @@ func newRig(ctx context.Context, o rigOptions) (_ *rig, err error) {
 	eng := core.Engine
 	r.eng = eng
 	r.closers = append(r.closers, eng.Close)
-	if o.Integrations {
+	if o.Integrations || o.Proxy {
 		if err := r.startIntegrations(o); err != nil {
 			return nil, err
 		}
@@ -192,6 +198,9 @@ func (r *rig) startIntegrations(o rigOptions) error {
 	go srv.Serve(ln)
 	r.closers = append(r.closers, func() { srv.Close() })
 	r.proxyURL = "http://" + ln.Addr().String()
+	if !o.Integrations {
+		return nil
+	}
 	creds := r.sim.Credentials()
 	gs, err := loadgen.Demo(loadgen.DemoOptions{BaseURL: r.proxyURL, Credentials: creds, Start: r.sim.Now(),
 		DataExtension: r.sim.ObjectKeys(creds.MIDs[0], "data_extension")[0]})
@@ -205,7 +214,7 @@ func (r *rig) startIntegrations(o rigOptions) error {
 // stepIntegrations makes the integrations' calls due at the simulated now,
 // stores what the proxy recorded and evaluates it.
 func (r *rig) stepIntegrations(ctx context.Context) error {
-	if r.integrations == nil {
+	if r.recorder == nil {
 		return nil
 	}
 	if _, err := loadgen.StepAll(ctx, r.integrations, r.sim.Now()); err != nil {
@@ -227,7 +236,7 @@ func (r *rig) writeConfig(extra string, budget int64) error {
 	if budget > 0 {
 		c += fmt.Sprintf("    daily_api_budget: %d\n", budget)
 	}
-	c += extra
+	c += r.extra + extra
 	if r.alerts != nil {
 		c += r.alerts.alertingYAML()
 	}

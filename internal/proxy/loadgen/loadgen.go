@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,8 @@ type Call struct {
 	Method, Path string
 	// Body is sent as JSON when set.
 	Body []byte
+	// "{seq}" in Path or Body is replaced by the integration's call count
+	// (1, 2, …): a message key or contact key per call.
 }
 
 // Options configure an Integration.
@@ -83,6 +86,7 @@ type Integration struct {
 	tok  string
 	exp  time.Time
 	tot  Result
+	seq  int
 	// First time each status was answered (the benchmarks' time zero).
 	first map[int]time.Time
 }
@@ -174,7 +178,13 @@ func (g *Integration) call(ctx context.Context, c Call, now time.Time) int {
 			return st
 		}
 	}
-	st := g.do(ctx, c.Method, c.Path, c.Body, "Bearer "+g.tok, nil)
+	g.seq++
+	path, body := c.Path, c.Body
+	if n := strconv.Itoa(g.seq); strings.Contains(path, "{seq}") || bytes.Contains(body, []byte("{seq}")) {
+		path = strings.ReplaceAll(path, "{seq}", n)
+		body = bytes.ReplaceAll(body, []byte("{seq}"), []byte(n))
+	}
+	st := g.do(ctx, c.Method, path, body, "Bearer "+g.tok, nil)
 	if st == http.StatusUnauthorized {
 		g.tok = "" // refresh next time
 	}

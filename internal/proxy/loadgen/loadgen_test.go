@@ -2,10 +2,13 @@ package loadgen_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,5 +146,38 @@ func TestDemoIntegrationsOpenIncidents(t *testing.T) {
 			}
 			t.Errorf("no %s incident matching %q; incidents:\n%s", c.rule, c.fp, strings.Join(have, "\n"))
 		}
+	}
+}
+
+// "{seq}" in a call's path and body numbers the calls: each transactional
+// message gets its own messageKey, each entry event its own ContactKey.
+func TestCallSeq(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/token" {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"access_token":"t","expires_in":1079}`))
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, r.URL.Path+" "+string(b))
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	start := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	g, err := loadgen.New(loadgen.Options{Name: "shop", BaseURL: srv.URL, Start: start, Calls: []loadgen.Call{
+		{Every: time.Second, Method: http.MethodPost, Path: "/messaging/v1/email/messages/order-{seq}", Body: []byte(`{"k":"c-{seq}"}`)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Step(context.Background(), start.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`/messaging/v1/email/messages/order-1 {"k":"c-1"}`, `/messaging/v1/email/messages/order-2 {"k":"c-2"}`, `/messaging/v1/email/messages/order-3 {"k":"c-3"}`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -94,6 +94,11 @@ const (
 	// (param status_code, default 139) instead of being sent.
 	FaultTransactionalSwallowed Kind = "transactional_swallowed"
 
+	// FaultJourneyEventsDropped: entry events fired at the journey's entry
+	// event (POST /interaction/v1/events) are answered 201 with an
+	// eventInstanceId, but the contacts never enter the journey.
+	FaultJourneyEventsDropped Kind = "journey_events_dropped"
+
 	// FaultDERetention: the data extension gets row-based retention of
 	// param days (default 1) and loses param fraction of its rows
 	// (default 0.5).
@@ -169,6 +174,7 @@ var kinds = map[Kind]kindInfo{
 
 	// Accepted through the API, then not sent.
 	FaultTransactionalSwallowed: {summary: "transactional messages accepted through the API are not sent"},
+	FaultJourneyEventsDropped:   {summary: "journey entry events are accepted (201) but contacts do not enter the journey"},
 	FaultDERetention:            {summary: "data extension gets short row-based retention; rows expire"},
 
 	FaultSecurityNewIntegration: {summary: "audit trail: an installed package is created"},

@@ -462,6 +462,7 @@ func TestFaultKinds(t *testing.T) {
 				t.Fatalf("another instance: %v", other)
 			}
 		}},
+		{FaultJourneyEventsDropped, func(t *testing.T, h *harness, _ picks) { checkEntryEvents(t, h) }},
 		{FaultSecurityIPBlocked, func(t *testing.T, h *harness, _ picks) {
 			h.sim.Inject(Fault{Kind: FaultSecurityIPBlocked, Target: "mallory", Start: ago(h, time.Hour)})
 			if n := loginItems(t, h, "mallory", "Invalid IP"); n < 6 {

@@ -105,6 +105,7 @@ func (s *Sim) routes() http.Handler {
 	rest("GET /interaction/v1/interactions/{id}", "journeys_read", s.handleJourney)
 	rest("GET /interaction/v1/interactions/{id}/audit/{action}", "journeys_read", s.handleJourneyAudit)
 	rest("GET /interaction/v1/eventDefinitions/{id}", "journeys_read", s.handleEventDefinition)
+	rest("POST /interaction/v1/events", "journeys_execute", s.handleEntryEvent)
 	rest("POST /interaction/v1/interactions/journeyhistory/download", "journeys_read", s.handleJourneyHistory)
 
 	rest("GET /messaging/v1/email/definitions", "email_read", s.handleTxDefinitions)

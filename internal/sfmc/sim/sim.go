@@ -99,6 +99,8 @@ type Sim struct {
 	stats   Stats
 
 	accepted acceptedStore // transactional messages accepted through the API
+	entries  entryStore    // contacts entered through API entry events
+	packages packageStore  // installed packages other than the monitor's
 }
 
 // New builds a simulator and its tenants.

@@ -260,7 +260,7 @@ func (s *Sim) enrolled(t *tenant, j *journey, at time.Time) int64 {
 	if active < 0 {
 		active = 0
 	}
-	return j.BasePopulation + int64(active.Hours()*j.RatePerHour)
+	return j.BasePopulation + int64(active.Hours()*j.RatePerHour) + s.entries.count(t.MID, j.Key, end)
 }
 
 type journeyStats struct {

@@ -125,9 +125,14 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.clock.Now()
+	secret, granted := s.creds.ClientSecret, packageScopes
 	if req.ClientID != s.creds.ClientID {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", unknownClientDesc)
-		return
+		p, ok := s.packages.lookup(req.ClientID)
+		if !ok {
+			oauthError(w, http.StatusUnauthorized, "invalid_client", unknownClientDesc)
+			return
+		}
+		secret, granted = p.secret, p.scopes
 	}
 	mid := s.creds.AccountID
 	if len(req.AccountID) > 0 && string(req.AccountID) != "null" {
@@ -139,7 +144,7 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 		}
 		mid = m
 	}
-	if f := s.faults.take(now, reqCtx{surface: "auth", path: r.URL.Path, mid: mid}, FaultCredentialsRotated); f != nil || req.ClientSecret != s.creds.ClientSecret {
+	if f := s.faults.take(now, reqCtx{surface: "auth", path: r.URL.Path, mid: mid}, FaultCredentialsRotated); f != nil || req.ClientSecret != secret {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", invalidClientDesc)
 		return
 	}
@@ -148,11 +153,11 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", invalidClientDesc)
 		return
 	}
-	scopes := slices.Clone(packageScopes)
+	scopes := slices.Clone(granted)
 	if req.Scope != nil {
 		var want []string
 		for _, sc := range strings.Fields(*req.Scope) {
-			if slices.Contains(packageScopes, sc) {
+			if slices.Contains(granted, sc) {
 				want = append(want, sc)
 			} else {
 				oauthError(w, http.StatusBadRequest, "invalid_scope", "The requested scope is invalid, unknown, malformed, or exceeds the scope granted to the package.")
