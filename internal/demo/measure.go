@@ -257,6 +257,12 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 			return nil, fmt.Errorf("measure: %w", err)
 		}
 		m.reset()
+		stop := func() {}
+		if tc.before != nil {
+			if stop, err = tc.before(m); err != nil {
+				return nil, err
+			}
+		}
 		at := r.sim.Now()
 		match := ""
 		if tc.key != nil {
@@ -268,6 +274,7 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 			// traffic, not a detection.
 			rl.Why = "already open before the fault (false positive on healthy traffic)"
 			out.Rules = append(out.Rules, rl)
+			stop()
 			continue
 		}
 		var id string
@@ -312,6 +319,7 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 		default:
 			r.sim.Clear(id)
 		}
+		stop()
 	}
 	if o.measures("trust") {
 		fmt.Fprintf(progress, "Trust note: %s + %s on %s\n", sim.FaultUnavailable, sim.FaultTrustIncident, trustInstance)
@@ -375,6 +383,10 @@ type tenantCase struct {
 	// inject, when set, injects the case's fault and returns how to end
 	// it; key names the incident's resource key to wait for.
 	inject func(*measurer) (func(), error)
+	// before, when set, starts what the case needs on healthy terms
+	// before its fault (and before the check that its incident is not
+	// open already) and returns how to stop it after the case.
+	before func(*measurer) (func(), error)
 	key    func(*measurer) string
 }
 
@@ -384,6 +396,7 @@ var tenantCases = []tenantCase{
 		key:    func(*measurer) string { return "integration:shop-backend" },
 		why:    "accepted (202) messages appear in the not-sent feed; judged after the 5-min grace at the next transactional poll"},
 	{rule: "send.silent_failure", name: string(sim.FaultJourneyEventsDropped) + " (member-app's entry events)",
+		before: startMemberApp,
 		inject: injectFault(sim.FaultJourneyEventsDropped, func(a *measureApps) string { return a.journey }, nil),
 		key:    func(*measurer) string { return "api-entry-events" },
 		why:    "events answered 201 must outnumber the journeys' population growth by half over the 30-min window, after the 5-min grace"},

@@ -31,7 +31,10 @@ import (
 //     while nobody enters → send.silent_failure (api-entry-events). The
 //     rule compares the accepted events with the growth of every published
 //     journey together, so the app sends more than the natural entries of
-//     the measure tenant's published journeys (about 680 an hour);
+//     the measure tenant's published journeys (about 680 an hour). It runs
+//     only around its case (memberLead of healthy traffic before the
+//     fault, stopped after): a call a second over the whole measure would
+//     be most of its work;
 //   - order-sync reads a data extension every minute, caching its token.
 //     The contention case starts two more apps on order-sync's client id →
 //     credentials.contention.
@@ -42,6 +45,33 @@ type measureApps struct {
 	dataExtension, acc string
 	// extra are the integrations a case added (removed when it ends).
 	extra []*loadgen.Integration
+	// member is member-app's package and calls (started by its case).
+	member      sim.Credentials
+	memberCalls []loadgen.Call
+}
+
+// memberLead is how long member-app sends healthy events before its case's
+// fault: longer than the rule's 30-minute window, so the fault has to
+// outweigh a window of events that did enter.
+const memberLead = 40 * time.Minute
+
+// startMemberApp starts member-app, plays memberLead of its healthy
+// traffic and returns how to stop it.
+func startMemberApp(m *measurer) (func(), error) {
+	a, r := m.apps, m.r
+	g, err := a.integration(r, "member-app", a.member, a.memberCalls)
+	if err != nil {
+		return nil, err
+	}
+	r.integrations = append(r.integrations, g)
+	stop := func() {
+		r.integrations = slices.DeleteFunc(r.integrations, func(x *loadgen.Integration) bool { return x == g })
+	}
+	if err := r.play(m.ctx, r.sim.Now().Add(memberLead), 0, nil); err != nil {
+		stop()
+		return nil, fmt.Errorf("measure: member-app: %w", err)
+	}
+	return stop, nil
 }
 
 // entryEventEvery is member-app's pace.
@@ -82,8 +112,12 @@ func (m *measurer) startApps(used map[string]bool) error {
 	}
 	for _, sp := range specs {
 		c := r.sim.AddPackage(sp.name)
-		if sp.name == "order-sync" {
+		switch sp.name {
+		case "order-sync":
 			a.orderSync = c
+		case "member-app":
+			a.member, a.memberCalls = c, sp.calls
+			continue // started by its case
 		}
 		g, err := a.integration(r, sp.name, c, sp.calls)
 		if err != nil {
