@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -33,5 +35,26 @@ func TestBenchTenants(t *testing.T) {
 	}
 	if code := Run(context.Background(), []string{"bench", "nothing"}, IO{In: strings.NewReader(""), Out: &out, Err: &errb}); code != ExitUsage {
 		t.Errorf("bench nothing: exit %d, want %d", code, ExitUsage)
+	}
+}
+
+// TestBenchProfiles: --memprofile leaves a heap profile; --pprof serves the
+// runtime's profiles on loopback only.
+func TestBenchProfiles(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "heap.prof")
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), []string{"bench", "tenants", "--tenants", "1", "--size", "small",
+		"--duration", "2s", "--speed", "300", "--warmup", "1m", "--dir", t.TempDir(), "--memprofile", prof, "--pprof", "127.0.0.1:0"},
+		IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s%s", code, out.String(), errb.String())
+	}
+	if fi, err := os.Stat(prof); err != nil || fi.Size() == 0 {
+		t.Errorf("heap profile: %v", err)
+	}
+	errb.Reset()
+	code = Run(context.Background(), []string{"bench", "tenants", "--duration", "1s", "--pprof", "0.0.0.0:0"}, IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+	if code != ExitUsage || !strings.Contains(errb.String(), "loopback") {
+		t.Errorf("--pprof on all interfaces: exit %d, %q", code, errb.String())
 	}
 }
