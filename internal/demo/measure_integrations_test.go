@@ -19,6 +19,9 @@ func TestMeasureIntegrationCases(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays hours of simulated time")
 	}
+	if raceDetector {
+		t.Skip("minutes under the race detector; .ci/run's demo --measure step runs these cases")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	m, err := Measure(ctx, MeasureOptions{WarmUp: time.Hour, Limit: 2 * time.Hour, SpendHours: -1,
