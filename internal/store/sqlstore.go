@@ -32,6 +32,8 @@ type sqlStore struct {
 	ckpt *checkpointer
 	// pruneChunk overrides defaultPruneChunk (tests).
 	pruneChunk int
+	// bases caches inflated snapshot bases (see pack.go).
+	bases baseCache
 }
 
 var _ Store = (*sqlStore)(nil)
