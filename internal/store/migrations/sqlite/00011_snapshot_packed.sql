@@ -8,7 +8,7 @@
 
 -- +goose Up
 CREATE TABLE snapshot_bases (
-    id   INTEGER PRIMARY KEY,
+    id   INTEGER PRIMARY KEY AUTOINCREMENT,    -- never reused: readers cache bases by id
     body BLOB    NOT NULL                        -- deflated counters, 0x00, payload
 ) STRICT;
 ALTER TABLE snapshots ADD COLUMN base_id INTEGER;  -- snapshot_bases.id (NULL with packed NULL)
