@@ -209,8 +209,10 @@ func (s *sqlStore) pruneBySize(ctx context.Context, now time.Time, r Retention) 
 func (s *sqlStore) usedBytes(ctx context.Context) (int64, error) {
 	var n int64
 	if s.pg {
-		err := s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(pg_total_relation_size(relid) * n_live_tup
-			/ GREATEST(n_live_tup + n_dead_tup, 1)), 0)::BIGINT
+		// A table the statistics have not counted yet counts whole.
+		err := s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN n_live_tup + n_dead_tup = 0
+			THEN pg_total_relation_size(relid)
+			ELSE pg_total_relation_size(relid) * n_live_tup / (n_live_tup + n_dead_tup) END), 0)::BIGINT
 			FROM pg_stat_user_tables WHERE schemaname = current_schema()`).Scan(&n)
 		return n, err
 	}
