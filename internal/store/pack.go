@@ -24,7 +24,7 @@ import (
 
 // rebaseRatio: a delta larger than 1/rebaseRatio of the standalone
 // deflated state starts a new base.
-const rebaseRatio = 4
+const rebaseRatio = 2
 
 // packState joins counters and payload; nil when both are empty.
 func packState(counters map[string]int64, payload []byte) ([]byte, error) {

@@ -3,7 +3,7 @@
 -- state of an earlier row of the same object (snapshot_bases.body, itself
 -- deflated), so a row costs about what changed since its base. Rows from
 -- before this migration keep counters and payload as JSONB (packed NULL).
--- A new base starts when a row's delta would exceed a third of the row
+-- A new base starts when a row's delta would exceed half of the row
 -- deflated alone. Bases no row refers to go with retention.
 
 -- +goose Up
