@@ -62,6 +62,7 @@ func runContract(t *testing.T, h harness) {
 		{"SnapshotsPacked", testSnapshotsPacked},
 		{"SnapshotsDownsample", testSnapshotsDownsample},
 		{"PruneBySize", testPruneBySize},
+		{"SnapshotsMigrateData", testSnapshotsMigrateData},
 		{"Incidents", testIncidents},
 		{"IncidentFailureStart", testIncidentFailureStart},
 		{"IncidentEvidenceCap", testIncidentEvidenceCap},

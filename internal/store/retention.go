@@ -89,8 +89,8 @@ func (s *sqlStore) pruneEvents(ctx context.Context, cutoff int64) (int64, error)
 func (s *sqlStore) pruneSnapshots(ctx context.Context, cutoff int64) (int64, error) {
 	n, err := s.deleteChunks(ctx, `DELETE FROM snapshots WHERE id IN (
 			SELECT s.id FROM snapshots s WHERE s.observed_at < ? AND EXISTS (
-				SELECT 1 FROM snapshots n WHERE n.tenant = s.tenant AND n.resource_type = s.resource_type
-				AND n.resource_key = s.resource_key AND n.observed_at <= ? AND (n.observed_at > s.observed_at
+				SELECT 1 FROM snapshots n WHERE n.object_id = s.object_id
+				AND n.observed_at <= ? AND (n.observed_at > s.observed_at
 					OR (n.observed_at = s.observed_at AND n.id > s.id)))
 			LIMIT ?)`, cutoff, cutoff)
 	if err != nil {
@@ -131,8 +131,7 @@ func (s *sqlStore) downsample(ctx context.Context, now time.Time, cutoff int64) 
 	}
 	n, err := s.deleteChunks(ctx, `DELETE FROM snapshots WHERE id IN (
 			SELECT s.id FROM snapshots s WHERE s.observed_at >= ? AND s.observed_at < ? AND EXISTS (
-				SELECT 1 FROM snapshots n WHERE n.tenant = s.tenant AND n.resource_type = s.resource_type
-				AND n.resource_key = s.resource_key
+				SELECT 1 FROM snapshots n WHERE n.object_id = s.object_id
 				AND n.observed_at < (s.observed_at / 3600000000 + 1) * 3600000000
 				AND (n.observed_at > s.observed_at OR (n.observed_at = s.observed_at AND n.id > s.id)))
 			LIMIT ?)`, from, cutoff)

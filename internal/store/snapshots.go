@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -24,10 +23,12 @@ import (
 // row_count_at, a definition's queue_read_at): rules read those, so a
 // poll that re-measured something is a change and is stored.
 
-const snapshotCols = "id, tenant, resource_type, resource_key, observed_at, status, last_run_at, row_count, schema_hash, counters, payload, seen_until, base_id, packed"
+// snapshotCols are read from snapshotsJoined (a row names its object by
+// snapshot_objects.id, migration 00012).
+const snapshotCols = "s.id, o.tenant, o.resource_type, o.resource_key, s.observed_at, s.status, s.last_run_at, s.row_count, s.schema_hash, s.counters, s.payload, s.seen_until, s.base_id, s.packed"
 
-// qualifiedSnapshotCols is snapshotCols for a query that joins snapshots as s.
-var qualifiedSnapshotCols = "s." + strings.ReplaceAll(snapshotCols, ", ", ", s.")
+// snapshotsJoined is the FROM clause of snapshotCols.
+const snapshotsJoined = " FROM snapshots s JOIN snapshot_objects o ON o.id = s.object_id"
 
 func (s *sqlStore) InsertSnapshots(ctx context.Context, snaps []Snapshot) ([]int64, error) {
 	if len(snaps) == 0 {
@@ -55,8 +56,8 @@ func (s *sqlStore) InsertSnapshots(ctx context.Context, snaps []Snapshot) ([]int
 // the object's current base (pack.go).
 func (s *sqlStore) insertSnapshotsTx(ctx context.Context, tx *sql.Tx, snaps []Snapshot) ([]int64, error) {
 	ids := make([]int64, 0, len(snaps))
-	prev, err := tx.PrepareContext(ctx, s.q(`SELECT `+qualifiedSnapshotCols+`, l.observed_at FROM latest_snapshots l
-		JOIN snapshots s ON s.id = l.snapshot_id
+	prev, err := tx.PrepareContext(ctx, s.q(`SELECT `+snapshotCols+`, l.observed_at FROM latest_snapshots l
+		JOIN snapshots s ON s.id = l.snapshot_id JOIN snapshot_objects o ON o.id = s.object_id
 		WHERE l.tenant = ? AND l.resource_type = ? AND l.resource_key = ?`))
 	if err != nil {
 		return nil, fmt.Errorf("prepare latest row: %w", err)
@@ -68,8 +69,8 @@ func (s *sqlStore) insertSnapshotsTx(ctx context.Context, tx *sql.Tx, snaps []Sn
 	}
 	defer same.Close()
 	st, err := tx.PrepareContext(ctx, s.q(`INSERT INTO snapshots
-		(tenant, resource_type, resource_key, observed_at, status, last_run_at, row_count, schema_hash, base_id, packed)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`))
+		(object_id, observed_at, status, last_run_at, row_count, schema_hash, base_id, packed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`))
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
@@ -151,7 +152,11 @@ func (s *sqlStore) insertSnapshotsTx(ctx context.Context, tx *sql.Tx, snaps []Sn
 				}
 				packed, base = delta, baseID
 			}
-			if err := st.QueryRowContext(ctx, sn.Tenant, sn.ResourceType, sn.ResourceKey,
+			obj, err := s.objectID(ctx, tx, sn.ResourceRef)
+			if err != nil {
+				return nil, fmt.Errorf("snapshot %d: %w", i, err)
+			}
+			if err := st.QueryRowContext(ctx, obj,
 				at, sn.Status, nullUS(sn.LastRunAt), rowCount, sn.SchemaHash, base, packed).Scan(&id); err != nil {
 				return nil, fmt.Errorf("snapshot %d: %w", i, err)
 			}
@@ -204,6 +209,35 @@ func scanSnapshotRaw(sc scanner, extra ...any) (r rawSnapshot, ok bool, err erro
 	}
 	r.baseID = baseID.Int64
 	return r, true, nil
+}
+
+// objectID returns ref's snapshot_objects.id inside tx, adding the object
+// when new. Ids read as committed are cached (objects are never deleted,
+// ids never reused); one added in tx is not until a later read sees it,
+// so a rolled-back transaction leaves no id in the cache.
+func (s *sqlStore) objectID(ctx context.Context, tx *sql.Tx, ref ResourceRef) (int64, error) {
+	if id, ok := s.objects.Load(ref); ok {
+		return id.(int64), nil
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM snapshot_objects WHERE tenant = ? AND resource_type = ? AND resource_key = ?`),
+		ref.Tenant, ref.ResourceType, ref.ResourceKey).Scan(&id)
+	if err == nil {
+		s.objects.Store(ref, id)
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("snapshot object: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO snapshot_objects (tenant, resource_type, resource_key) VALUES (?, ?, ?)
+		ON CONFLICT (tenant, resource_type, resource_key) DO NOTHING`), ref.Tenant, ref.ResourceType, ref.ResourceKey); err != nil {
+		return 0, fmt.Errorf("add snapshot object: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM snapshot_objects WHERE tenant = ? AND resource_type = ? AND resource_key = ?`),
+		ref.Tenant, ref.ResourceType, ref.ResourceKey).Scan(&id); err != nil {
+		return 0, fmt.Errorf("snapshot object: %w", err)
+	}
+	return id, nil
 }
 
 // queryRower is a *sql.DB or *sql.Tx.
@@ -279,9 +313,9 @@ func (s *sqlStore) finish(ctx context.Context, r rawSnapshot) (storedSnapshot, e
 // latest poll (ObservedAt is the row's seen_until when identical polls
 // extended it).
 func (s *sqlStore) LatestSnapshot(ctx context.Context, ref ResourceRef) (Snapshot, error) {
-	row := s.r.QueryRowContext(ctx, s.q(`SELECT `+snapshotCols+` FROM snapshots
-		WHERE tenant = ? AND resource_type = ? AND resource_key = ?
-		ORDER BY observed_at DESC, id DESC LIMIT 1`), ref.Tenant, ref.ResourceType, ref.ResourceKey)
+	row := s.r.QueryRowContext(ctx, s.q(`SELECT `+snapshotCols+snapshotsJoined+`
+		WHERE o.tenant = ? AND o.resource_type = ? AND o.resource_key = ?
+		ORDER BY s.observed_at DESC, s.id DESC LIMIT 1`), ref.Tenant, ref.ResourceType, ref.ResourceKey)
 	raw, _, err := scanSnapshotRaw(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Snapshot{}, fmt.Errorf("store: latest snapshot %s/%s/%s: %w", ref.Tenant, ref.ResourceType, ref.ResourceKey, ErrNotFound)
@@ -338,8 +372,8 @@ func (s *sqlStore) querySnapshots(ctx context.Context, query string, args ...any
 }
 
 func (s *sqlStore) LatestSnapshots(ctx context.Context, tenant, resourceType string) ([]Snapshot, error) {
-	rows, err := s.querySnapshots(ctx, `SELECT `+qualifiedSnapshotCols+` FROM latest_snapshots l
-		JOIN snapshots s ON s.id = l.snapshot_id
+	rows, err := s.querySnapshots(ctx, `SELECT `+snapshotCols+` FROM latest_snapshots l
+		JOIN snapshots s ON s.id = l.snapshot_id JOIN snapshot_objects o ON o.id = s.object_id
 		WHERE l.tenant = ? AND l.resource_type = ? ORDER BY l.resource_key`, tenant, resourceType)
 	if err != nil {
 		return nil, fmt.Errorf("store: latest snapshots %s/%s: %w", tenant, resourceType, err)
@@ -364,9 +398,9 @@ func (s *sqlStore) SnapshotHistory(ctx context.Context, ref ResourceRef, from, t
 	n := clampLimit(limit, 1000, 10000)
 	var rows []storedSnapshot
 	if !from.IsZero() && (to.IsZero() || from.Before(to)) {
-		anchor, err := s.querySnapshots(ctx, `SELECT `+snapshotCols+` FROM snapshots
-			WHERE tenant = ? AND resource_type = ? AND resource_key = ? AND observed_at < ?
-			ORDER BY observed_at DESC, id DESC LIMIT 1`, ref.Tenant, ref.ResourceType, ref.ResourceKey, us(from))
+		anchor, err := s.querySnapshots(ctx, `SELECT `+snapshotCols+snapshotsJoined+`
+			WHERE o.tenant = ? AND o.resource_type = ? AND o.resource_key = ? AND s.observed_at < ?
+			ORDER BY s.observed_at DESC, s.id DESC LIMIT 1`, ref.Tenant, ref.ResourceType, ref.ResourceKey, us(from))
 		if err != nil {
 			return nil, fmt.Errorf("store: snapshot history anchor: %w", err)
 		}
@@ -375,17 +409,17 @@ func (s *sqlStore) SnapshotHistory(ctx context.Context, ref ResourceRef, from, t
 		}
 	}
 	var w where
-	w.add("tenant = ?", ref.Tenant)
-	w.add("resource_type = ?", ref.ResourceType)
-	w.add("resource_key = ?", ref.ResourceKey)
+	w.add("o.tenant = ?", ref.Tenant)
+	w.add("o.resource_type = ?", ref.ResourceType)
+	w.add("o.resource_key = ?", ref.ResourceKey)
 	if !from.IsZero() {
-		w.add("observed_at >= ?", us(from))
+		w.add("s.observed_at >= ?", us(from))
 	}
 	if !to.IsZero() {
-		w.add("observed_at < ?", us(to))
+		w.add("s.observed_at < ?", us(to))
 	}
-	in, err := s.querySnapshots(ctx, `SELECT `+snapshotCols+` FROM snapshots`+w.String()+
-		fmt.Sprintf(" ORDER BY observed_at, id LIMIT %d", n), w.args...)
+	in, err := s.querySnapshots(ctx, `SELECT `+snapshotCols+snapshotsJoined+w.String()+
+		fmt.Sprintf(" ORDER BY s.observed_at, s.id LIMIT %d", n), w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: snapshot history: %w", err)
 	}

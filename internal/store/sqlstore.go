@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -34,6 +35,8 @@ type sqlStore struct {
 	pruneChunk int
 	// bases caches inflated snapshot bases (see pack.go).
 	bases baseCache
+	// objects caches snapshot_objects ids by ResourceRef.
+	objects sync.Map
 }
 
 var _ Store = (*sqlStore)(nil)
