@@ -63,33 +63,53 @@ func unpackState(state []byte) (map[string]int64, json.RawMessage, error) {
 	return counters, payload, nil
 }
 
+// packedIsBase is the packed value of a row whose state is its base's
+// (no deflate stream is this one byte).
+var packedIsBase = []byte{0}
+
+// plainWriters reuse the compressors of deflate without a dictionary (a
+// flate.Writer is a few hundred KB to set up).
+var plainWriters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestCompression)
+	return w
+}}
+
 // deflate compresses b, with dict as preset dictionary when not nil.
 func deflate(b, dict []byte) []byte {
 	var out bytes.Buffer
-	var w *flate.Writer
-	if dict != nil {
-		w, _ = flate.NewWriterDict(&out, flate.BestCompression, dict)
-	} else {
-		w, _ = flate.NewWriter(&out, flate.BestCompression)
+	if dict == nil {
+		w := plainWriters.Get().(*flate.Writer)
+		defer plainWriters.Put(w)
+		w.Reset(&out)
+		_, _ = w.Write(b) // a bytes.Buffer does not fail
+		_ = w.Close()
+		return out.Bytes()
 	}
-	_, _ = w.Write(b) // a bytes.Buffer does not fail
+	w, _ := flate.NewWriterDict(&out, flate.BestCompression, dict)
+	_, _ = w.Write(b)
 	_ = w.Close()
 	return out.Bytes()
 }
 
+// readers reuse decompressors (flate's readers reset to any dictionary).
+var readers sync.Pool
+
 // inflate reverses deflate.
 func inflate(b, dict []byte) ([]byte, error) {
 	var r io.ReadCloser
-	if dict != nil {
-		r = flate.NewReaderDict(bytes.NewReader(b), dict)
+	if v := readers.Get(); v != nil {
+		r = v.(io.ReadCloser)
+		if err := r.(flate.Resetter).Reset(bytes.NewReader(b), dict); err != nil {
+			return nil, fmt.Errorf("inflate: %w", err)
+		}
 	} else {
-		r = flate.NewReader(bytes.NewReader(b))
+		r = flate.NewReaderDict(bytes.NewReader(b), dict)
 	}
-	defer r.Close()
 	out, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("inflate: %w", err)
 	}
+	readers.Put(r)
 	return out, nil
 }
 
