@@ -15,11 +15,11 @@ import (
 // state of an earlier row of the same object, kept deflated in
 // snapshot_bases. Polls of one object repeat most of their payload (names,
 // ids, the same runs and jobs shifted by one), so a row costs about what
-// changed since its base: on the simulated default business unit, a tenth
-// of the payload deflated alone and a third of plain deflate.
+// changed since its base: on the simulated default business unit about
+// a tenth of the raw counters and payload (each deflated alone: a third).
 //
-// A row whose delta exceeds rebaseRatio of itself deflated alone starts a
-// new base (its own state), so drift from an old base never costs more
+// A row whose delta exceeds 1/rebaseRatio of itself deflated alone starts
+// a new base (its own state), so drift from an old base never costs more
 // than a fraction of plain compression.
 
 // rebaseRatio: a delta larger than 1/rebaseRatio of the standalone
