@@ -68,6 +68,8 @@ type benchResult struct {
 	CPU                            time.Duration
 	RSSPeak                        int64 // bytes
 	DBSize, DBAtWarmup             int64
+	Used, UsedAtWarmup             int64
+	UsedGrowthPerBUDay             float64
 	GrowthPerBUDay                 float64 // bytes
 }
 
@@ -89,6 +91,7 @@ func runBench(ctx context.Context, args []string, s IO) int {
 	warmup := durationFlag(fs, "warmup", 15*time.Minute, "simulated time excluded from the calls and growth projections")
 	workers := fs.Int("workers", 0, "fixed worker pool (0: sized from the work, as serve)")
 	dir := fs.String("dir", "", "directory for the database (default: a temporary one, removed afterwards)")
+	fullRes := durationFlag(fs, "full-resolution", 0, "storage.retention.full_resolution (0: the default, 2d); 1h shows the downsampled steady state within a short run")
 	verbose := fs.Bool("v", false, "log the engine's warnings")
 	memprofile := fs.String("memprofile", "", "write a heap profile (go tool pprof) to this file every 30 s and at the end")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060) while the bench runs")
@@ -96,8 +99,8 @@ func runBench(ctx context.Context, args []string, s IO) int {
 	if done {
 		return code
 	}
-	if len(rest) > 0 || *tenants < 1 || *duration <= 0 || *speed <= 0 || *workers < 0 || *warmup < 0 {
-		fmt.Fprintln(s.Err, "bench tenants: --tenants ≥ 1, --duration > 0, --speed > 0, --workers ≥ 0 and --warmup ≥ 0, no other arguments")
+	if len(rest) > 0 || *tenants < 1 || *duration <= 0 || *speed <= 0 || *workers < 0 || *warmup < 0 || (*fullRes != 0 && *fullRes < time.Hour) {
+		fmt.Fprintln(s.Err, "bench tenants: --tenants ≥ 1, --duration > 0, --speed > 0, --workers ≥ 0, --warmup ≥ 0 and --full-resolution 0 or ≥ 1h, no other arguments")
 		return ExitUsage
 	}
 	size, err := parseSimSize(*sizeFlag)
@@ -133,7 +136,7 @@ func runBench(ctx context.Context, args []string, s IO) int {
 		defer stop()
 	}
 	res, err := benchTenants(ctx, benchOptions{Tenants: *tenants, Duration: *duration, Speed: *speed, Size: size,
-		Warmup: *warmup, Workers: *workers, Dir: d, Logger: logger})
+		Warmup: *warmup, Workers: *workers, Dir: d, Logger: logger, FullResolution: *fullRes})
 	if err != nil {
 		fmt.Fprintf(s.Err, "bench tenants: %v\n", err)
 		return ExitFindings
@@ -211,6 +214,8 @@ type benchOptions struct {
 	Workers  int
 	Dir      string
 	Logger   *slog.Logger
+	// FullResolution overrides storage.retention.full_resolution.
+	FullResolution time.Duration
 }
 
 func benchTenants(ctx context.Context, o benchOptions) (benchResult, error) {
@@ -228,7 +233,7 @@ func benchTenants(ctx context.Context, o benchOptions) (benchResult, error) {
 	defer srv.Close()
 	url := "http://" + ln.Addr().String()
 	dbPath := filepath.Join(o.Dir, "bench.db")
-	cfg, err := config.Parse(filepath.Join(o.Dir, "bench.yaml"), []byte(benchConfig(url, sm.Credentials(), dbPath)), nil)
+	cfg, err := config.Parse(filepath.Join(o.Dir, "bench.yaml"), []byte(benchConfig(url, sm.Credentials(), dbPath, o.FullResolution)), nil)
 	if err != nil {
 		return res, fmt.Errorf("config: %w", err)
 	}
@@ -295,6 +300,7 @@ loop:
 			if callsWarm < 0 && sm.Now().Sub(start) >= o.Warmup {
 				callsWarm = benchCalls(sm)
 				res.DBAtWarmup = dbSize(dbPath)
+				res.UsedAtWarmup = usedSize(ctx, st)
 			}
 		}
 	}
@@ -309,16 +315,19 @@ loop:
 	}
 	res.CallsAll = benchCalls(sm)
 	res.DBSize = dbSize(dbPath)
+	res.Used = usedSize(ctx, st)
 	day := float64(24 * time.Hour)
 	if callsWarm >= 0 && res.Simulated > o.Warmup {
 		win := float64(res.Simulated - o.Warmup)
 		res.CallsWindow = res.CallsAll - callsWarm
 		res.ProjectedPerBU = float64(res.CallsWindow) / win * day / float64(o.Tenants)
 		res.GrowthPerBUDay = float64(res.DBSize-res.DBAtWarmup) / win * day / float64(o.Tenants)
+		res.UsedGrowthPerBUDay = float64(res.Used-res.UsedAtWarmup) / win * day / float64(o.Tenants)
 	} else {
 		res.Warmup = 0
 		res.ProjectedPerBU = float64(res.CallsAll) / float64(res.Simulated) * day / float64(o.Tenants)
 		res.GrowthPerBUDay = float64(res.DBSize) / float64(res.Simulated) * day / float64(o.Tenants)
+		res.UsedGrowthPerBUDay = float64(res.Used) / float64(res.Simulated) * day / float64(o.Tenants)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -353,6 +362,21 @@ func benchCalls(sm *sim.Sim) int64 {
 	return n
 }
 
+// usedSize is the database's size less its free list (0 when unknown).
+func usedSize(ctx context.Context, st store.Store) int64 {
+	ds, ok := st.(interface {
+		DatabaseSize(context.Context) (store.DatabaseSize, error)
+	})
+	if !ok {
+		return 0
+	}
+	d, err := ds.DatabaseSize(ctx)
+	if err != nil {
+		return 0
+	}
+	return d.Bytes - d.FreeBytes
+}
+
 // dbSize is the SQLite database's size on disk (with its WAL).
 func dbSize(path string) int64 {
 	var n int64
@@ -364,9 +388,13 @@ func dbSize(path string) int64 {
 	return n
 }
 
-func benchConfig(url string, c sim.Credentials, dbPath string) string {
+func benchConfig(url string, c sim.Credentials, dbPath string, fullRes time.Duration) string {
 	var b strings.Builder
-	b.WriteString("storage:\n  driver: sqlite\n  path: " + strconv.Quote(dbPath) + "\ntenants:\n")
+	b.WriteString("storage:\n  driver: sqlite\n  path: " + strconv.Quote(dbPath) + "\n")
+	if fullRes > 0 {
+		fmt.Fprintf(&b, "  retention:\n    full_resolution: %s\n", fullRes)
+	}
+	b.WriteString("tenants:\n")
 	for i, mid := range c.MIDs {
 		fmt.Fprintf(&b, `  - name: bu%03d
     auth_url: %s
@@ -402,4 +430,6 @@ func printBench(w io.Writer, r benchResult) {
 		100*r.CPU.Seconds()/r.Real.Seconds(), r.CPU.Round(time.Second), r.Real.Round(time.Second), runtime.NumCPU(), load, float64(r.RSSPeak)/1e6)
 	fmt.Fprintf(w, "database: %.1f MB at the end (%.1f MB at the end of warm-up); growth %.2f MB per business unit per day (%s)\n",
 		float64(r.DBSize)/1e6, float64(r.DBAtWarmup)/1e6, r.GrowthPerBUDay/1e6, proj)
+	fmt.Fprintf(w, "database used pages (free list and WAL not counted): %.1f MB at the end (%.1f MB at the end of warm-up); growth %.2f MB per business unit per day\n",
+		float64(r.Used)/1e6, float64(r.UsedAtWarmup)/1e6, r.UsedGrowthPerBUDay/1e6)
 }

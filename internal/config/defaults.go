@@ -18,6 +18,13 @@ func Default() *Config {
 				Events:    Duration(30 * day),
 				Snapshots: Duration(90 * day),
 				Incidents: Duration(365 * day),
+				// 48 h: the rules read recent history at full resolution
+				// over at most a day (tenant.api_budget from the start of
+				// the UTC day); older baselines (send volume and row counts
+				// by hour of week, journey entry rates over 28 days) read
+				// history by the hour, which downsampling keeps.
+				FullResolution: Duration(2 * day),
+				MaxSize:        Size(10 << 30),
 			},
 		},
 		Server:    Server{Listen: "127.0.0.1:8080"},

@@ -92,6 +92,12 @@ func (d *decoder) validateStorage(s *Storage) {
 			d.errorf(nil, "storage.retention."+r.key, "must be at least 1h, got %s", r.v)
 		}
 	}
+	if fr := s.Retention.FullResolution; fr != 0 && (fr < Duration(time.Hour) || fr > s.Retention.Snapshots) {
+		d.errorf(nil, "storage.retention.full_resolution", "must be 0 or between 1h and storage.retention.snapshots (%s), got %s", s.Retention.Snapshots, fr)
+	}
+	if m := s.Retention.MaxSize; m != 0 && m < 64<<20 {
+		d.errorf(nil, "storage.retention.max_size", "must be 0 (no bound) or at least 64MiB, got %s", m)
+	}
 }
 
 func (d *decoder) validateServer(s *Server) {

@@ -596,13 +596,15 @@ const usageRetention = 400 * 24 * time.Hour
 func (e *Engine) Prune(ctx context.Context) error {
 	r := e.holder.Current().Storage.Retention
 	res, err := e.st.Prune(ctx, e.now(), store.Retention{Events: r.Events.Std(), Snapshots: r.Snapshots.Std(),
-		Incidents: r.Incidents.Std(), Usage: usageRetention})
+		Incidents: r.Incidents.Std(), Usage: usageRetention,
+		FullResolution: r.FullResolution.Std(), MaxBytes: int64(r.MaxSize), MinAge: max(r.FullResolution.Std(), 48*time.Hour)})
 	if err != nil {
 		return fmt.Errorf("monitor: prune: %w", err)
 	}
 	if res != (store.PruneResult{}) {
 		e.log.Info("retention pruned old data", "events", res.Events, "snapshots", res.Snapshots,
-			"incidents", res.Incidents, "usage", res.Usage)
+			"incidents", res.Incidents, "usage", res.Usage, "downsampled", res.Downsampled,
+			"bases", res.Bases, "by_size", res.BySize)
 	}
 	return nil
 }

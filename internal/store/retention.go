@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -13,32 +14,25 @@ import (
 // writers get the lock between chunks.
 const defaultPruneChunk = 5000
 
+// Prune applies r: age first (events, snapshots, resolved incidents,
+// usage), then snapshot downsampling beyond r.FullResolution, then the
+// size bound r.MaxBytes; snapshot bases no row refers to any more go last.
 func (s *sqlStore) Prune(ctx context.Context, now time.Time, r Retention) (PruneResult, error) {
 	var res PruneResult
 	var err error
 	if r.Events > 0 {
-		if res.Events, err = s.deleteChunks(ctx, `DELETE FROM events WHERE id IN (
-				SELECT id FROM events WHERE ts < ? LIMIT ?)`, us(now.Add(-r.Events))); err != nil {
-			return res, fmt.Errorf("store: prune events: %w", err)
-		}
-		if err := s.pruneBuckets(ctx, bucketOf(us(now.Add(-r.Events)))); err != nil {
-			return res, fmt.Errorf("store: prune event buckets: %w", err)
+		if res.Events, err = s.pruneEvents(ctx, us(now.Add(-r.Events))); err != nil {
+			return res, err
 		}
 	}
 	if r.Snapshots > 0 {
-		// Snapshots are stored on change, so a row stands for the object's
-		// state until the next row. Keep, of every resource, the last row
-		// observed before the cutoff however old it is: it is the latest
-		// state of an object that has not changed since, and otherwise
-		// the state at the cutoff, which history read from any time
-		// inside the retention starts from (its anchor). Older rows go.
-		if res.Snapshots, err = s.deleteChunks(ctx, `DELETE FROM snapshots WHERE id IN (
-				SELECT s.id FROM snapshots s WHERE s.observed_at < ? AND EXISTS (
-					SELECT 1 FROM snapshots n WHERE n.tenant = s.tenant AND n.resource_type = s.resource_type
-					AND n.resource_key = s.resource_key AND n.observed_at <= ? AND (n.observed_at > s.observed_at
-						OR (n.observed_at = s.observed_at AND n.id > s.id)))
-				LIMIT ?)`, us(now.Add(-r.Snapshots)), us(now.Add(-r.Snapshots))); err != nil {
-			return res, fmt.Errorf("store: prune snapshots: %w", err)
+		if res.Snapshots, err = s.pruneSnapshots(ctx, us(now.Add(-r.Snapshots))); err != nil {
+			return res, err
+		}
+	}
+	if r.FullResolution > 0 {
+		if res.Downsampled, err = s.downsample(ctx, now, us(now.Add(-r.FullResolution))); err != nil {
+			return res, fmt.Errorf("store: downsample snapshots: %w", err)
 		}
 	}
 	if r.Incidents > 0 {
@@ -56,7 +50,174 @@ func (s *sqlStore) Prune(ctx context.Context, now time.Time, r Retention) (Prune
 		}
 		res.Usage, _ = r.RowsAffected()
 	}
+	if r.MaxBytes > 0 {
+		if res.BySize, err = s.pruneBySize(ctx, now, r); err != nil {
+			return res, fmt.Errorf("store: prune by size: %w", err)
+		}
+	}
+	if res.Snapshots+res.Downsampled+res.BySize > 0 {
+		if res.Bases, err = s.deleteChunks(ctx, `DELETE FROM snapshot_bases WHERE id IN (
+				SELECT b.id FROM snapshot_bases b WHERE NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.base_id = b.id)
+				LIMIT ?)`); err != nil {
+			return res, fmt.Errorf("store: prune snapshot bases: %w", err)
+		}
+	}
 	return res, nil
+}
+
+// pruneEvents deletes the events (and their bucket aggregates) older than
+// cutoff (unix microseconds).
+func (s *sqlStore) pruneEvents(ctx context.Context, cutoff int64) (int64, error) {
+	n, err := s.deleteChunks(ctx, `DELETE FROM events WHERE id IN (
+			SELECT id FROM events WHERE ts < ? LIMIT ?)`, cutoff)
+	if err != nil {
+		return n, fmt.Errorf("store: prune events: %w", err)
+	}
+	if err := s.pruneBuckets(ctx, bucketOf(cutoff)); err != nil {
+		return n, fmt.Errorf("store: prune event buckets: %w", err)
+	}
+	return n, nil
+}
+
+// pruneSnapshots deletes snapshot history older than cutoff (unix
+// microseconds). Snapshots are stored on change, so a row stands for the
+// object's state until the next row. Of every resource the last row
+// observed before the cutoff stays however old it is: it is the latest
+// state of an object that has not changed since, and otherwise the state
+// at the cutoff, which history read from any time inside the retention
+// starts from (its anchor). Older rows go.
+func (s *sqlStore) pruneSnapshots(ctx context.Context, cutoff int64) (int64, error) {
+	n, err := s.deleteChunks(ctx, `DELETE FROM snapshots WHERE id IN (
+			SELECT s.id FROM snapshots s WHERE s.observed_at < ? AND EXISTS (
+				SELECT 1 FROM snapshots n WHERE n.object_id = s.object_id
+				AND n.observed_at <= ? AND (n.observed_at > s.observed_at
+					OR (n.observed_at = s.observed_at AND n.id > s.id)))
+			LIMIT ?)`, cutoff, cutoff)
+	if err != nil {
+		return n, fmt.Errorf("store: prune snapshots: %w", err)
+	}
+	return n, nil
+}
+
+// downsampleCursor holds the cutoff (unix microseconds) up to which
+// snapshot history is downsampled, so each run reads only the hours that
+// left the full-resolution window since the last.
+const downsampleCursor = "store.snapshots.downsampled_until"
+
+// downsampleBucket is the resolution of history beyond the full-resolution
+// window: one row per object per hour, in microseconds.
+const downsampleBucket = int64(time.Hour / time.Microsecond)
+
+// downsample keeps, of the snapshot rows observed before cutoff, the last
+// row of each object in each UTC hour (the state at the end of the hour:
+// cumulative counters, the row count then, the hour's last status).
+// Baselines read history older than the full-resolution window by the
+// hour (data_extension.row_drop: the last row count in the same hour of
+// earlier weeks), which the kept rows answer as before. An object's
+// latest row is never removed (nothing follows it).
+func (s *sqlStore) downsample(ctx context.Context, now time.Time, cutoff int64) (int64, error) {
+	var from int64
+	if v, err := s.GetCursor(ctx, downsampleCursor); err == nil {
+		if p, err := strconv.ParseInt(v, 10, 64); err == nil {
+			// The hour the last cutoff fell in was downsampled only up
+			// to it.
+			from = p - p%downsampleBucket
+		}
+	} else if !errors.Is(err, ErrNotFound) {
+		return 0, err
+	}
+	if from >= cutoff {
+		return 0, nil
+	}
+	n, err := s.deleteChunks(ctx, `DELETE FROM snapshots WHERE id IN (
+			SELECT s.id FROM snapshots s WHERE s.observed_at >= ? AND s.observed_at < ? AND EXISTS (
+				SELECT 1 FROM snapshots n WHERE n.object_id = s.object_id
+				AND n.observed_at < (s.observed_at / 3600000000 + 1) * 3600000000
+				AND (n.observed_at > s.observed_at OR (n.observed_at = s.observed_at AND n.id > s.id)))
+			LIMIT ?)`, from, cutoff)
+	if err != nil {
+		return n, err
+	}
+	return n, s.SetCursor(ctx, downsampleCursor, strconv.FormatInt(cutoff, 10), now)
+}
+
+// sizeStep is how much older history size retention removes at a time.
+const sizeStep = 24 * time.Hour
+
+// defaultSizeMinAge is what size retention keeps when Retention.MinAge is
+// zero: the full-resolution window the rules read.
+const defaultSizeMinAge = 48 * time.Hour
+
+// pruneBySize removes the oldest events and snapshot history a day at a
+// time while the database's used size is over r.MaxBytes, never anything
+// younger than r.MinAge. Each step keeps the snapshot rows history needs
+// (pruneSnapshots). On PostgreSQL the used size comes from the statistics
+// collector, which lags the deletes: one step per run there (retention
+// runs hourly), so a lag never removes more than a day too much.
+func (s *sqlStore) pruneBySize(ctx context.Context, now time.Time, r Retention) (int64, error) {
+	minAge := r.MinAge
+	if minAge <= 0 {
+		minAge = defaultSizeMinAge
+	}
+	floor := us(now.Add(-minAge))
+	var oldest sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT MIN(t) FROM (
+			SELECT MIN(ts) AS t FROM events UNION ALL SELECT MIN(observed_at) AS t FROM snapshots) m`).Scan(&oldest); err != nil {
+		return 0, err
+	}
+	if !oldest.Valid {
+		return 0, nil
+	}
+	var total int64
+	step := int64(sizeStep / time.Microsecond)
+	for cutoff := oldest.Int64 + step; ; cutoff += step {
+		used, err := s.usedBytes(ctx)
+		if err != nil {
+			return total, err
+		}
+		if used <= r.MaxBytes || (s.pg && total > 0) {
+			return total, nil
+		}
+		if cutoff > floor {
+			cutoff = floor
+		}
+		ne, err := s.pruneEvents(ctx, cutoff)
+		total += ne
+		if err != nil {
+			return total, err
+		}
+		ns, err := s.pruneSnapshots(ctx, cutoff)
+		total += ns
+		if err != nil {
+			return total, err
+		}
+		if cutoff == floor {
+			if used > r.MaxBytes {
+				s.log.Warn("database over its size bound with nothing older than the minimum age left to remove",
+					"used_bytes", used, "max_bytes", r.MaxBytes, "min_age", minAge)
+			}
+			return total, nil
+		}
+	}
+}
+
+// usedBytes is the room the rows take: SQLite's pages less its free list;
+// on PostgreSQL each table's size (indexes and TOAST included) scaled by
+// its share of live tuples (dead ones are reused after VACUUM, the file
+// does not shrink).
+func (s *sqlStore) usedBytes(ctx context.Context) (int64, error) {
+	var n int64
+	if s.pg {
+		// A table the statistics have not counted yet counts whole.
+		err := s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN n_live_tup + n_dead_tup = 0
+			THEN pg_total_relation_size(relid)
+			ELSE pg_total_relation_size(relid) * n_live_tup / (n_live_tup + n_dead_tup) END), 0)::BIGINT
+			FROM pg_stat_user_tables WHERE schemaname = current_schema()`).Scan(&n)
+		return n, err
+	}
+	err := s.r.QueryRowContext(ctx, `SELECT (p.page_count - f.freelist_count) * z.page_size
+		FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() z`).Scan(&n)
+	return n, err
 }
 
 // deleteChunks runs query (whose parameters are args, then the chunk size)

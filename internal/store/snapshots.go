@@ -1,12 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -23,10 +23,12 @@ import (
 // row_count_at, a definition's queue_read_at): rules read those, so a
 // poll that re-measured something is a change and is stored.
 
-const snapshotCols = "id, tenant, resource_type, resource_key, observed_at, status, last_run_at, row_count, schema_hash, counters, payload, seen_until"
+// snapshotCols are read from snapshotsJoined (a row names its object by
+// snapshot_objects.id, migration 00012).
+const snapshotCols = "s.id, o.tenant, o.resource_type, o.resource_key, s.observed_at, s.status, s.last_run_at, s.row_count, s.schema_hash, s.counters, s.payload, s.seen_until, s.base_id, s.packed"
 
-// qualifiedSnapshotCols is snapshotCols for a query that joins snapshots as s.
-var qualifiedSnapshotCols = "s." + strings.ReplaceAll(snapshotCols, ", ", ", s.")
+// snapshotsJoined is the FROM clause of snapshotCols.
+const snapshotsJoined = " FROM snapshots s JOIN snapshot_objects o ON o.id = s.object_id"
 
 func (s *sqlStore) InsertSnapshots(ctx context.Context, snaps []Snapshot) ([]int64, error) {
 	if len(snaps) == 0 {
@@ -50,30 +52,34 @@ func (s *sqlStore) InsertSnapshots(ctx context.Context, snaps []Snapshot) ([]int
 // insertSnapshotsTx stores snaps inside tx (and moves latest_snapshots)
 // and returns their ids in input order: a snapshot identical to its
 // object's latest stored one gets that row's id (the row's seen_until
-// moves), any other a new row's.
+// moves), any other a new row's, its counters and payload packed against
+// the object's current base (pack.go).
 func (s *sqlStore) insertSnapshotsTx(ctx context.Context, tx *sql.Tx, snaps []Snapshot) ([]int64, error) {
 	ids := make([]int64, 0, len(snaps))
-	// same extends the latest row when the snapshot is newer than its last
-	// observation and equal in every stored field (JSONB compares by value
-	// on PostgreSQL; SQLite keeps the text, which resource.Encode and
-	// json.Marshal of the counters map produce deterministically).
-	same, err := tx.PrepareContext(ctx, s.q(`UPDATE snapshots SET seen_until = ?
-		WHERE id = (SELECT snapshot_id FROM latest_snapshots
-			WHERE tenant = ? AND resource_type = ? AND resource_key = ? AND observed_at < ?)
-		AND status = ? AND last_run_at IS NOT DISTINCT FROM ? AND row_count IS NOT DISTINCT FROM ?
-		AND schema_hash = ? AND counters IS NOT DISTINCT FROM ? AND payload IS NOT DISTINCT FROM ?
-		RETURNING id`))
+	prev, err := tx.PrepareContext(ctx, s.q(`SELECT `+snapshotCols+`, l.observed_at FROM latest_snapshots l
+		JOIN snapshots s ON s.id = l.snapshot_id JOIN snapshot_objects o ON o.id = s.object_id
+		WHERE l.tenant = ? AND l.resource_type = ? AND l.resource_key = ?`))
+	if err != nil {
+		return nil, fmt.Errorf("prepare latest row: %w", err)
+	}
+	defer prev.Close()
+	same, err := tx.PrepareContext(ctx, s.q(`UPDATE snapshots SET seen_until = ? WHERE id = ?`))
 	if err != nil {
 		return nil, fmt.Errorf("prepare same: %w", err)
 	}
 	defer same.Close()
 	st, err := tx.PrepareContext(ctx, s.q(`INSERT INTO snapshots
-		(tenant, resource_type, resource_key, observed_at, status, last_run_at, row_count, schema_hash, counters, payload)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`))
+		(object_id, observed_at, status, last_run_at, row_count, schema_hash, base_id, packed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`))
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	defer st.Close()
+	newBase, err := tx.PrepareContext(ctx, s.q(`INSERT INTO snapshot_bases (body) VALUES (?) RETURNING id`))
+	if err != nil {
+		return nil, fmt.Errorf("prepare base: %w", err)
+	}
+	defer newBase.Close()
 	latest, err := tx.PrepareContext(ctx, s.q(`INSERT INTO latest_snapshots
 		(tenant, resource_type, resource_key, snapshot_id, observed_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (tenant, resource_type, resource_key) DO UPDATE
@@ -89,36 +95,76 @@ func (s *sqlStore) insertSnapshotsTx(ctx context.Context, tx *sql.Tx, snaps []Sn
 		if sn.ObservedAt.IsZero() || sn.ResourceType == "" || sn.ResourceKey == "" {
 			return nil, fmt.Errorf("snapshot %d: observed_at, resource_type and resource_key are required", i)
 		}
-		var rowCount, counters, payload any
+		if len(sn.Payload) > 0 && !json.Valid(sn.Payload) {
+			return nil, fmt.Errorf("snapshot %d: payload is not valid JSON", i)
+		}
+		state, err := packState(sn.Counters, sn.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot %d: %w", i, err)
+		}
+		var rowCount any
 		if sn.RowCount != nil {
 			rowCount = *sn.RowCount
 		}
-		if len(sn.Counters) > 0 {
-			b, err := json.Marshal(sn.Counters)
-			if err != nil {
-				return nil, fmt.Errorf("snapshot %d counters: %w", i, err)
-			}
-			counters = string(b)
-		}
-		if len(sn.Payload) > 0 {
-			if !json.Valid(sn.Payload) {
-				return nil, fmt.Errorf("snapshot %d: payload is not valid JSON", i)
-			}
-			payload = string(sn.Payload)
-		}
 		at := us(sn.ObservedAt)
-		var id int64
-		err := same.QueryRowContext(ctx, at, sn.Tenant, sn.ResourceType, sn.ResourceKey, at,
-			sn.Status, nullUS(sn.LastRunAt), rowCount, sn.SchemaHash, counters, payload).Scan(&id)
+		// The object's latest row: identical and older, it is extended;
+		// otherwise its base is the new row's candidate base.
+		var (
+			id, baseID, lastSeen int64
+			baseBody             []byte
+		)
+		old, _, err := scanSnapshotRaw(prev.QueryRowContext(ctx, sn.Tenant, sn.ResourceType, sn.ResourceKey), &lastSeen)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			if err := st.QueryRowContext(ctx, sn.Tenant, sn.ResourceType, sn.ResourceKey,
-				at, sn.Status, nullUS(sn.LastRunAt), rowCount, sn.SchemaHash,
-				counters, payload).Scan(&id); err != nil {
+		case err != nil:
+			return nil, fmt.Errorf("snapshot %d: latest row: %w", i, err)
+		default:
+			oldState, err := s.rawState(ctx, tx, old)
+			if err != nil {
+				return nil, fmt.Errorf("snapshot %d: latest row: %w", i, err)
+			}
+			if lastSeen < at && old.Status == sn.Status && old.LastRunAt.Equal(sn.LastRunAt) &&
+				equalRowCount(old.RowCount, sn.RowCount) && old.SchemaHash == sn.SchemaHash && bytes.Equal(oldState, state) {
+				if _, err := same.ExecContext(ctx, at, old.ID); err != nil {
+					return nil, fmt.Errorf("snapshot %d: extend latest: %w", i, err)
+				}
+				id = old.ID
+			} else if old.baseID != 0 {
+				baseID = old.baseID
+				if baseBody, err = s.base(ctx, tx, baseID); err != nil {
+					return nil, fmt.Errorf("snapshot %d: %w", i, err)
+				}
+			}
+		}
+		if id == 0 {
+			var packed, base any
+			if state != nil {
+				var delta []byte
+				if baseBody != nil {
+					delta = deflate(state, baseBody)
+				}
+				// JSON deflates to about a quarter: the state's length
+				// stands in for its standalone deflate (one deflate less
+				// a row), which is computed when a base starts.
+				if baseBody == nil || len(delta)*rebaseRatio*4 > len(state) {
+					if alone := deflate(state, nil); baseBody == nil || len(delta)*rebaseRatio > len(alone) {
+						if err := newBase.QueryRowContext(ctx, alone).Scan(&baseID); err != nil {
+							return nil, fmt.Errorf("snapshot %d: base: %w", i, err)
+						}
+						s.bases.put(baseID, state)
+						delta = packedIsBase
+					}
+				}
+				packed, base = delta, baseID
+			}
+			obj, err := s.objectID(ctx, tx, sn.ResourceRef)
+			if err != nil {
 				return nil, fmt.Errorf("snapshot %d: %w", i, err)
 			}
-		case err != nil:
-			return nil, fmt.Errorf("snapshot %d: compare with latest: %w", i, err)
+			if err := st.QueryRowContext(ctx, obj,
+				at, sn.Status, nullUS(sn.LastRunAt), rowCount, sn.SchemaHash, base, packed).Scan(&id); err != nil {
+				return nil, fmt.Errorf("snapshot %d: %w", i, err)
+			}
 		}
 		if _, err := latest.ExecContext(ctx, sn.Tenant, sn.ResourceType, sn.ResourceKey, id, at); err != nil {
 			return nil, fmt.Errorf("snapshot %d: latest: %w", i, err)
@@ -128,54 +174,169 @@ func (s *sqlStore) insertSnapshotsTx(ctx context.Context, tx *sql.Tx, snaps []Sn
 	return ids, nil
 }
 
-// scanSnapshot scans snapshotCols; seen is when the row was last observed
-// (its observed_at when seen_until is NULL).
-func scanSnapshot(sc scanner) (sn Snapshot, seen time.Time, err error) {
+func equalRowCount(a, b *int64) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return *a == *b
+}
+
+// rawSnapshot is a scanned row before its packed state is unpacked.
+type rawSnapshot struct {
+	Snapshot
+	seen   time.Time
+	baseID int64
+	packed []byte
+	// counters and payload of a row stored before packing (packed NULL).
+	counters, payload []byte
+}
+
+// scanSnapshotRaw scans snapshotCols (and extra destinations after them).
+func scanSnapshotRaw(sc scanner, extra ...any) (r rawSnapshot, ok bool, err error) {
 	var (
-		observed                     int64
-		lastRun, rowCount, seenUntil sql.NullInt64
-		counters, payload            []byte
+		observed                             int64
+		lastRun, rowCount, seenUntil, baseID sql.NullInt64
 	)
-	if err := sc.Scan(&sn.ID, &sn.Tenant, &sn.ResourceType, &sn.ResourceKey, &observed, &sn.Status,
-		&lastRun, &rowCount, &sn.SchemaHash, &counters, &payload, &seenUntil); err != nil {
-		return sn, seen, err
+	dest := []any{&r.ID, &r.Tenant, &r.ResourceType, &r.ResourceKey, &observed, &r.Status,
+		&lastRun, &rowCount, &r.SchemaHash, &r.counters, &r.payload, &seenUntil, &baseID, &r.packed}
+	if err := sc.Scan(append(dest, extra...)...); err != nil {
+		return r, false, err
 	}
-	sn.ObservedAt = fromUS(observed)
-	seen = sn.ObservedAt
+	r.ObservedAt = fromUS(observed)
+	r.seen = r.ObservedAt
 	if seenUntil.Valid && seenUntil.Int64 > observed {
-		seen = fromUS(seenUntil.Int64)
+		r.seen = fromUS(seenUntil.Int64)
 	}
-	sn.LastRunAt = fromNullUS(lastRun)
+	r.LastRunAt = fromNullUS(lastRun)
 	if rowCount.Valid {
 		v := rowCount.Int64
-		sn.RowCount = &v
+		r.RowCount = &v
 	}
-	if len(counters) > 0 {
-		if err := json.Unmarshal(counters, &sn.Counters); err != nil {
-			return sn, seen, fmt.Errorf("counters of snapshot %d: %w", sn.ID, err)
+	r.baseID = baseID.Int64
+	return r, true, nil
+}
+
+// objectID returns ref's snapshot_objects.id inside tx, adding the object
+// when new. Ids read as committed are cached (objects are never deleted,
+// ids never reused); one added in tx is not until a later read sees it,
+// so a rolled-back transaction leaves no id in the cache.
+func (s *sqlStore) objectID(ctx context.Context, tx *sql.Tx, ref ResourceRef) (int64, error) {
+	if id, ok := s.objects.Load(ref); ok {
+		return id.(int64), nil
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM snapshot_objects WHERE tenant = ? AND resource_type = ? AND resource_key = ?`),
+		ref.Tenant, ref.ResourceType, ref.ResourceKey).Scan(&id)
+	if err == nil {
+		s.objects.Store(ref, id)
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("snapshot object: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO snapshot_objects (tenant, resource_type, resource_key) VALUES (?, ?, ?)
+		ON CONFLICT (tenant, resource_type, resource_key) DO NOTHING`), ref.Tenant, ref.ResourceType, ref.ResourceKey); err != nil {
+		return 0, fmt.Errorf("add snapshot object: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM snapshot_objects WHERE tenant = ? AND resource_type = ? AND resource_key = ?`),
+		ref.Tenant, ref.ResourceType, ref.ResourceKey).Scan(&id); err != nil {
+		return 0, fmt.Errorf("snapshot object: %w", err)
+	}
+	return id, nil
+}
+
+// queryRower is a *sql.DB or *sql.Tx.
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// base returns base id inflated (from the cache when there).
+func (s *sqlStore) base(ctx context.Context, q queryRower, id int64) ([]byte, error) {
+	if b, ok := s.bases.get(id); ok {
+		return b, nil
+	}
+	var body []byte
+	if err := q.QueryRowContext(ctx, s.q(`SELECT body FROM snapshot_bases WHERE id = ?`), id).Scan(&body); err != nil {
+		return nil, fmt.Errorf("snapshot base %d: %w", id, err)
+	}
+	b, err := inflate(body, nil)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot base %d: %w", id, err)
+	}
+	s.bases.put(id, b)
+	return b, nil
+}
+
+// rawState is the row's counters and payload as packState joins them.
+func (s *sqlStore) rawState(ctx context.Context, q queryRower, r rawSnapshot) ([]byte, error) {
+	if r.packed != nil {
+		if r.baseID == 0 {
+			return nil, fmt.Errorf("snapshot %d: packed without a base", r.ID)
+		}
+		dict, err := s.base(ctx, q, r.baseID)
+		if err != nil {
+			return nil, err
+		}
+		if bytes.Equal(r.packed, packedIsBase) {
+			return dict, nil
+		}
+		return inflate(r.packed, dict)
+	}
+	// A row from before packing: its text as stored (PostgreSQL's JSONB
+	// normalises it, so an identical poll may add one row after the
+	// migration).
+	var counters map[string]int64
+	if len(r.counters) > 0 {
+		if err := json.Unmarshal(r.counters, &counters); err != nil {
+			return nil, fmt.Errorf("counters of snapshot %d: %w", r.ID, err)
 		}
 	}
-	if len(payload) > 0 {
-		sn.Payload = json.RawMessage(payload)
+	return packState(counters, r.payload)
+}
+
+// finish unpacks a scanned row's counters and payload.
+func (s *sqlStore) finish(ctx context.Context, r rawSnapshot) (storedSnapshot, error) {
+	if r.packed == nil {
+		if len(r.counters) > 0 {
+			if err := json.Unmarshal(r.counters, &r.Counters); err != nil {
+				return storedSnapshot{}, fmt.Errorf("counters of snapshot %d: %w", r.ID, err)
+			}
+		}
+		if len(r.payload) > 0 {
+			r.Payload = json.RawMessage(r.payload)
+		}
+		return storedSnapshot{r.Snapshot, r.seen}, nil
 	}
-	return sn, seen, nil
+	state, err := s.rawState(ctx, s.r, r)
+	if err != nil {
+		return storedSnapshot{}, err
+	}
+	if r.Counters, r.Payload, err = unpackState(state); err != nil {
+		return storedSnapshot{}, fmt.Errorf("snapshot %d: %w", r.ID, err)
+	}
+	return storedSnapshot{r.Snapshot, r.seen}, nil
 }
 
 // LatestSnapshot returns the object's latest state as observed at its
 // latest poll (ObservedAt is the row's seen_until when identical polls
 // extended it).
 func (s *sqlStore) LatestSnapshot(ctx context.Context, ref ResourceRef) (Snapshot, error) {
-	row := s.r.QueryRowContext(ctx, s.q(`SELECT `+snapshotCols+` FROM snapshots
-		WHERE tenant = ? AND resource_type = ? AND resource_key = ?
-		ORDER BY observed_at DESC, id DESC LIMIT 1`), ref.Tenant, ref.ResourceType, ref.ResourceKey)
-	sn, seen, err := scanSnapshot(row)
+	row := s.r.QueryRowContext(ctx, s.q(`SELECT `+snapshotCols+snapshotsJoined+`
+		WHERE o.tenant = ? AND o.resource_type = ? AND o.resource_key = ?
+		ORDER BY s.observed_at DESC, s.id DESC LIMIT 1`), ref.Tenant, ref.ResourceType, ref.ResourceKey)
+	raw, _, err := scanSnapshotRaw(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Snapshot{}, fmt.Errorf("store: latest snapshot %s/%s/%s: %w", ref.Tenant, ref.ResourceType, ref.ResourceKey, ErrNotFound)
 	}
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("store: latest snapshot: %w", err)
 	}
-	sn.ObservedAt = seen
+	st, err := s.finish(ctx, raw)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("store: latest snapshot: %w", err)
+	}
+	sn := st.Snapshot
+	sn.ObservedAt = st.seen
 	return sn, nil
 }
 
@@ -190,21 +351,37 @@ func (s *sqlStore) querySnapshots(ctx context.Context, query string, args ...any
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []storedSnapshot
+	var raws []rawSnapshot
 	for rows.Next() {
-		sn, seen, err := scanSnapshot(rows)
+		r, _, err := scanSnapshotRaw(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		raws = append(raws, r)
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, err
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	// Unpacked after the rows are closed: a base may need a query.
+	out := make([]storedSnapshot, 0, len(raws))
+	for _, r := range raws {
+		st, err := s.finish(ctx, r)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, storedSnapshot{sn, seen})
+		out = append(out, st)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *sqlStore) LatestSnapshots(ctx context.Context, tenant, resourceType string) ([]Snapshot, error) {
-	rows, err := s.querySnapshots(ctx, `SELECT `+qualifiedSnapshotCols+` FROM latest_snapshots l
-		JOIN snapshots s ON s.id = l.snapshot_id
+	rows, err := s.querySnapshots(ctx, `SELECT `+snapshotCols+` FROM latest_snapshots l
+		JOIN snapshots s ON s.id = l.snapshot_id JOIN snapshot_objects o ON o.id = s.object_id
 		WHERE l.tenant = ? AND l.resource_type = ? ORDER BY l.resource_key`, tenant, resourceType)
 	if err != nil {
 		return nil, fmt.Errorf("store: latest snapshots %s/%s: %w", tenant, resourceType, err)
@@ -229,9 +406,9 @@ func (s *sqlStore) SnapshotHistory(ctx context.Context, ref ResourceRef, from, t
 	n := clampLimit(limit, 1000, 10000)
 	var rows []storedSnapshot
 	if !from.IsZero() && (to.IsZero() || from.Before(to)) {
-		anchor, err := s.querySnapshots(ctx, `SELECT `+snapshotCols+` FROM snapshots
-			WHERE tenant = ? AND resource_type = ? AND resource_key = ? AND observed_at < ?
-			ORDER BY observed_at DESC, id DESC LIMIT 1`, ref.Tenant, ref.ResourceType, ref.ResourceKey, us(from))
+		anchor, err := s.querySnapshots(ctx, `SELECT `+snapshotCols+snapshotsJoined+`
+			WHERE o.tenant = ? AND o.resource_type = ? AND o.resource_key = ? AND s.observed_at < ?
+			ORDER BY s.observed_at DESC, s.id DESC LIMIT 1`, ref.Tenant, ref.ResourceType, ref.ResourceKey, us(from))
 		if err != nil {
 			return nil, fmt.Errorf("store: snapshot history anchor: %w", err)
 		}
@@ -240,17 +417,17 @@ func (s *sqlStore) SnapshotHistory(ctx context.Context, ref ResourceRef, from, t
 		}
 	}
 	var w where
-	w.add("tenant = ?", ref.Tenant)
-	w.add("resource_type = ?", ref.ResourceType)
-	w.add("resource_key = ?", ref.ResourceKey)
+	w.add("o.tenant = ?", ref.Tenant)
+	w.add("o.resource_type = ?", ref.ResourceType)
+	w.add("o.resource_key = ?", ref.ResourceKey)
 	if !from.IsZero() {
-		w.add("observed_at >= ?", us(from))
+		w.add("s.observed_at >= ?", us(from))
 	}
 	if !to.IsZero() {
-		w.add("observed_at < ?", us(to))
+		w.add("s.observed_at < ?", us(to))
 	}
-	in, err := s.querySnapshots(ctx, `SELECT `+snapshotCols+` FROM snapshots`+w.String()+
-		fmt.Sprintf(" ORDER BY observed_at, id LIMIT %d", n), w.args...)
+	in, err := s.querySnapshots(ctx, `SELECT `+snapshotCols+snapshotsJoined+w.String()+
+		fmt.Sprintf(" ORDER BY s.observed_at, s.id LIMIT %d", n), w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: snapshot history: %w", err)
 	}

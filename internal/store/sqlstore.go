@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -32,6 +33,10 @@ type sqlStore struct {
 	ckpt *checkpointer
 	// pruneChunk overrides defaultPruneChunk (tests).
 	pruneChunk int
+	// bases caches inflated snapshot bases (see pack.go).
+	bases baseCache
+	// objects caches snapshot_objects ids by ResourceRef.
+	objects sync.Map
 }
 
 var _ Store = (*sqlStore)(nil)

@@ -586,6 +586,15 @@ type Retention struct {
 	Snapshots time.Duration
 	Incidents time.Duration // resolved incidents only; open ones are kept
 	Usage     time.Duration
+	// FullResolution keeps every snapshot row this long; older history is
+	// downsampled to the last row of each object per hour (0: never).
+	FullResolution time.Duration
+	// MaxBytes bounds the database's used size (0: no bound): while it is
+	// over, the oldest day of events and snapshot history goes, never
+	// younger than MinAge (see Prune).
+	MaxBytes int64
+	// MinAge is what size retention never deletes (default 48h).
+	MinAge time.Duration
 }
 
 // PruneResult counts deleted rows.
@@ -594,4 +603,11 @@ type PruneResult struct {
 	Snapshots int64 `json:"snapshots"`
 	Incidents int64 `json:"incidents"`
 	Usage     int64 `json:"usage"`
+	// Downsampled counts snapshot rows removed by downsampling (not in
+	// Snapshots); Bases counts unreferenced snapshot bases removed.
+	Downsampled int64 `json:"downsampled"`
+	Bases       int64 `json:"bases"`
+	// BySize counts the events and snapshot rows removed to bring the
+	// database under MaxBytes (not in Events and Snapshots).
+	BySize int64 `json:"by_size"`
 }
