@@ -138,11 +138,3 @@ func (c *baseCache) put(id int64, b []byte) {
 	}
 	c.m[id] = b
 }
-
-func (c *baseCache) drop(ids []int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, id := range ids {
-		delete(c.m, id)
-	}
-}
