@@ -126,7 +126,12 @@ func Template(rawURL string) (tmpl, objectKey string) {
 			i = end
 			continue
 		}
-		repl, key, keyPrefix := classify(prev, seg, end == len(p), f)
+		// A segment followed only by slashes and white space ends the
+		// template once trimEnd has run, so it is judged as the last one
+		// and without its trailing white space: the template of a
+		// template is itself.
+		last := end == len(p) || strings.TrimRightFunc(p[end:], slashOrSpace) == ""
+		repl, key, keyPrefix := classify(prev, rtrim(seg), last, f)
 		if repl != "" && !started {
 			started = begin(&buf, p, i)
 		}
@@ -152,6 +157,17 @@ func Template(rawURL string) (tmpl, objectKey string) {
 		buf.WriteByte('/')
 	}
 	return trimEnd(buf.String()), unescape(objectKey)
+}
+
+func slashOrSpace(r rune) bool { return r == '/' || unicode.IsSpace(r) }
+
+// rtrim drops trailing white space from a segment, without work in the
+// usual case.
+func rtrim(s string) string {
+	if len(s) == 0 || isSolid(s[len(s)-1]) {
+		return s
+	}
+	return strings.TrimRightFunc(s, unicode.IsSpace)
 }
 
 // begin starts a rewrite in b, copying the untouched prefix p[:at].
@@ -240,7 +256,7 @@ type segFlags uint8
 const (
 	fDigit segFlags = 1 << iota // holds a digit
 	fAt                         // holds an '@'
-	fSolid                      // holds an ASCII byte that is not white space
+	fSolid                      // holds an ASCII byte that is not white space (control bytes count)
 	fWide                       // holds a non-ASCII byte
 )
 
@@ -255,7 +271,7 @@ func flagsOf(s string) segFlags {
 			m |= fAt | fSolid
 		case c >= 0x80:
 			m |= fWide
-		case c > ' ':
+		case c != ' ' && (c < '\t' || c > '\r'):
 			m |= fSolid
 		}
 	}
