@@ -70,6 +70,12 @@ func parseSOAP(col *collector, b []byte) {
 			case "Fault":
 				st.fault = true
 			case "Results":
+				if st.recordsOnly(parent(), t.Attr) {
+					// The rest are records whose fields say nothing
+					// about the call: stop reading.
+					st.finish(col)
+					return
+				}
 				st.resCode, st.resStatus, st.resMsg = "", "", ""
 			case "RetrieveResponseMsg":
 				st.retrieve = true
@@ -90,6 +96,33 @@ func parseSOAP(col *collector, b []byte) {
 		}
 	}
 	st.finish(col)
+}
+
+// recordsOnly reports the first Results of a successful Retrieve (its
+// OverallStatus, which SFMC writes before the Results as the WSDL orders
+// them, is OK or MoreDataAvailable) whose xsi:type is a record type the
+// classifier reads nothing from: every type but ImportResultsSummary, whose
+// ImportStatus is an import run's state. A week of send jobs is megabytes
+// of such records; reading them only to find no status costs as much as
+// decoding them.
+func (st *soapState) recordsOnly(parent string, attrs []xml.Attr) bool {
+	if !st.retrieve || parent != "RetrieveResponseMsg" || st.fault || st.importErrors > 0 {
+		return false
+	}
+	if !strings.EqualFold(st.overall, "OK") && !strings.EqualFold(st.overall, "MoreDataAvailable") {
+		return false
+	}
+	for _, a := range attrs {
+		if a.Name.Local != "type" {
+			continue
+		}
+		typ := a.Value
+		if i := strings.LastIndexByte(typ, ':'); i >= 0 {
+			typ = typ[i+1:]
+		}
+		return typ != "" && !strings.EqualFold(typ, "ImportResultsSummary")
+	}
+	return false
 }
 
 // end handles the end of element name (whose parent is parent) with text v.

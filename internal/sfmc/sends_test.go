@@ -1,6 +1,7 @@
 package sfmc
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -61,5 +62,37 @@ func TestSendsRetrieve(t *testing.T) {
 	}
 	if jobs[1].Sent != 0 {
 		t.Errorf("empty NumberSent read as %d", jobs[1].Sent)
+	}
+}
+
+// A Retrieve judged OK from its head but cut short in its Results fails
+// the call as a decode error: the head alone never passes a broken body.
+func TestSendsRetrieveCutShort(t *testing.T) {
+	env := newEnv(t, false, nil)
+	full := soapOK("Send", sendResult)
+	env.f.setAPI(func(w http.ResponseWriter, r *http.Request) {
+		writeXML(w, 200, full[:strings.Index(full, "<HardBounces>")])
+	})
+	_, err := env.c.Sends(t.Context(), time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC))
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Kind != KindDecode {
+		t.Fatalf("err = %v, want a decode error", err)
+	}
+}
+
+// BenchmarkSendsPage: one full page (2,500 send jobs, SFMC's Retrieve page
+// size) read through the client: judged, classified and decoded.
+func BenchmarkSendsPage(b *testing.B) {
+	env := newEnv(b, false, nil)
+	one := sendResult[:strings.Index(sendResult, "</Results>")+len("</Results>")]
+	page := soapOK("Send", strings.Repeat(one, 2500))
+	env.f.setAPI(func(w http.ResponseWriter, r *http.Request) { writeXML(w, 200, page) })
+	since := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if jobs, err := env.c.Sends(b.Context(), since); err != nil || len(jobs) != 2500 {
+			b.Fatal(len(jobs), err)
+		}
 	}
 }

@@ -292,6 +292,14 @@ func decodeSOAP[T any](body []byte) (*soapEnvelope[T], error) {
 // tokens arrive as HTTP 500 faults, not as 429/401.
 func (c *Client) judgeSOAP(r *request, resp *response, ra time.Duration) verdict {
 	v := verdict{retryAfter: ra}
+	if resp.status >= 200 && resp.status < 300 {
+		if os, ok := retrieveHead(resp.body); ok && (strings.EqualFold(os, "OK") || strings.EqualFold(os, "MoreDataAvailable")) {
+			// A successful Retrieve: its Results are records, read once by
+			// the caller's decode (which also fails a body cut short).
+			v.ok = true
+			return v
+		}
+	}
 	env, err := decodeSOAP[soapResult](resp.body)
 	if err != nil || (env.Body.Fault == nil && env.Body.Msg == nil) {
 		// Not a SOAP document (e.g. a bare "Bad Request" or an HTML error page).
@@ -376,6 +384,54 @@ func (c *Client) judgeSOAP(r *request, resp *response, ra time.Duration) verdict
 	}
 	v.ok = true
 	return v
+}
+
+// retrieveHead reads a SOAP body only as far as the OverallStatus of a
+// RetrieveResponseMsg (Envelope/Body/RetrieveResponseMsg/OverallStatus, the
+// message's first element in the WSDL's sequence and in SFMC's responses)
+// and returns its text; ok is false for any other shape (a fault, another
+// response, a Retrieve whose first element is something else), which the
+// caller then decodes in full.
+func retrieveHead(body []byte) (overall string, ok bool) {
+	want := [...]string{"Envelope", "Body", "RetrieveResponseMsg", "OverallStatus"}
+	d := xml.NewDecoder(bytes.NewReader(body))
+	var (
+		depth   int    // elements open
+		matched int    // the open elements 1..matched follow want
+		text    []byte // the OverallStatus's text
+	)
+	for {
+		tok, err := d.RawToken()
+		if err != nil {
+			return "", false
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			switch {
+			case matched == len(want):
+				return "", false // markup inside OverallStatus
+			case depth == matched+1 && t.Name.Local == want[matched]:
+				matched++
+			case depth == matched+1 && matched == 1 && t.Name.Local == "Header":
+				// The header (addressing, security timestamp) comes first.
+			case depth == matched+1:
+				return "", false // a fault, another message, or Results first
+			}
+		case xml.CharData:
+			if matched == len(want) {
+				text = append(text, t...)
+			}
+		case xml.EndElement:
+			if matched == len(want) {
+				return strings.TrimSpace(string(text)), true
+			}
+			if depth == matched {
+				return "", false // a matched element closed early
+			}
+			depth--
+		}
+	}
 }
 
 // soapCall sends one SOAP request (with retries etc.).

@@ -74,35 +74,48 @@ type soapObj struct {
 	extra  map[string]string // extra filterable properties
 }
 
-// props returns the object's filterable properties, lower-cased paths.
-func (o soapObj) props() map[string]string {
-	m := map[string]string{}
-	var walk func(prefix string, ns []xnode)
-	walk = func(prefix string, ns []xnode) {
-		for _, n := range ns {
-			p := prefix + strings.ToLower(n.name)
-			if len(n.kids) > 0 {
-				walk(p+".", n.kids)
-				continue
-			}
-			if _, ok := m[p]; !ok {
-				m[p] = n.value
-			}
+// prop looks up a filterable property by its dotted path, compared
+// case-insensitively ("email.id"); the first field of a name wins, then
+// the extra properties. It walks the fields instead of building a map per
+// object: a Retrieve filters thousands of objects on one or two paths.
+func (o soapObj) prop(path string) (string, bool) {
+	if v, ok := fieldPath(o.fields, path); ok {
+		return v, true
+	}
+	for k, v := range o.extra {
+		if strings.EqualFold(k, path) {
+			return v, true
 		}
 	}
-	walk("", o.fields)
-	for k, v := range o.extra {
-		m[strings.ToLower(k)] = v
-	}
-	return m
+	return "", false
 }
 
-// project keeps the requested properties (all when none are asked for).
-func (o soapObj) project(props []string) soapObj {
-	if len(props) == 0 {
-		return o
+func fieldPath(ns []xnode, path string) (string, bool) {
+	head, rest, nested := strings.Cut(path, ".")
+	for _, n := range ns {
+		if !strings.EqualFold(n.name, head) {
+			continue
+		}
+		switch {
+		case nested && len(n.kids) > 0:
+			if v, ok := fieldPath(n.kids, rest); ok {
+				return v, true
+			}
+		case !nested && len(n.kids) == 0:
+			return n.value, true
+		}
 	}
-	want := map[string]bool{}
+	return "", false
+}
+
+// projection is the set of properties a Retrieve asked for.
+type projection map[string]bool
+
+func newProjection(props []string) projection {
+	if len(props) == 0 {
+		return nil
+	}
+	want := projection{}
 	for _, p := range props {
 		p = strings.ToLower(strings.TrimSpace(p))
 		want[p] = true
@@ -110,9 +123,18 @@ func (o soapObj) project(props []string) soapObj {
 			want[head] = true
 		}
 	}
-	out := soapObj{typ: o.typ, extra: o.extra}
+	return want
+}
+
+// project keeps the requested properties (all when none were asked for).
+func (o soapObj) project(want projection) soapObj {
+	if want == nil {
+		return o
+	}
+	var buf [32]byte
+	out := soapObj{typ: o.typ, extra: o.extra, fields: make([]xnode, 0, len(want)+2)}
 	for _, f := range o.fields {
-		n := strings.ToLower(f.name)
+		n := lowerASCII(&buf, f.name)
 		switch {
 		case n == "partnerkey":
 			out.fields = append(out.fields, f)
@@ -123,6 +145,22 @@ func (o soapObj) project(props []string) soapObj {
 		}
 	}
 	return out
+}
+
+// lowerASCII lower-cases s into buf when it fits (names do), without
+// allocating for the map lookups it feeds.
+func lowerASCII(buf *[32]byte, s string) string {
+	if len(s) > len(buf) {
+		return strings.ToLower(s)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return string(buf[:len(s)])
 }
 
 // ---------------------------------------------------------------- filters
@@ -139,7 +177,7 @@ type filterError struct{ msg string }
 
 func (e *filterError) Error() string { return e.msg }
 
-func (f *xFilter) match(p map[string]string) (bool, error) {
+func (f *xFilter) match(p func(string) (string, bool)) (bool, error) {
 	if f == nil {
 		return true, nil
 	}
@@ -167,7 +205,7 @@ func (f *xFilter) match(p map[string]string) (bool, error) {
 		return res, nil
 	}
 	prop := strings.ToLower(strings.TrimSpace(f.Property))
-	v, has := p[prop]
+	v, has := p(prop)
 	op := strings.TrimSpace(f.SimpleOperator)
 	vals := slices.Concat(f.Value, f.DateValue)
 	if !has {
@@ -409,14 +447,15 @@ func (s *Sim) handleSOAP(w http.ResponseWriter, r *http.Request) {
 		objs = s.soapObjects(t, req.ObjectType, now)
 	}
 	var sel []soapObj
+	want := newProjection(req.Properties)
 	for _, o := range objs {
-		ok, err := req.Filter.match(o.props())
+		ok, err := req.Filter.match(o.prop)
 		if err != nil {
 			writeRetrieve(w, base, err.Error(), reqID, nil)
 			return
 		}
 		if ok {
-			sel = append(sel, o.project(req.Properties))
+			sel = append(sel, o.project(want))
 		}
 	}
 	s.retrievePage(w, base, tok.mid, sel)
@@ -436,9 +475,24 @@ func (s *Sim) retrievePage(w http.ResponseWriter, base string, mid int64, objs [
 // ---------------------------------------------------------------- writers
 
 func xmlEsc(s string) string {
+	if plainXML(s) {
+		return s
+	}
 	var b bytes.Buffer
 	_ = xml.EscapeText(&b, []byte(s))
 	return b.String()
+}
+
+// plainXML reports text that xml.EscapeText would leave as it is: printable
+// ASCII without markup characters.
+func plainXML(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '<', c == '>', c == '&', c == '\'', c == '"':
+			return false
+		}
+	}
+	return true
 }
 
 func writeNode(b *strings.Builder, n xnode) {
@@ -454,7 +508,13 @@ func writeNode(b *strings.Builder, n xnode) {
 	case n.value == "":
 		b.WriteString("<" + n.name + " />")
 	default:
-		b.WriteString("<" + n.name + ">" + xmlEsc(n.value) + "</" + n.name + ">")
+		b.WriteByte('<')
+		b.WriteString(n.name)
+		b.WriteByte('>')
+		b.WriteString(xmlEsc(n.value))
+		b.WriteString("</")
+		b.WriteString(n.name)
+		b.WriteByte('>')
 	}
 }
 
