@@ -288,6 +288,17 @@ func decodeSOAP[T any](body []byte) (*soapEnvelope[T], error) {
 	return &env, nil
 }
 
+// decodePage decodes one Retrieve page: with scanRetrieve when the record
+// type reads itself and the body is in its subset, else with encoding/xml.
+func decodePage[T any](body []byte) (*soapEnvelope[T], error) {
+	if msg, ok := scanRetrieve[T](body); ok {
+		var env soapEnvelope[T]
+		env.Body.Msg = msg
+		return &env, nil
+	}
+	return decodeSOAP[T](body)
+}
+
 // judgeSOAP reads faults and OverallStatus; SOAP throttling and expired
 // tokens arrive as HTTP 500 faults, not as 429/401.
 func (c *Client) judgeSOAP(r *request, resp *response, ra time.Duration) verdict {
@@ -459,7 +470,7 @@ func retrieve[T any](ctx context.Context, c *Client, req RetrieveRequest, scope 
 		if err != nil {
 			return out, err
 		}
-		env, err := decodeSOAP[T](resp.body)
+		env, err := decodePage[T](resp.body)
 		if err != nil || env.Body.Msg == nil {
 			e := &APIError{Tenant: c.tenant.Name, Method: http.MethodPost, Endpoint: "/Service.asmx Retrieve " + req.ObjectType,
 				Status: resp.status, Kind: KindDecode, Message: "unexpected SOAP shape", Result: resp.result}
