@@ -64,62 +64,6 @@ type soapSend struct {
 	} `xml:"EmailSendDefinition"`
 }
 
-// setField implements scanRecord with the same result as encoding/xml's
-// decoding of the struct tags above.
-func (r *soapSend) setField(parent, name, text []byte) error {
-	if parent != nil {
-		switch string(parent) {
-		case "Email":
-			if string(name) == "ID" {
-				r.Email.ID = string(text)
-			}
-		case "EmailSendDefinition":
-			if string(name) == "CustomerKey" {
-				r.EmailSendDefinition.CustomerKey = string(text)
-			}
-		}
-		return nil
-	}
-	var n *xmlInt
-	switch string(name) {
-	case "EmailName":
-		r.EmailName = string(text)
-		return nil
-	case "Status":
-		r.Status = string(text)
-		return nil
-	case "SendDate":
-		return r.SendDate.UnmarshalText(text)
-	case "SentDate":
-		return r.SentDate.UnmarshalText(text)
-	case "ID":
-		n = &r.ID
-	case "NumberTargeted":
-		n = &r.NumberTargeted
-	case "NumberSent":
-		n = &r.NumberSent
-	case "NumberDelivered":
-		n = &r.NumberDelivered
-	case "NumberErrored":
-		n = &r.NumberErrored
-	case "NumberExcluded":
-		n = &r.NumberExcluded
-	case "HardBounces":
-		n = &r.HardBounces
-	case "SoftBounces":
-		n = &r.SoftBounces
-	case "OtherBounces":
-		n = &r.OtherBounces
-	case "Unsubscribes":
-		n = &r.Unsubscribes
-	case "ExistingUnsubscribes":
-		n = &r.ExistingUnsubscribe
-	default:
-		return nil
-	}
-	return n.UnmarshalText(text)
-}
-
 // SendProperties are the Send properties Sends reads.
 var SendProperties = []string{"ID", "Email.ID", "EmailName", "SendDate", "SentDate", "Status",
 	"NumberTargeted", "NumberSent", "NumberDelivered", "NumberErrored", "NumberExcluded",

@@ -2,8 +2,12 @@ package sfmc
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
+	"reflect"
 	"strconv"
+	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -16,12 +20,127 @@ import (
 // instructions, DOCTYPE, other encodings, carriage returns, malformed
 // markup — so that the caller decodes the body with encoding/xml instead.
 // Whatever it accepts, encoding/xml decodes to the same values
-// (FuzzScanRetrieve holds the two readers to that).
+// (FuzzScanRetrieve holds the two readers to that, for every record type
+// read by Retrieve).
 
-// scanRecord receives one record field: the text directly inside a
-// Results child (parent "") or grandchild (parent the child's local name).
-type scanRecord interface {
-	setField(parent, name, text []byte) error
+// recordPlan says where each element of a Results record goes in the
+// record type: a child element to a field (leaf), a grandchild to a field
+// of a struct field (nested). It is built once per type from the same
+// struct tags encoding/xml reads, for the flat types Retrieve records are:
+// fields that are strings or encoding.TextUnmarshaler, and structs of
+// those one level down. Any other shape (attributes, chardata, ",any",
+// "a>b" paths, slices, pointers, embedded fields, XMLName) has no plan and
+// is decoded by encoding/xml.
+type recordPlan struct {
+	leaf   map[string]fieldRef
+	nested map[string]map[string]fieldRef
+}
+
+type fieldRef struct {
+	index []int
+	text  bool // an encoding.TextUnmarshaler, else a string
+}
+
+var (
+	plans           sync.Map // reflect.Type → *recordPlan (nil: none)
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+func planFor(t reflect.Type) *recordPlan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*recordPlan)
+	}
+	p := buildPlan(t)
+	plans.Store(t, p)
+	return p
+}
+
+func buildPlan(t reflect.Type) *recordPlan {
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	p := &recordPlan{leaf: map[string]fieldRef{}, nested: map[string]map[string]fieldRef{}}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, ok := elementName(f)
+		switch {
+		case !ok:
+			return nil
+		case name == "":
+			continue // unexported or xml:"-"
+		}
+		if _, dup := p.leaf[name]; dup {
+			return nil
+		}
+		if _, dup := p.nested[name]; dup {
+			return nil
+		}
+		if ref, leaf := leafRef(f, []int{i}); leaf {
+			p.leaf[name] = ref
+			continue
+		}
+		if f.Type.Kind() != reflect.Struct {
+			return nil
+		}
+		kids := map[string]fieldRef{}
+		for j := range f.Type.NumField() {
+			g := f.Type.Field(j)
+			gname, ok := elementName(g)
+			switch {
+			case !ok:
+				return nil
+			case gname == "":
+				continue
+			}
+			ref, leaf := leafRef(g, []int{i, j})
+			if _, dup := kids[gname]; dup || !leaf {
+				return nil
+			}
+			kids[gname] = ref
+		}
+		p.nested[name] = kids
+	}
+	return p
+}
+
+// elementName is the element a field reads ("" for none); ok is false for
+// the tags and fields this reader leaves to encoding/xml.
+func elementName(f reflect.StructField) (string, bool) {
+	tag := f.Tag.Get("xml")
+	if tag == "-" || !f.IsExported() && !f.Anonymous {
+		return "", true
+	}
+	if f.Anonymous || f.Name == "XMLName" {
+		return "", false
+	}
+	name, opts, _ := strings.Cut(tag, ",")
+	if opts != "" && opts != "omitempty" || strings.ContainsAny(name, "> ") {
+		return "", false
+	}
+	if name == "" {
+		name = f.Name
+	}
+	return name, true
+}
+
+func leafRef(f reflect.StructField, index []int) (fieldRef, bool) {
+	switch {
+	case reflect.PointerTo(f.Type).Implements(textUnmarshaler):
+		return fieldRef{index: index, text: true}, true
+	case f.Type.Kind() == reflect.String:
+		return fieldRef{index: index}, true
+	}
+	return fieldRef{}, false
+}
+
+// set stores text in the record field ref names.
+func (ref fieldRef) set(rec reflect.Value, text []byte) error {
+	v := rec.FieldByIndex(ref.index)
+	if ref.text {
+		return v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText(text)
+	}
+	v.SetString(string(text))
+	return nil
 }
 
 // errScan is returned when the body is outside the subset read here.
@@ -31,7 +150,8 @@ var errScan = errors.New("sfmc: outside the fast SOAP subset")
 // one record per Results element. ok is false when the body is outside the
 // subset or not such a message; the caller then uses decodeSOAP.
 func scanRetrieve[T any](body []byte) (msg *soapMsg[T], ok bool) {
-	if _, reads := any((*T)(nil)).(scanRecord); !reads {
+	plan := planFor(reflect.TypeFor[T]())
+	if plan == nil {
 		return nil, false
 	}
 	s := scanner{b: body}
@@ -86,7 +206,7 @@ func scanRetrieve[T any](body []byte) (msg *soapMsg[T], ok bool) {
 				texts[depth] = texts[depth][:0]
 			}
 			if kind == tokEmpty {
-				if err := endElement(msg, depth, inMsg, &local, nil); err != nil {
+				if err := endElement(plan, msg, depth, inMsg, &local, nil); err != nil {
 					return nil, false
 				}
 				if depth == 1 {
@@ -114,7 +234,7 @@ func scanRetrieve[T any](body []byte) (msg *soapMsg[T], ok bool) {
 			if depth < len(texts) {
 				text = texts[depth]
 			}
-			if err := endElement(msg, depth, inMsg, &local, text); err != nil {
+			if err := endElement(plan, msg, depth, inMsg, &local, text); err != nil {
 				return nil, false
 			}
 			switch depth {
@@ -131,7 +251,7 @@ func scanRetrieve[T any](body []byte) (msg *soapMsg[T], ok bool) {
 }
 
 // endElement applies the element that closes at depth.
-func endElement[T any](msg *soapMsg[T], depth int, inMsg bool, local *[7][]byte, text []byte) error {
+func endElement[T any](plan *recordPlan, msg *soapMsg[T], depth int, inMsg bool, local *[7][]byte, text []byte) error {
 	if !inMsg {
 		return nil
 	}
@@ -147,12 +267,12 @@ func endElement[T any](msg *soapMsg[T], depth int, inMsg bool, local *[7][]byte,
 			msg.RequestID = string(text)
 		}
 	case 5:
-		if inResults {
-			return any(&msg.Results[len(msg.Results)-1]).(scanRecord).setField(nil, local[5], text)
+		if ref, ok := plan.leaf[string(local[5])]; ok && inResults {
+			return ref.set(reflect.ValueOf(&msg.Results[len(msg.Results)-1]).Elem(), text)
 		}
 	case 6:
-		if inResults {
-			return any(&msg.Results[len(msg.Results)-1]).(scanRecord).setField(local[5], local[6], text)
+		if ref, ok := plan.nested[string(local[5])][string(local[6])]; ok && inResults {
+			return ref.set(reflect.ValueOf(&msg.Results[len(msg.Results)-1]).Elem(), text)
 		}
 	}
 	return nil

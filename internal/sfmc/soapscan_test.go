@@ -42,14 +42,66 @@ func TestScanRetrieve(t *testing.T) {
 			if ok {
 				sameAsEncodingXML(t, tc.body, msg)
 			}
+			checkEveryRecordType(t, tc.body)
 		})
 	}
 }
 
-// sameAsEncodingXML fails unless encoding/xml decodes body to msg.
-func sameAsEncodingXML(t *testing.T, body string, msg *soapMsg[soapSend]) {
+// Every record type Retrieve reads has a plan: none falls back to
+// encoding/xml for its shape alone.
+func TestRecordPlans(t *testing.T) {
+	for _, typ := range []reflect.Type{reflect.TypeFor[soapSend](), reflect.TypeFor[soapField](), reflect.TypeFor[soapDE](),
+		reflect.TypeFor[soapAutomation](), reflect.TypeFor[soapAutomationInstance](), reflect.TypeFor[soapActivityInstance](),
+		reflect.TypeFor[soapImportResult](), reflect.TypeFor[soapTSD](), reflect.TypeFor[soapTSS]()} {
+		if planFor(typ) == nil {
+			t.Errorf("%v has no plan", typ)
+		}
+	}
+	type withAttr struct {
+		Type string `xml:"type,attr"`
+	}
+	type withPath struct {
+		ID string `xml:"A>ID"`
+	}
+	type withSlice struct {
+		IDs []string `xml:"ID"`
+	}
+	type deep struct {
+		A struct{ B struct{ C string } }
+	}
+	for _, typ := range []reflect.Type{reflect.TypeFor[withAttr](), reflect.TypeFor[withPath](), reflect.TypeFor[withSlice](), reflect.TypeFor[deep]()} {
+		if planFor(typ) != nil {
+			t.Errorf("%v has a plan; encoding/xml must read it", typ)
+		}
+	}
+}
+
+// checkEveryRecordType holds the fast reader to encoding/xml for each
+// record type Retrieve reads.
+func checkEveryRecordType(t *testing.T, body string) {
 	t.Helper()
-	env, err := decodeSOAP[soapSend]([]byte(body))
+	sameFor[soapSend](t, body)
+	sameFor[soapField](t, body)
+	sameFor[soapDE](t, body)
+	sameFor[soapAutomation](t, body)
+	sameFor[soapAutomationInstance](t, body)
+	sameFor[soapActivityInstance](t, body)
+	sameFor[soapImportResult](t, body)
+	sameFor[soapTSD](t, body)
+	sameFor[soapTSS](t, body)
+}
+
+func sameFor[T any](t *testing.T, body string) {
+	t.Helper()
+	if msg, ok := scanRetrieve[T]([]byte(body)); ok {
+		sameAsEncodingXML(t, body, msg)
+	}
+}
+
+// sameAsEncodingXML fails unless encoding/xml decodes body to msg.
+func sameAsEncodingXML[T any](t *testing.T, body string, msg *soapMsg[T]) {
+	t.Helper()
+	env, err := decodeSOAP[T]([]byte(body))
 	if err != nil || env.Body.Fault != nil || env.Body.Msg == nil {
 		t.Fatalf("fast reader accepted %q; encoding/xml: %v, %+v", body, err, env)
 	}
@@ -63,7 +115,7 @@ func sameAsEncodingXML(t *testing.T, body string, msg *soapMsg[soapSend]) {
 		got.Results = nil
 	}
 	if !reflect.DeepEqual(&got, want) {
-		t.Fatalf("body %q:\nfast        %+v\nencoding/xml %+v", body, got, *want)
+		t.Fatalf("%T body %q:\nfast        %+v\nencoding/xml %+v", got, body, got, *want)
 	}
 }
 
@@ -71,10 +123,9 @@ func FuzzScanRetrieve(f *testing.F) {
 	f.Add(soapOK("Send", sendResult))
 	f.Add(`<?xml version='1.0'?><a:Envelope xmlns:a="s"><a:Header><x y='1'/></a:Header><a:Body><RetrieveResponseMsg><OverallStatus>OK</OverallStatus><Results><ID>1</ID><Email><ID>e&lt;1</ID></Email><SendDate>2026-11-02T01:01:00</SendDate></Results></RetrieveResponseMsg></a:Body></a:Envelope>`)
 	f.Add(`<Envelope><Body><RetrieveResponseMsg><RequestID><![CDATA[a]]>b</RequestID><Results/><Results><NumberSent>1.5e3</NumberSent></Results></RetrieveResponseMsg></Body></Envelope>trailing`)
+	f.Add(`<Envelope><Body><RetrieveResponseMsg><OverallStatus>OK</OverallStatus><Results><Name>f</Name><IsPrimaryKey>true</IsPrimaryKey><MaxLength>50</MaxLength><DataExtension><CustomerKey>k</CustomerKey></DataExtension><Sent>3</Sent><ModifiedDate>2026-11-02T01:01:00.25</ModifiedDate></Results></RetrieveResponseMsg></Body></Envelope>`)
 	f.Fuzz(func(t *testing.T, body string) {
-		if msg, ok := scanRetrieve[soapSend]([]byte(body)); ok {
-			sameAsEncodingXML(t, body, msg)
-		}
+		checkEveryRecordType(t, body)
 	})
 }
 
