@@ -25,6 +25,7 @@ func TestBenchTenants(t *testing.T) {
 		`2 business units \(small\)`,
 		`calls/day per business unit: projected [1-9]\d* \(after warm-up 5m0s; [1-9]\d* calls served in all\), estimated [1-9]\d*`,
 		`poll lag \(engine clock\): p50 \S+, p99 \S+, max \S+ over [1-9]\d* polls`,
+		`poll lag after the first full cycle: p50 \S+, p99 \S+, max \S+ over \d+ polls`,
 		`CPU: \d+% of one core`,
 		`peak RSS [1-9]\d* MB`,
 		`database: [0-9.]+ MB at the end .*growth -?[0-9.]+ MB per business unit per day`,
