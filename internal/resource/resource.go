@@ -272,6 +272,7 @@ type TriggeredSendState struct {
 	ErrorAt time.Time `json:"error_at"`
 	// DefinitionsReadAt is when the definition list (status) was last
 	// read; between reads the status carries forward.
+	// A store.ReadMarks key: a change in it alone adds no snapshot row.
 	DefinitionsReadAt time.Time `json:"definitions_read_at,omitzero"`
 }
 
@@ -309,6 +310,7 @@ type TransactionalState struct {
 	// DefinitionsReadAt is when the definition list (status) was last
 	// read (it is read every callplan.TxDefinitionsRefresh while all is
 	// healthy; in between the definitions carry forward).
+	// A store.ReadMarks key: a change in it alone adds no snapshot row.
 	DefinitionsReadAt time.Time `json:"definitions_read_at,omitzero"`
 }
 
@@ -384,6 +386,7 @@ type DataExtensionState struct {
 	// DefinitionsReadAt is when the DataExtension list (ModifiedDate,
 	// retention) was last read: every callplan.DEDefinitionsRefresh; in
 	// between the definitions carry forward.
+	// A store.ReadMarks key: a change in it alone adds no snapshot row.
 	DefinitionsReadAt time.Time `json:"definitions_read_at,omitzero"`
 }
 
@@ -401,6 +404,7 @@ type ImportState struct {
 	// DefinitionsReadAt is when the definition list was last read (it is
 	// re-read every callplan.ImportDefinitionsRefresh; in between the
 	// definition carries forward).
+	// A store.ReadMarks key: a change in it alone adds no snapshot row.
 	DefinitionsReadAt time.Time `json:"definitions_read_at,omitzero"`
 }
 

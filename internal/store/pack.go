@@ -138,3 +138,46 @@ func (c *baseCache) put(id int64, b []byte) {
 	}
 	c.m[id] = b
 }
+
+// equalExceptMarks reports whether two states (packState) differ only in
+// the ReadMarks keys of their payloads: counters equal, both payloads
+// JSON objects with the same other members, byte for byte.
+func equalExceptMarks(a, b []byte) bool {
+	i, j := bytes.IndexByte(a, 0), bytes.IndexByte(b, 0)
+	if i < 0 || j < 0 || !bytes.Equal(a[:i], b[:j]) {
+		return false
+	}
+	pa, pb := a[i+1:], b[j+1:]
+	if !hasMark(pa) || !hasMark(pb) {
+		return false
+	}
+	var ma, mb map[string]json.RawMessage
+	if json.Unmarshal(pa, &ma) != nil || json.Unmarshal(pb, &mb) != nil {
+		return false
+	}
+	for _, k := range ReadMarks {
+		delete(ma, k)
+		delete(mb, k)
+	}
+	if len(ma) != len(mb) {
+		return false
+	}
+	for k, v := range ma {
+		w, ok := mb[k]
+		if !ok || !bytes.Equal(v, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasMark reports whether a payload may hold a ReadMarks key (a cheap
+// test before decoding it).
+func hasMark(payload []byte) bool {
+	for _, k := range ReadMarks {
+		if bytes.Contains(payload, []byte(`"`+k+`"`)) {
+			return true
+		}
+	}
+	return false
+}

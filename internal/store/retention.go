@@ -56,14 +56,34 @@ func (s *sqlStore) Prune(ctx context.Context, now time.Time, r Retention) (Prune
 		}
 	}
 	if res.Snapshots+res.Downsampled+res.BySize > 0 {
-		if res.Bases, err = s.deleteChunks(ctx, `DELETE FROM snapshot_bases WHERE id IN (
-				SELECT b.id FROM snapshot_bases b WHERE NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.base_id = b.id)
-				LIMIT ?)`); err != nil {
+		if res.Bases, err = s.deleteChunks(ctx, s.orphanBases()); err != nil {
 			return res, fmt.Errorf("store: prune snapshot bases: %w", err)
 		}
 	}
 	return res, nil
 }
+
+// orphanBases deletes a chunk of the snapshot bases no row refers to, in
+// one pass over snapshots (no index on base_id, migration 00013): SQLite
+// builds the set of referenced ids once per statement for NOT IN;
+// PostgreSQL turns NOT EXISTS into a hash anti-join (its NOT IN would
+// fall back to a scan per base once the set outgrows work_mem).
+func (s *sqlStore) orphanBases() string {
+	if s.pg {
+		return `DELETE FROM snapshot_bases WHERE id IN (
+			SELECT b.id FROM snapshot_bases b WHERE NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.base_id = b.id)
+			LIMIT ?)`
+	}
+	return `DELETE FROM snapshot_bases WHERE id IN (
+		SELECT b.id FROM snapshot_bases b WHERE b.id NOT IN (SELECT s.base_id FROM snapshots s WHERE s.base_id IS NOT NULL)
+		LIMIT ?)`
+}
+
+// snapshotsByObject is the FROM clause retention reads the rows of a time
+// range through: object by object, each a range of snapshots_object_time
+// (snapshots has no index on observed_at alone, migration 00013). SQLite
+// takes a CROSS JOIN's tables in the order written.
+const snapshotsByObject = ` FROM snapshot_objects o CROSS JOIN snapshots s WHERE s.object_id = o.id`
 
 // pruneEvents deletes the events (and their bucket aggregates) older than
 // cutoff (unix microseconds).
@@ -88,7 +108,7 @@ func (s *sqlStore) pruneEvents(ctx context.Context, cutoff int64) (int64, error)
 // starts from (its anchor). Older rows go.
 func (s *sqlStore) pruneSnapshots(ctx context.Context, cutoff int64) (int64, error) {
 	n, err := s.deleteChunks(ctx, `DELETE FROM snapshots WHERE id IN (
-			SELECT s.id FROM snapshots s WHERE s.observed_at < ? AND EXISTS (
+			SELECT s.id`+snapshotsByObject+` AND s.observed_at < ? AND EXISTS (
 				SELECT 1 FROM snapshots n WHERE n.object_id = s.object_id
 				AND n.observed_at <= ? AND (n.observed_at > s.observed_at
 					OR (n.observed_at = s.observed_at AND n.id > s.id)))
@@ -130,7 +150,7 @@ func (s *sqlStore) downsample(ctx context.Context, now time.Time, cutoff int64) 
 		return 0, nil
 	}
 	n, err := s.deleteChunks(ctx, `DELETE FROM snapshots WHERE id IN (
-			SELECT s.id FROM snapshots s WHERE s.observed_at >= ? AND s.observed_at < ? AND EXISTS (
+			SELECT s.id`+snapshotsByObject+` AND s.observed_at >= ? AND s.observed_at < ? AND EXISTS (
 				SELECT 1 FROM snapshots n WHERE n.object_id = s.object_id
 				AND n.observed_at < (s.observed_at / 3600000000 + 1) * 3600000000
 				AND (n.observed_at > s.observed_at OR (n.observed_at = s.observed_at AND n.id > s.id)))
@@ -162,7 +182,7 @@ func (s *sqlStore) pruneBySize(ctx context.Context, now time.Time, r Retention) 
 	floor := us(now.Add(-minAge))
 	var oldest sql.NullInt64
 	if err := s.r.QueryRowContext(ctx, `SELECT MIN(t) FROM (
-			SELECT MIN(ts) AS t FROM events UNION ALL SELECT MIN(observed_at) AS t FROM snapshots) m`).Scan(&oldest); err != nil {
+			SELECT MIN(ts) AS t FROM events UNION ALL SELECT (SELECT MIN(s.observed_at) FROM snapshots s WHERE s.object_id = o.id) AS t FROM snapshot_objects o) m`).Scan(&oldest); err != nil {
 		return 0, err
 	}
 	if !oldest.Valid {
