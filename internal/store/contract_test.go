@@ -65,6 +65,7 @@ func runContract(t *testing.T, h harness) {
 		{"PruneBySize", testPruneBySize},
 		{"SnapshotsMigrateData", testSnapshotsMigrateData},
 		{"SnapshotIndexesMigration", testSnapshotIndexesMigration},
+		{"MigrationsDownTo10", testMigrationsDownTo10},
 		{"Incidents", testIncidents},
 		{"IncidentFailureStart", testIncidentFailureStart},
 		{"IncidentEvidenceCap", testIncidentEvidenceCap},

@@ -16,6 +16,9 @@ ALTER TABLE snapshots ADD COLUMN packed BYTEA;     -- counters, 0x00, payload de
 CREATE INDEX snapshots_base ON snapshots (base_id) WHERE base_id IS NOT NULL;
 
 -- +goose Down
+-- Lossy: rows written packed keep their status, last run and row count but
+-- lose their counters and payload (SQL cannot inflate them). Tested by the
+-- store's MigrationsDownTo10 contract test.
 DROP INDEX snapshots_base;
 ALTER TABLE snapshots DROP COLUMN packed;
 ALTER TABLE snapshots DROP COLUMN base_id;
