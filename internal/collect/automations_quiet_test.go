@@ -33,6 +33,9 @@ func TestQuietWeek(t *testing.T) {
 	if raceDetector {
 		t.Skip("quiet-week simulation is skipped under -race; .ci/run runs it without -race")
 	}
+	// Single-threaded simulations: the long-simulation step of .ci/run
+	// runs them side by side on its cores.
+	t.Parallel()
 	// A full week takes ~45 s (rules decode every payload each poll, slower
 	// under -race); by default 8 hours run, SFMCWATCH_LONG=1 runs the week.
 	span := 8 * time.Hour

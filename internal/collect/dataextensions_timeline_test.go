@@ -335,6 +335,9 @@ func TestDataExtensionQuietWeek(t *testing.T) {
 	if raceDetector {
 		t.Skip("quiet-week simulation is skipped under -race; .ci/run runs it without -race")
 	}
+	// Single-threaded simulations: the long-simulation step of .ci/run
+	// runs them side by side on its cores.
+	t.Parallel()
 	// 24 DEs, 8 row counts a poll: each DE is counted every 3 polls.
 	env := newDEEnv(t, 24, false, func(cfg *config.Config) {
 		cfg.Tenants[0].DailyAPIBudget = budgetForCounts(&cfg.Tenants[0], 8)

@@ -187,6 +187,12 @@ func TestJourneyEnrollmentDropHighVolumeTimeline(t *testing.T) {
 }
 
 func TestJourneyEnrollmentDropLowVolumeTimeline(t *testing.T) {
+	if raceDetector {
+		t.Skip("a day of 15-minute polls is minutes long under -race (the high-volume timeline runs the same collector and rule under it); .ci/run runs it without -race")
+	}
+	// Single-threaded simulations: the long-simulation step of .ci/run
+	// runs them side by side on its cores.
+	t.Parallel()
 	ctx := context.Background()
 	// Every journey takes the low-volume path.
 	e := msgEnv(t, func(c *config.Config) { c.Rules.JourneyEnrollmentDrop.MinBaselinePerHour = 1e9 })

@@ -104,6 +104,9 @@ func TestQuietWeekNoFindings(t *testing.T) {
 	if raceDetector {
 		t.Skip("quiet-week simulation is skipped under -race; .ci/run runs it without -race")
 	}
+	// Single-threaded simulations: the long-simulation step of .ci/run
+	// runs them side by side on its cores.
+	t.Parallel()
 	ctx := context.Background()
 	e := msgEnv(t, nil)
 	// store.LatestSnapshots reads every stored snapshot of the type

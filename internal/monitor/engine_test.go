@@ -64,6 +64,7 @@ func newEnv(t testing.TB) *env {
 
 func (e *env) openStore(t testing.TB) store.Store {
 	t.Helper()
+	collecttest.MigratedSQLite(t, e.path)
 	st, err := store.Open(context.Background(), store.Config{Driver: "sqlite", Path: e.path}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -29,6 +29,7 @@ import (
 
 	"github.com/sfmcwatch/sfmcwatch/internal/catalog"
 	"github.com/sfmcwatch/sfmcwatch/internal/collect"
+	"github.com/sfmcwatch/sfmcwatch/internal/collect/collecttest"
 	"github.com/sfmcwatch/sfmcwatch/internal/config"
 	"github.com/sfmcwatch/sfmcwatch/internal/detect"
 	"github.com/sfmcwatch/sfmcwatch/internal/incident"
@@ -263,6 +264,7 @@ func (c *cuttable) ClaimDue(ctx context.Context, owner string, now time.Time, le
 
 func openSQLite(t testing.TB, path string) store.Store {
 	t.Helper()
+	collecttest.MigratedSQLite(t, path)
 	st, err := store.Open(context.Background(), store.Config{Driver: "sqlite", Path: path}, nil)
 	if err != nil {
 		t.Fatal(err)

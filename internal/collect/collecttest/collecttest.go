@@ -6,9 +6,13 @@ package collecttest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,7 +82,11 @@ tenants:
 		o.Configure(cfg)
 	}
 	tc := &cfg.Tenants[0]
-	st, err := store.Open(context.Background(), store.Config{Driver: "sqlite", Path: filepath.Join(t.TempDir(), "test.db")}, nil)
+	path := filepath.Join(t.TempDir(), "test.db")
+	if err := copyMigrated(path); err != nil {
+		t.Fatalf("store: %v", err)
+	}
+	st, err := store.Open(context.Background(), store.Config{Driver: "sqlite", Path: path}, nil)
 	if err != nil {
 		t.Fatalf("store: %v", err)
 	}
@@ -94,6 +102,63 @@ tenants:
 		t.Fatalf("client: %v", err)
 	}
 	return &Env{T: t, Sim: s, Server: srv, Store: st, Client: cl, Tenant: tc, Rules: &cfg.Rules, MID: mid}
+}
+
+// migrated is an empty SQLite database with every migration applied,
+// made once per test process: each Env starts from a copy of it, so that
+// only the first pays for the migrations (goose's parser allocates a 4 MB
+// buffer per migration file, slow under the race detector). Open still
+// checks the copy's schema version.
+var migrated struct {
+	once sync.Once
+	db   []byte
+	err  error
+}
+
+// MigratedSQLite writes an empty SQLite database with every migration
+// applied to path, unless a file is there already (a reopened database
+// keeps its data). Tests that open their own store at path save the
+// migrations' cost under -race; store.Open still checks the schema.
+func MigratedSQLite(t testing.TB, path string) {
+	t.Helper()
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	if err := copyMigrated(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyMigrated writes a migrated empty database to path.
+func copyMigrated(path string) error {
+	migrated.once.Do(func() {
+		dir, err := os.MkdirTemp("", "collecttest-")
+		if err != nil {
+			migrated.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		tmpl := filepath.Join(dir, "template.db")
+		st, err := store.Open(context.Background(), store.Config{Driver: "sqlite", Path: tmpl}, nil)
+		if err != nil {
+			migrated.err = err
+			return
+		}
+		// Closing the last connection checkpoints the WAL into the file.
+		if err := st.Close(); err != nil {
+			migrated.err = err
+			return
+		}
+		if _, err := os.Stat(tmpl + "-wal"); err == nil {
+			migrated.err = errors.New("template database: WAL left after close")
+			return
+		}
+		migrated.db, migrated.err = os.ReadFile(tmpl)
+	})
+	if migrated.err != nil {
+		return fmt.Errorf("migrated template: %w", migrated.err)
+	}
+	return os.WriteFile(path, migrated.db, 0o600)
 }
 
 // Now is the simulated time.
