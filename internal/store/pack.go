@@ -74,6 +74,34 @@ var plainWriters = sync.Pool{New: func() any {
 	return w
 }}
 
+// dictWriter is a pooled compressor that takes a preset dictionary:
+// flate.NewWriterDict allocates a new compressor (about 1 MB) per call and
+// a flate.Writer cannot be reset to another dictionary, so the dictionary
+// is written through the compressor with its output dropped, then flushed:
+// the window holds the dictionary, the stream that follows starts on a
+// byte boundary, and flate.NewReaderDict with the same dictionary reads it
+// (TestDeflateDictRoundTrip).
+type dictWriter struct {
+	fw  *flate.Writer
+	out switchWriter
+}
+
+// switchWriter passes writes to w, or drops them while w is nil.
+type switchWriter struct{ w io.Writer }
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	if s.w == nil {
+		return len(p), nil
+	}
+	return s.w.Write(p)
+}
+
+var dictWriters = sync.Pool{New: func() any {
+	d := &dictWriter{}
+	d.fw, _ = flate.NewWriter(&d.out, flate.BestCompression)
+	return d
+}}
+
 // deflate compresses b, with dict as preset dictionary when not nil.
 func deflate(b, dict []byte) []byte {
 	var out bytes.Buffer
@@ -85,9 +113,16 @@ func deflate(b, dict []byte) []byte {
 		_ = w.Close()
 		return out.Bytes()
 	}
-	w, _ := flate.NewWriterDict(&out, flate.BestCompression, dict)
-	_, _ = w.Write(b)
-	_ = w.Close()
+	d := dictWriters.Get().(*dictWriter)
+	defer dictWriters.Put(d)
+	d.out.w = nil
+	d.fw.Reset(&d.out)
+	_, _ = d.fw.Write(dict)
+	_ = d.fw.Flush()
+	d.out.w = &out
+	_, _ = d.fw.Write(b)
+	_ = d.fw.Close()
+	d.out.w = nil
 	return out.Bytes()
 }
 
