@@ -48,6 +48,9 @@ func (c *timedCollector) Collect(ctx context.Context, in *collect.Input) (*colle
 // interval and every later poll starts within 10 s of its due time. A
 // fixed pool of 3 (the old default) cannot.
 func TestTwoHundredTenantsKeepTheirSchedule(t *testing.T) {
+	if raceDetector {
+		t.Skip("minutes long under -race; .ci/run runs it without (the worker pool runs under -race in the engine tests)")
+	}
 	for _, c := range []struct {
 		name    string
 		workers int
