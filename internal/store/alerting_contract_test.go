@@ -1,17 +1,13 @@
 package store
 
 import (
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/pressly/goose/v3"
 )
 
 func testSilences(t *testing.T, h harness) {
@@ -391,32 +387,7 @@ func testOutboxChannels(t *testing.T, h harness) {
 func testOutboxUpgrade(t *testing.T, h harness) {
 	ctx := t.Context()
 	cfg := h.fresh(t)
-	var (
-		db      *sql.DB
-		dialect goose.Dialect
-		dir     string
-	)
-	if h.driver == DriverSQLite {
-		dsn, err := sqliteDSN(cfg.Path, cfg, dsnWriter)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if db, err = sql.Open("sqlite", dsn); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		dialect, dir = goose.DialectSQLite3, "migrations/sqlite"
-	} else {
-		db, dialect, dir = h.raw(t, cfg), goose.DialectPostgres, "migrations/postgres"
-	}
-	fsys, err := fs.Sub(migrationFiles, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(dialect, db, fsys, goose.WithTableName(migrationTable), goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, db := migrationProvider(t, h, cfg)
 	if _, err := p.UpTo(ctx, 4); err != nil {
 		t.Fatal(err)
 	}

@@ -10,18 +10,15 @@ import (
 	"github.com/pressly/goose/v3"
 )
 
-// testSnapshotsMigrateData: snapshot rows written before migrations 00011
-// (packing) and 00012 (object ids) read back the same after them, and new
-// rows of the same objects are packed against fresh bases.
-func testSnapshotsMigrateData(t *testing.T, h harness) {
-	ctx := t.Context()
-	cfg := h.fresh(t)
+// migrationProvider is a goose provider on a writable handle of cfg's
+// database (the harness's SQLite handle is read-only).
+func migrationProvider(t *testing.T, h harness, cfg Config) (*goose.Provider, *sql.DB) {
+	t.Helper()
 	db := h.raw(t, cfg)
 	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
 	if h.driver == DriverPostgres {
 		dialect, dir = goose.DialectPostgres, "migrations/postgres"
 	} else {
-		// The harness's SQLite handle is read-only.
 		dsn, err := sqliteDSN(cfg.Path, cfg, dsnWriter)
 		if err != nil {
 			t.Fatal(err)
@@ -39,6 +36,16 @@ func testSnapshotsMigrateData(t *testing.T, h harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p, db
+}
+
+// testSnapshotsMigrateData: snapshot rows written before migrations 00011
+// (packing) and 00012 (object ids) read back the same after them, and new
+// rows of the same objects are packed against fresh bases.
+func testSnapshotsMigrateData(t *testing.T, h harness) {
+	ctx := t.Context()
+	cfg := h.fresh(t)
+	p, db := migrationProvider(t, h, cfg)
 	if _, err := p.UpTo(ctx, 10); err != nil {
 		t.Fatal(err)
 	}

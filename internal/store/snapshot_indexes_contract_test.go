@@ -3,42 +3,10 @@ package store
 import (
 	"database/sql"
 	"fmt"
-	"io/fs"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/pressly/goose/v3"
 )
-
-// migrationProvider is a goose provider on a writable handle of cfg's
-// database (the harness's SQLite handle is read-only).
-func migrationProvider(t *testing.T, h harness, cfg Config) (*goose.Provider, *sql.DB) {
-	t.Helper()
-	db := h.raw(t, cfg)
-	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
-	if h.driver == DriverPostgres {
-		dialect, dir = goose.DialectPostgres, "migrations/postgres"
-	} else {
-		dsn, err := sqliteDSN(cfg.Path, cfg, dsnWriter)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if db, err = sql.Open("sqlite", dsn); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-	}
-	fsys, err := fs.Sub(migrationFiles, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(dialect, db, fsys, goose.WithTableName(migrationTable), goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p, db
-}
 
 // snapshotIndexes counts the indexes migration 00013 drops.
 func snapshotIndexes(t *testing.T, h harness, db *sql.DB) int {
