@@ -87,13 +87,24 @@ type apiParams struct {
 	sources        []string
 }
 
-func (r APIErrors) params(in *Input) apiParams {
-	cfg := in.Rules.APIErrors
-	window := cfg.Window.Std()
+// apiWindows is the rule's window and how far back it follows a run.
+func apiWindows(cfg config.APIErrorsRule) (window, lookback time.Duration) {
+	window = cfg.Window.Std()
 	if window <= 0 {
 		window = 15 * time.Minute
 	}
-	lookback := max(4*window, cfg.EscalateAfter.Std()+window)
+	return window, max(4*window, cfg.EscalateAfter.Std()+window)
+}
+
+// APIErrorsLookback is how far back api.errors reads events: retention
+// keeps the detail of the calls it reads at least this long.
+func APIErrorsLookback(cfg config.APIErrorsRule) time.Duration {
+	_, lookback := apiWindows(cfg)
+	return lookback
+}
+
+func (r APIErrors) params(in *Input) apiParams {
+	window, lookback := apiWindows(in.Rules.APIErrors)
 	sources := r.Sources
 	if len(sources) == 0 {
 		sources = []string{"client", "proxy", "ingest", "tail"}

@@ -592,19 +592,33 @@ func (e *Engine) maintain(ctx context.Context) error {
 // entitlements are yearly).
 const usageRetention = 400 * 24 * time.Hour
 
+// storeRetention is the store's retention for cfg.
+func storeRetention(cfg *config.Config) store.Retention {
+	r := cfg.Storage.Retention
+	sr := store.Retention{Events: r.Events.Std(), Snapshots: r.Snapshots.Std(),
+		Incidents: r.Incidents.Std(), Usage: usageRetention,
+		FullResolution: r.FullResolution.Std(), MaxBytes: int64(r.MaxSize), MinAge: max(r.FullResolution.Std(), 48*time.Hour)}
+	if sr.FullResolution > 0 {
+		// The monitor's own successful calls keep their rows as long as
+		// snapshots keep full resolution, and never less than api.errors
+		// reads back; older, the daily usage counts them.
+		sr.CallDetail = max(sr.FullResolution, detect.APIErrorsLookback(cfg.Rules.APIErrors))
+		sr.CallDetailSource = ClientSource
+	}
+	return sr
+}
+
 // Prune applies the configured retention now.
 func (e *Engine) Prune(ctx context.Context) error {
-	r := e.holder.Current().Storage.Retention
-	res, err := e.st.Prune(ctx, e.now(), store.Retention{Events: r.Events.Std(), Snapshots: r.Snapshots.Std(),
-		Incidents: r.Incidents.Std(), Usage: usageRetention,
-		FullResolution: r.FullResolution.Std(), MaxBytes: int64(r.MaxSize), MinAge: max(r.FullResolution.Std(), 48*time.Hour)})
+	sr := storeRetention(e.holder.Current())
+	res, err := e.st.Prune(ctx, e.now(), sr)
 	if err != nil {
 		return fmt.Errorf("monitor: prune: %w", err)
 	}
 	if res != (store.PruneResult{}) {
 		e.log.Info("retention pruned old data", "events", res.Events, "snapshots", res.Snapshots,
 			"incidents", res.Incidents, "usage", res.Usage, "downsampled", res.Downsampled,
-			"bases", res.Bases, "by_size", res.BySize)
+			"bases", res.Bases, "by_size", res.BySize, "call_detail", res.CallDetail)
 	}
 	return nil
 }

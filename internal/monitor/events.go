@@ -98,13 +98,16 @@ func usageDeltas(recs []store.EventRecord) []store.UsageDelta {
 	return out
 }
 
+// ClientSource is the source of the events of the monitor's own calls.
+const ClientSource = "client"
+
 // toRecord turns one metered attempt into a stored event (source
 // "client"): one attempt counts once; the client's verdict (ev.Kind)
 // makes it an error when the classifier knew no error family (no
 // response, a 2xx body error the catalog lacks).
 func toRecord(ev sfmc.CallEvent) store.EventRecord {
 	e := ev.Event
-	e.Source = "client"
+	e.Source = ClientSource
 	if e.Integration == "" {
 		e.Integration = Integration
 	}

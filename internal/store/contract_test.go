@@ -63,6 +63,7 @@ func runContract(t *testing.T, h harness) {
 		{"SnapshotsReadMarks", testSnapshotsReadMarks},
 		{"SnapshotsDownsample", testSnapshotsDownsample},
 		{"PruneBySize", testPruneBySize},
+		{"PruneCallDetail", testPruneCallDetail},
 		{"SnapshotsMigrateData", testSnapshotsMigrateData},
 		{"SnapshotIndexesMigration", testSnapshotIndexesMigration},
 		{"MigrationsDownTo10", testMigrationsDownTo10},

@@ -25,6 +25,11 @@ func (s *sqlStore) Prune(ctx context.Context, now time.Time, r Retention) (Prune
 			return res, err
 		}
 	}
+	if r.CallDetail > 0 && r.CallDetailSource != "" {
+		if res.CallDetail, err = s.pruneCallDetail(ctx, now, r.CallDetailSource, bucketOf(us(now.Add(-r.CallDetail)))); err != nil {
+			return res, fmt.Errorf("store: prune call detail: %w", err)
+		}
+	}
 	if r.Snapshots > 0 {
 		if res.Snapshots, err = s.pruneSnapshots(ctx, us(now.Add(-r.Snapshots))); err != nil {
 			return res, err
@@ -97,6 +102,71 @@ func (s *sqlStore) pruneEvents(ctx context.Context, cutoff int64) (int64, error)
 		return n, fmt.Errorf("store: prune event buckets: %w", err)
 	}
 	return n, nil
+}
+
+// callDetailCursor holds the cutoff (unix microseconds, a whole second) up
+// to which successful own calls have lost their detail, so each run reads
+// only the range that left the window since the last.
+const callDetailCursor = "store.events.call_detail_until"
+
+// callDetailStep is the time range one delete of pruneCallDetail covers,
+// in microseconds.
+const callDetailStep = int64(time.Hour / time.Microsecond)
+
+// pruneCallDetail deletes, between the last run's cutoff and cutoff (a
+// bucket start), the event rows of source's successful calls and their
+// per-second aggregates (failed = 0). The monitor's own calls are most of
+// the events a quiet tenant stores (one per SFMC call); once older than
+// the rules' lookback nothing reads them one by one, and the daily usage
+// rows (api_usage) still count them. Failed calls keep their rows and
+// aggregates: they are incidents' evidence and the error pages' data.
+func (s *sqlStore) pruneCallDetail(ctx context.Context, now time.Time, source string, cutoff int64) (int64, error) {
+	var from int64
+	if v, err := s.GetCursor(ctx, callDetailCursor); err == nil {
+		if p, err := strconv.ParseInt(v, 10, 64); err == nil {
+			from = p
+		}
+	} else if !errors.Is(err, ErrNotFound) {
+		return 0, err
+	}
+	if from >= cutoff {
+		return 0, nil
+	}
+	if from == 0 {
+		// The first run starts at the oldest event (events_ts).
+		var oldest sql.NullInt64
+		if err := s.w.QueryRowContext(ctx, `SELECT MIN(ts) FROM events`).Scan(&oldest); err != nil {
+			return 0, err
+		}
+		if !oldest.Valid {
+			return 0, s.SetCursor(ctx, callDetailCursor, strconv.FormatInt(cutoff, 10), now)
+		}
+		from = bucketOf(oldest.Int64)
+	}
+	// An hour at a time: each statement reads one hour of the ts and
+	// bucket indexes (the other sources' rows included) once, and holds
+	// the write lock briefly however long the backlog.
+	var n int64
+	for lo := from; lo < cutoff; lo += callDetailStep {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		hi := min(lo+callDetailStep, cutoff)
+		r, err := s.w.ExecContext(ctx, s.q(`DELETE FROM events WHERE ts >= ? AND ts < ? AND source = ? AND NOT is_error`), lo, hi, source)
+		if err != nil {
+			return n, err
+		}
+		d, err := r.RowsAffected()
+		if err != nil {
+			return n, err
+		}
+		n += d
+		if _, err := s.w.ExecContext(ctx, s.q(`DELETE FROM event_buckets WHERE bucket >= ? AND bucket < ? AND source = ? AND failed = 0`),
+			lo, hi, source); err != nil {
+			return n, err
+		}
+	}
+	return n, s.SetCursor(ctx, callDetailCursor, strconv.FormatInt(cutoff, 10), now)
 }
 
 // pruneSnapshots deletes snapshot history older than cutoff (unix

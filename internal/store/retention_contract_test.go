@@ -231,6 +231,98 @@ func testSnapshotsDownsample(t *testing.T, h harness) {
 	}
 }
 
+// testPruneCallDetail: successful calls of the detail source lose their
+// rows and per-second aggregates beyond CallDetail, a range at a time
+// (the cursor); failed calls of that source and every call of other
+// sources keep theirs.
+func testPruneCallDetail(t *testing.T, h harness) {
+	ctx := t.Context()
+	s := openT(t, h.fresh(t))
+	var recs []EventRecord
+	// One call a minute for 5 h from t0: successes of the monitor's own
+	// client, every 10th a 500; the same from an integration's proxy.
+	for i := range 300 {
+		at := t0.Add(time.Duration(i)*time.Minute + 250*time.Millisecond)
+		fam, status := "none", 200
+		if i%10 == 0 {
+			fam, status = "server", 500
+		}
+		for _, src := range []string{"client", "proxy"} {
+			e := ev(at, "a", "i", "/automation/v1/automations", fam, status, "")
+			e.Source = src
+			recs = append(recs, e)
+		}
+	}
+	if _, err := s.InsertEvents(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	count := func(src string, errorsOnly bool) int {
+		t.Helper()
+		evs, err := s.QueryEvents(ctx, EventQuery{Tenant: "a", Source: src, ErrorsOnly: errorsOnly, Limit: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(evs)
+	}
+	buckets := func(src string, from, to time.Time) (ok, failed int64) {
+		t.Helper()
+		rows, err := s.(BucketReader).EventBuckets(ctx, BucketQuery{Tenant: "a", Source: src, From: from, To: to})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if r.Failed {
+				failed += r.N
+			} else {
+				ok += r.N
+			}
+		}
+		return ok, failed
+	}
+	r := Retention{Events: 30 * 24 * time.Hour, CallDetail: 3 * time.Hour, CallDetailSource: "client"}
+	now := t0.Add(5 * time.Hour) // calls before t0+2h lose their detail
+	res, err := s.Prune(ctx, now, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.CallDetail != 108 || res.Events != 0 {
+		t.Errorf("Prune = %+v, want 108 successful client calls of the first 2 h removed, no other event", res)
+	}
+	if got := count("client", false); got != 300-108 {
+		t.Errorf("client events left = %d, want %d", got, 300-108)
+	}
+	if got := count("client", true); got != 30 {
+		t.Errorf("client failures left = %d, want all 30", got)
+	}
+	if got := count("proxy", false); got != 300 {
+		t.Errorf("proxy events left = %d, want all 300", got)
+	}
+	if ok, failed := buckets("client", time.Time{}, t0.Add(2*time.Hour)); ok != 0 || failed != 12 {
+		t.Errorf("client aggregates before the cutoff: %d ok, %d failed; want 0 and 12", ok, failed)
+	}
+	if ok, failed := buckets("client", t0.Add(2*time.Hour), time.Time{}); ok != 162 || failed != 18 {
+		t.Errorf("client aggregates after the cutoff: %d ok, %d failed; want 162 and 18", ok, failed)
+	}
+	if ok, failed := buckets("proxy", time.Time{}, time.Time{}); ok != 270 || failed != 30 {
+		t.Errorf("proxy aggregates: %d ok, %d failed; want 270 and 30", ok, failed)
+	}
+	if res, err := s.Prune(ctx, now, r); err != nil || res.CallDetail != 0 {
+		t.Errorf("second Prune = %+v, %v; want nothing more", res, err)
+	}
+	// An hour later, the next hour goes (54 successes).
+	if res, err := s.Prune(ctx, now.Add(time.Hour), r); err != nil || res.CallDetail != 54 {
+		t.Errorf("Prune an hour later = %+v, %v; want 54 removed", res, err)
+	}
+	// Without CallDetail nothing of the kind goes.
+	s2 := openT(t, h.fresh(t))
+	if _, err := s2.InsertEvents(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s2.Prune(ctx, now, Retention{Events: 30 * 24 * time.Hour}); err != nil || res.CallDetail != 0 {
+		t.Errorf("Prune without CallDetail = %+v, %v", res, err)
+	}
+}
+
 // testPruneBySize: over MaxBytes, the oldest days of events and snapshot
 // history go, never what is younger than MinAge; under it nothing goes.
 func testPruneBySize(t *testing.T, h harness) {

@@ -595,6 +595,13 @@ type Retention struct {
 	MaxBytes int64
 	// MinAge is what size retention never deletes (default 48h).
 	MinAge time.Duration
+	// CallDetail keeps the event rows and per-second aggregates of the
+	// successful calls of CallDetailSource (the monitor's own calls to
+	// SFMC) this long (0: for Events). Older, those calls are counted in
+	// the daily API usage alone: their failures keep every row for Events.
+	// It must cover the lookback of the rules that read them (api.errors).
+	CallDetail       time.Duration
+	CallDetailSource string
 }
 
 // PruneResult counts deleted rows.
@@ -610,4 +617,7 @@ type PruneResult struct {
 	// BySize counts the events and snapshot rows removed to bring the
 	// database under MaxBytes (not in Events and Snapshots).
 	BySize int64 `json:"by_size"`
+	// CallDetail counts the rows of successful own calls removed after
+	// Retention.CallDetail (not in Events).
+	CallDetail int64 `json:"call_detail"`
 }
