@@ -64,6 +64,7 @@ func runContract(t *testing.T, h harness) {
 		{"SnapshotsDownsample", testSnapshotsDownsample},
 		{"PruneBySize", testPruneBySize},
 		{"PruneCallDetail", testPruneCallDetail},
+		{"SnapshotsOnChangeNanoseconds", testSnapshotsOnChangeNanoseconds},
 		{"SnapshotsMigrateData", testSnapshotsMigrateData},
 		{"SnapshotIndexesMigration", testSnapshotIndexesMigration},
 		{"MigrationsDownTo10", testMigrationsDownTo10},

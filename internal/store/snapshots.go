@@ -144,7 +144,10 @@ func (s *sqlStore) insertSnapshotsTx(ctx context.Context, tx *sql.Tx, snaps []Sn
 			if err != nil {
 				return nil, fmt.Errorf("snapshot %d: latest row: %w", i, err)
 			}
-			sameCols := lastSeen < at && old.Status == sn.Status && old.LastRunAt.Equal(sn.LastRunAt) &&
+			// Compared as stored, in microseconds: a LastRunAt with
+			// nanoseconds (a poll's clock) reads back truncated and would
+			// otherwise make every poll of an unchanged object a new row.
+			sameCols := lastSeen < at && old.Status == sn.Status && us(old.LastRunAt) == us(sn.LastRunAt) &&
 				equalRowCount(old.RowCount, sn.RowCount) && old.SchemaHash == sn.SchemaHash
 			switch {
 			case sameCols && bytes.Equal(oldState, state):

@@ -171,3 +171,37 @@ func testSnapshotsOnChange(t *testing.T, h harness) {
 		t.Errorf("second Prune = %+v, %v", res, err)
 	}
 }
+
+// testSnapshotsOnChangeNanoseconds: a last run with nanoseconds (taken
+// from a poll's clock) is stored in microseconds; the next identical poll
+// is still identical, not a new row every poll.
+func testSnapshotsOnChangeNanoseconds(t *testing.T, h harness) {
+	ctx := t.Context()
+	s := openT(t, h.fresh(t))
+	ref := ResourceRef{Tenant: "a", ResourceType: "data_extension", ResourceKey: "DE-ns"}
+	run := t0.Add(-time.Hour + 848_900*time.Nanosecond)
+	poll := func(m int) int64 {
+		t.Helper()
+		ids, err := s.InsertSnapshots(ctx, []Snapshot{{ResourceRef: ref, ObservedAt: t0.Add(time.Duration(m) * time.Minute),
+			Status: "active", LastRunAt: run, RowCount: i64(3), Payload: []byte(`{"row_count_at":"2026-03-02T09:00:00.0008489Z"}`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids[0]
+	}
+	first := poll(0)
+	for _, m := range []int{15, 30} {
+		if id := poll(m); id != first {
+			t.Fatalf("identical poll at %d min: row %d, want the first row %d extended", m, id, first)
+		}
+	}
+	hist, err := s.SnapshotHistory(ctx, ref, time.Time{}, time.Time{}, 0)
+	if err != nil || len(hist) == 0 {
+		t.Fatalf("history = %+v, %v", hist, err)
+	}
+	for _, sn := range hist {
+		if sn.ID != first || !sn.LastRunAt.Equal(run.Truncate(time.Microsecond)) {
+			t.Fatalf("history = %+v; want row %d only, last run %v", hist, first, run.Truncate(time.Microsecond))
+		}
+	}
+}
