@@ -47,7 +47,7 @@ type Retention struct {
 	Snapshots Duration `yaml:"snapshots" doc:"Object snapshots (row counts, schemas, statuses, counters)."`
 	Incidents Duration `yaml:"incidents" doc:"Resolved incidents."`
 	// FullResolution and MaxSize bound the database (issue 18).
-	FullResolution Duration `yaml:"full_resolution" doc:"Keep every snapshot, and every successful call the monitor makes to SFMC, this long (never less than api.errors reads back); older snapshot history keeps one per object per hour (the last), which the baselines read, and those calls are counted in the daily API usage alone (failed calls keep their events). 0 keeps both for the whole retention."`
+	FullResolution Duration `yaml:"full_resolution" doc:"Keep every snapshot, and every successful call the monitor makes to SFMC, this long (never less than an hour beyond what api.errors reads back); older snapshot history keeps one per object per hour (the last), which the baselines read, and those calls are counted in the daily API usage alone (failed calls keep their events). 0 keeps both for the whole retention."`
 	MaxSize        Size     `yaml:"max_size" doc:"Bound on the database's used size: when over, the oldest day of events and snapshot history goes (repeatedly), never the full_resolution window (at least 48h). 0: no bound."`
 }
 

@@ -592,6 +592,11 @@ func (e *Engine) maintain(ctx context.Context) error {
 // entitlements are yearly).
 const usageRetention = 400 * 24 * time.Hour
 
+// callDetailMargin is kept beyond api.errors' lookback: an evaluation reads
+// back from the time its job started (up to a job timeout before it runs),
+// and replicas' clocks differ.
+const callDetailMargin = time.Hour
+
 // storeRetention is the store's retention for cfg.
 func storeRetention(cfg *config.Config) store.Retention {
 	r := cfg.Storage.Retention
@@ -601,8 +606,8 @@ func storeRetention(cfg *config.Config) store.Retention {
 	if sr.FullResolution > 0 {
 		// The monitor's own successful calls keep their rows as long as
 		// snapshots keep full resolution, and never less than api.errors
-		// reads back; older, the daily usage counts them.
-		sr.CallDetail = max(sr.FullResolution, detect.APIErrorsLookback(cfg.Rules.APIErrors))
+		// reads back with a margin; older, the daily usage counts them.
+		sr.CallDetail = max(sr.FullResolution, detect.APIErrorsLookback(cfg.Rules.APIErrors)+callDetailMargin)
 		sr.CallDetailSource = ClientSource
 	}
 	return sr

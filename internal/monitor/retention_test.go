@@ -9,7 +9,7 @@ import (
 
 // TestStoreRetentionCallDetail: the monitor's own successful calls keep
 // their detail as long as full resolution, never less than api.errors
-// reads back, and for the whole event retention when full resolution is
+// reads back and an hour, and for the whole event retention when full resolution is
 // off.
 func TestStoreRetentionCallDetail(t *testing.T) {
 	for _, tc := range []struct {
@@ -21,8 +21,8 @@ func TestStoreRetentionCallDetail(t *testing.T) {
 	}{
 		{name: "default", full: 0, want: 48 * time.Hour, wantSourceSet: true},
 		{name: "full resolution longer than the lookback", full: 6 * time.Hour, window: 15 * time.Minute, escalate: time.Hour, want: 6 * time.Hour, wantSourceSet: true},
-		{name: "lookback longer", full: time.Hour, window: 30 * time.Minute, escalate: time.Hour, want: 2 * time.Hour, wantSourceSet: true},
-		{name: "escalation longer", full: time.Hour, window: 15 * time.Minute, escalate: 3 * time.Hour, want: 3*time.Hour + 15*time.Minute, wantSourceSet: true},
+		{name: "lookback longer", full: time.Hour, window: 30 * time.Minute, escalate: time.Hour, want: 3 * time.Hour, wantSourceSet: true},
+		{name: "escalation longer", full: time.Hour, window: 15 * time.Minute, escalate: 3 * time.Hour, want: 4*time.Hour + 15*time.Minute, wantSourceSet: true},
 		{name: "full resolution off", full: -1, want: 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -121,18 +121,18 @@ const callDetailStep = int64(time.Hour / time.Microsecond)
 // rows (api_usage) still count them. Failed calls keep their rows and
 // aggregates: they are incidents' evidence and the error pages' data.
 func (s *sqlStore) pruneCallDetail(ctx context.Context, now time.Time, source string, cutoff int64) (int64, error) {
-	var from int64
+	from := int64(-1)
 	if v, err := s.GetCursor(ctx, callDetailCursor); err == nil {
 		if p, err := strconv.ParseInt(v, 10, 64); err == nil {
-			from = p
+			// The hour before the last cutoff is read again: a call
+			// stored late (a flush retried) or a clock set back is not
+			// left behind the cursor.
+			from = max(0, min(p, cutoff)-callDetailStep)
 		}
 	} else if !errors.Is(err, ErrNotFound) {
 		return 0, err
 	}
-	if from >= cutoff {
-		return 0, nil
-	}
-	if from == 0 {
+	if from < 0 {
 		// The first run starts at the oldest event (events_ts).
 		var oldest sql.NullInt64
 		if err := s.w.QueryRowContext(ctx, `SELECT MIN(ts) FROM events`).Scan(&oldest); err != nil {
@@ -143,16 +143,26 @@ func (s *sqlStore) pruneCallDetail(ctx context.Context, now time.Time, source st
 		}
 		from = bucketOf(oldest.Int64)
 	}
+	// SQLite has no statistics to prefer the time index over
+	// events_source_request (source = ?), which would read every row of
+	// the source for each hour.
+	events := "events"
+	if !s.pg {
+		events = "events INDEXED BY events_ts"
+	}
+	del := s.q(`DELETE FROM ` + events + ` WHERE ts >= ? AND ts < ? AND source = ? AND NOT is_error`)
+	delBuckets := s.q(`DELETE FROM event_buckets WHERE bucket >= ? AND bucket < ? AND source = ? AND failed = 0`)
 	// An hour at a time: each statement reads one hour of the ts and
 	// bucket indexes (the other sources' rows included) once, and holds
-	// the write lock briefly however long the backlog.
+	// the write lock briefly however long the backlog; the cursor moves
+	// with them, so an interrupted first run resumes where it stopped.
 	var n int64
 	for lo := from; lo < cutoff; lo += callDetailStep {
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
 		hi := min(lo+callDetailStep, cutoff)
-		r, err := s.w.ExecContext(ctx, s.q(`DELETE FROM events WHERE ts >= ? AND ts < ? AND source = ? AND NOT is_error`), lo, hi, source)
+		r, err := s.w.ExecContext(ctx, del, lo, hi, source)
 		if err != nil {
 			return n, err
 		}
@@ -161,9 +171,13 @@ func (s *sqlStore) pruneCallDetail(ctx context.Context, now time.Time, source st
 			return n, err
 		}
 		n += d
-		if _, err := s.w.ExecContext(ctx, s.q(`DELETE FROM event_buckets WHERE bucket >= ? AND bucket < ? AND source = ? AND failed = 0`),
-			lo, hi, source); err != nil {
+		if _, err := s.w.ExecContext(ctx, delBuckets, lo, hi, source); err != nil {
 			return n, err
+		}
+		if hi < cutoff && (hi-from)%(24*callDetailStep) == 0 {
+			if err := s.SetCursor(ctx, callDetailCursor, strconv.FormatInt(hi, 10), now); err != nil {
+				return n, err
+			}
 		}
 	}
 	return n, s.SetCursor(ctx, callDetailCursor, strconv.FormatInt(cutoff, 10), now)

@@ -309,6 +309,16 @@ func testPruneCallDetail(t *testing.T, h harness) {
 	if res, err := s.Prune(ctx, now, r); err != nil || res.CallDetail != 0 {
 		t.Errorf("second Prune = %+v, %v; want nothing more", res, err)
 	}
+	// A successful call stored late, behind the cursor (within the hour
+	// before it), still goes on the next run.
+	late := ev(t0.Add(110*time.Minute+500*time.Millisecond), "a", "i", "/automation/v1/automations", "none", 200, "")
+	late.Source = "client"
+	if _, err := s.InsertEvents(ctx, []EventRecord{late}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.Prune(ctx, now, r); err != nil || res.CallDetail != 1 {
+		t.Errorf("Prune after a late call = %+v, %v; want it removed", res, err)
+	}
 	// An hour later, the next hour goes (54 successes).
 	if res, err := s.Prune(ctx, now.Add(time.Hour), r); err != nil || res.CallDetail != 54 {
 		t.Errorf("Prune an hour later = %+v, %v; want 54 removed", res, err)
