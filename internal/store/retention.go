@@ -121,18 +121,14 @@ const callDetailStep = int64(time.Hour / time.Microsecond)
 // rows (api_usage) still count them. Failed calls keep their rows and
 // aggregates: they are incidents' evidence and the error pages' data.
 func (s *sqlStore) pruneCallDetail(ctx context.Context, now time.Time, source string, cutoff int64) (int64, error) {
-	from := int64(-1)
-	if v, err := s.GetCursor(ctx, callDetailCursor); err == nil {
-		if p, err := strconv.ParseInt(v, 10, 64); err == nil {
-			// The hour before the last cutoff is read again: a call
-			// stored late (a flush retried) or a clock set back is not
-			// left behind the cursor.
-			from = max(0, min(p, cutoff)-callDetailStep)
-		}
-	} else if !errors.Is(err, ErrNotFound) {
+	p, ok, err := s.timeCursor(ctx, callDetailCursor)
+	if err != nil {
 		return 0, err
 	}
-	if from < 0 {
+	// The hour before the last cutoff is read again: a call stored late
+	// (a flush retried) or a clock set back is not left behind the cursor.
+	from := max(0, min(p, cutoff)-callDetailStep)
+	if !ok {
 		// The first run starts at the oldest event (events_ts).
 		var oldest sql.NullInt64
 		if err := s.w.QueryRowContext(ctx, `SELECT MIN(ts) FROM events`).Scan(&oldest); err != nil {
@@ -162,15 +158,11 @@ func (s *sqlStore) pruneCallDetail(ctx context.Context, now time.Time, source st
 			return n, err
 		}
 		hi := min(lo+callDetailStep, cutoff)
-		r, err := s.w.ExecContext(ctx, del, lo, hi, source)
-		if err != nil {
-			return n, err
-		}
-		d, err := r.RowsAffected()
-		if err != nil {
-			return n, err
-		}
+		d, err := s.execCount(ctx, del, lo, hi, source)
 		n += d
+		if err != nil {
+			return n, err
+		}
 		if _, err := s.w.ExecContext(ctx, delBuckets, lo, hi, source); err != nil {
 			return n, err
 		}
@@ -221,14 +213,13 @@ const downsampleBucket = int64(time.Hour / time.Microsecond)
 // latest row is never removed (nothing follows it).
 func (s *sqlStore) downsample(ctx context.Context, now time.Time, cutoff int64) (int64, error) {
 	var from int64
-	if v, err := s.GetCursor(ctx, downsampleCursor); err == nil {
-		if p, err := strconv.ParseInt(v, 10, 64); err == nil {
-			// The hour the last cutoff fell in was downsampled only up
-			// to it.
-			from = p - p%downsampleBucket
-		}
-	} else if !errors.Is(err, ErrNotFound) {
+	p, ok, err := s.timeCursor(ctx, downsampleCursor)
+	if err != nil {
 		return 0, err
+	}
+	if ok {
+		// The hour the last cutoff fell in was downsampled only up to it.
+		from = p - p%downsampleBucket
 	}
 	if from >= cutoff {
 		return 0, nil
@@ -337,19 +328,39 @@ func (s *sqlStore) deleteChunks(ctx context.Context, query string, args ...any) 
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		r, err := s.w.ExecContext(ctx, query, append(args[:len(args):len(args)], int64(pruneChunk))...)
-		if err != nil {
-			return total, err
-		}
-		n, err := r.RowsAffected()
-		if err != nil {
-			return total, err
-		}
+		n, err := s.execCount(ctx, query, append(args[:len(args):len(args)], int64(pruneChunk))...)
 		total += n
+		if err != nil {
+			return total, err
+		}
 		if n < int64(pruneChunk) {
 			return total, nil
 		}
 	}
+}
+
+// execCount runs query (already rebound) on the writer and returns the
+// rows it affected.
+func (s *sqlStore) execCount(ctx context.Context, query string, args ...any) (int64, error) {
+	r, err := s.w.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
+}
+
+// timeCursor reads a cursor holding unix microseconds; ok is false when
+// it is missing or unreadable (retention then starts over).
+func (s *sqlStore) timeCursor(ctx context.Context, name string) (at int64, ok bool, err error) {
+	v, err := s.GetCursor(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	p, perr := strconv.ParseInt(v, 10, 64)
+	return p, perr == nil, nil
 }
 
 // pruneBuckets deletes the running aggregates of buckets that start before
